@@ -1,0 +1,57 @@
+# 快警 dispatch platform. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONUNBUFFERED := 1
+UV_VERSION := 0.13.9
+export UV_VERSION
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help install up down clean topics seed migrate schemas test test-unit lint run demo bench study
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## install the toolchain check, uv and every pinned Python dependency (uv.lock)
+	@bash infra/install.sh
+
+up: install ## start Kafka and PostgreSQL (reused when up), migrate, create topics, seed the city
+	@bash infra/kafka/kafka.sh start
+	@bash infra/postgres/postgres.sh start
+	@$(RUN) kj-infra wait --deadline 90
+	@$(RUN) kj-infra migrate
+	@$(RUN) kj-infra topics
+	@$(RUN) kj-infra seed
+
+down: ## stop Kafka and PostgreSQL, keep their data
+	@bash infra/kafka/kafka.sh stop
+	@bash infra/postgres/postgres.sh stop
+
+clean: ## stop both and erase their data (downloaded jars stay cached)
+	@bash infra/kafka/kafka.sh clean
+	@bash infra/postgres/postgres.sh clean
+
+migrate: ## apply pending database migrations
+	@$(RUN) kj-infra migrate
+
+topics: ## create the topic catalogue's topics that are missing
+	@$(RUN) kj-infra topics
+
+seed: ## load the city (KJ_CITY_DIR, default cities/shaoyang) into PostgreSQL
+	@$(RUN) kj-infra seed
+
+schemas: ## regenerate the JSON Schema files in schemas/json from the models
+	@$(RUN) python -m kj_schemas.export
+
+test: up ## everything: unit, integration and end-to-end tests against the real broker and database
+	@$(RUN) pytest $(PYTEST_ARGS)
+
+test-unit: install ## unit tests only (no servers), in seconds
+	@$(RUN) pytest tests/unit -q $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy schemas/src runtime/src

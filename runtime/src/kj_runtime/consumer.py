@@ -1,0 +1,70 @@
+"""The one consume loop every service uses: fetch a batch, hand it to the service's handler,
+commit only after the handler returned. A handler failure (the database is down, say) seeks
+back and retries the same records with backoff: nothing is skipped."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from prometheus_client import Counter, Gauge, Histogram
+
+from kj_runtime.lifecycle import sleep_or_stop
+
+log = structlog.get_logger(__name__)
+
+CONSUMED = Counter("kj_consumed_records_total", "Records handled and committed", ["group", "topic"])
+BATCH_SECONDS = Histogram(
+    "kj_consume_batch_seconds",
+    "Time to handle one batch",
+    ["group"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CONSUMER_LAG = Gauge(
+    "kj_consumer_lag_records", "Records behind the end of the partition", ["group", "topic"]
+)
+HANDLER_FAILURES = Counter(
+    "kj_consume_handler_failures_total", "Batches retried after a handler error", ["group"]
+)
+
+Handler = Callable[[Sequence[ConsumerRecord]], Awaitable[None]]
+
+
+async def consume_batches(
+    consumer: AIOKafkaConsumer,
+    handle: Handler,
+    stop: asyncio.Event,
+    *,
+    group: str,
+    max_records: int = 2000,
+    timeout_ms: int = 100,
+    retriable: tuple[type[BaseException], ...] = (Exception,),
+) -> None:
+    backoff = 0.1
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if not batches:
+            continue
+        records = [record for partition in batches.values() for record in partition]
+        try:
+            with BATCH_SECONDS.labels(group).time():
+                await handle(records)
+            await consumer.commit()
+            backoff = 0.1
+        except retriable as error:
+            HANDLER_FAILURES.labels(group).inc()
+            log.warning("batch_failed_will_retry", group=group, error=repr(error))
+            for partition, partition_records in batches.items():
+                consumer.seek(partition, partition_records[0].offset)
+            await sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
+        per_topic: dict[str, int] = {}
+        for partition, partition_records in batches.items():
+            CONSUMED.labels(group, partition.topic).inc(len(partition_records))
+            highwater = consumer.highwater(partition)
+            if highwater is not None:
+                behind = max(highwater - partition_records[-1].offset - 1, 0)
+                per_topic[partition.topic] = per_topic.get(partition.topic, 0) + behind
+        for topic, behind in per_topic.items():
+            CONSUMER_LAG.labels(group, topic).set(behind)

@@ -1,0 +1,65 @@
+"""`kj-infra`: the steps of `make up` that speak to the servers: wait until each answers,
+apply migrations, create the catalogue's topics, load the city."""
+
+import argparse
+import asyncio
+import sys
+
+from kj_runtime.db import wait_for_postgres
+from kj_runtime.kafka import create_topics, wait_for_kafka
+from kj_runtime.migrations import apply_migrations
+from kj_runtime.settings import ServiceSettings
+
+
+async def _wait(settings: ServiceSettings, deadline: float) -> None:
+    brokers = await wait_for_kafka(settings.kafka, deadline_s=deadline)
+    print(f"kafka: {settings.kafka.bootstrap} answers metadata ({brokers} broker)")
+    version = await wait_for_postgres(settings.postgres, deadline_s=deadline)
+    print(f"postgres: {settings.postgres.host}:{settings.postgres.port} answers (v{version})")
+
+
+async def _topics(settings: ServiceSettings) -> None:
+    created, present = await create_topics(settings.kafka)
+    if created:
+        print(f"topics: created {', '.join(created)}")
+    print(f"topics: {len(present)} already there" if present else "topics: none were there")
+
+
+def _migrate(settings: ServiceSettings) -> None:
+    applied = apply_migrations(settings.postgres)
+    if applied:
+        print(f"migrations: applied {', '.join(applied)}")
+    else:
+        print("migrations: up to date")
+
+
+async def _seed(settings: ServiceSettings) -> None:
+    from kj_runtime.city_store import store_city
+
+    summary = await store_city(settings.postgres, settings.city_dir)
+    print(f"seed: {summary}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kj-infra", description=__doc__)
+    parser.add_argument("step", choices=["wait", "migrate", "topics", "seed"], help="what to do")
+    parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings()
+    try:
+        if args.step == "wait":
+            asyncio.run(_wait(settings, args.deadline))
+        elif args.step == "migrate":
+            _migrate(settings)
+        elif args.step == "topics":
+            asyncio.run(_topics(settings))
+        else:
+            asyncio.run(_seed(settings))
+    except (TimeoutError, ValueError, OSError) as error:  # CityDataError is a ValueError
+        print(f"kj-infra {args.step}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Kafka clients with the defaults this product needs (aiokafka's own are not safe here):
+producers wait for every in-sync replica and are idempotent; consumers commit only after
+the work is done."""
+
+import asyncio
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from kj_runtime.settings import KafkaSettings
+from kj_schemas.topics import CATALOGUE, TopicSpec
+
+
+def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 2,
+        "request_timeout_ms": 15_000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any
+) -> AIOKafkaConsumer:
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        "max_poll_records": 2000,
+        "fetch_max_wait_ms": 50,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*(settings.topic(topic) for topic in topics), **options)
+
+
+async def wait_for_kafka(settings: KafkaSettings, *, deadline_s: float = 60) -> int:
+    """Wait until the broker answers a metadata request; returns the number of brokers."""
+    give_up = time.monotonic() + deadline_s
+    last_error: Exception | None = None
+    while time.monotonic() < give_up:
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            cluster = await admin.describe_cluster()
+            return len(cluster["brokers"])
+        except (KafkaError, OSError) as error:
+            last_error = error
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+    raise TimeoutError(
+        f"Kafka at {settings.bootstrap} did not answer a metadata request within "
+        f"{deadline_s:.0f}s (last error: {last_error!r}); is it up? try `make up`"
+    )
+
+
+async def create_topics(
+    settings: KafkaSettings, specs: tuple[TopicSpec, ...] = CATALOGUE
+) -> tuple[list[str], list[str]]:
+    """Create the catalogue's topics that are missing. Returns (created, already there)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [spec for spec in specs if settings.topic(spec.name) not in existing]
+        created: list[str] = []
+        for spec in wanted:
+            topic = NewTopic(
+                name=settings.topic(spec.name),
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=spec.config(),
+            )
+            try:
+                await admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+        present = sorted(
+            settings.topic(s.name) for s in specs if settings.topic(s.name) in existing
+        )
+        return created, present
+    finally:
+        await admin.close()
+
+
+__all__ = [
+    "KafkaConnectionError",
+    "create_topics",
+    "make_consumer",
+    "make_producer",
+    "wait_for_kafka",
+]

@@ -1,0 +1,177 @@
+"""The transactional outbox. A handler writes its state and `Outbox.put(...)` in one
+PostgreSQL transaction; `OutboxRelay` publishes the rows to Kafka in id order with acks=all
+and deletes them once the broker has them. At least once: a crash between publish and delete
+publishes again, and consumers deduplicate by message id."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel
+
+from kj_runtime.lifecycle import sleep_or_stop, wait_any
+from kj_schemas.codec import encode
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_DEPTH = Gauge("kj_outbox_depth", "Rows waiting in the outbox", ["stream"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "kj_outbox_oldest_age_seconds", "Age of the oldest row waiting in the outbox", ["stream"]
+)
+OUTBOX_PUBLISHED = Counter(
+    "kj_outbox_published_total", "Outbox rows published to Kafka", ["stream", "topic"]
+)
+OUTBOX_ERRORS = Counter(
+    "kj_outbox_relay_errors_total", "Relay attempts that failed and will be retried", ["stream"]
+)
+
+
+class Outbox:
+    """Writes outgoing messages inside the caller's transaction."""
+
+    def __init__(self, stream: str, topic_prefix: str = "") -> None:
+        self.stream = stream
+        self.topic_prefix = topic_prefix
+
+    @property
+    def channel(self) -> str:
+        return f"outbox_{self.stream}"
+
+    async def put(
+        self, connection: asyncpg.Connection, topic: str, key: str, message: BaseModel
+    ) -> None:
+        await connection.execute(
+            "insert into outbox (stream, topic, key, value) values ($1, $2, $3, $4)",
+            self.stream,
+            self.topic_prefix + topic,
+            key.encode(),
+            encode(message),
+        )
+        # delivered at commit, so the relay wakes only for rows it can see
+        await connection.execute("select pg_notify($1, '')", self.channel)
+
+
+class OutboxRelay:
+    """One relay per stream publishes; others wait on the stream's advisory lock."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        outbox: Outbox,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self.pool = pool
+        self.producer_factory = producer_factory
+        self.outbox = outbox
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._last_gauge = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                async with self.pool.acquire() as lock_connection:
+                    await self._lead(lock_connection, stop)
+                backoff = 0.2
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                OUTBOX_ERRORS.labels(self.outbox.stream).inc()
+                log.warning("outbox_relay_db_error", stream=self.outbox.stream, error=str(error))
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+        await self._stop_producer()
+
+    async def _lead(self, connection: asyncpg.Connection, stop: asyncio.Event) -> None:
+        lock_key = f"outbox:{self.outbox.stream}"
+        while not await connection.fetchval("select pg_try_advisory_lock(hashtext($1))", lock_key):
+            await sleep_or_stop(stop, self.poll_interval_s)
+            if stop.is_set():
+                return
+        await connection.add_listener(self.outbox.channel, self._on_notify)
+        try:
+            failures = 0
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    published = await self.relay_once()
+                    failures = 0
+                except (KafkaError, OSError, TimeoutError) as error:
+                    failures += 1
+                    OUTBOX_ERRORS.labels(self.outbox.stream).inc()
+                    log.warning(
+                        "outbox_relay_kafka_error", stream=self.outbox.stream, error=repr(error)
+                    )
+                    await self._stop_producer()
+                    await sleep_or_stop(stop, min(0.2 * 2**failures, 5.0))
+                    continue
+                await self._update_gauges()
+                if published < self.batch_size:
+                    await wait_any(self._wake, stop, self.poll_interval_s)
+        finally:
+            await connection.remove_listener(self.outbox.channel, self._on_notify)
+            await connection.execute("select pg_advisory_unlock(hashtext($1))", lock_key)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        rows = await self.pool.fetch(
+            "select id, topic, key, value from outbox where stream = $1 order by id limit $2",
+            self.outbox.stream,
+            self.batch_size,
+        )
+        if not rows:
+            return 0
+        producer = await self._ensure_producer()
+        futures = [
+            await producer.send(row["topic"], value=row["value"], key=row["key"]) for row in rows
+        ]
+        await asyncio.gather(*futures)
+        await self.pool.execute(
+            "delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows]
+        )
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(self.outbox.stream, row["topic"]).inc()
+        return len(rows)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _stop_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except (KafkaError, OSError) as error:  # pragma: no cover - best effort
+                log.warning("outbox_producer_stop_failed", error=repr(error))
+
+    async def _update_gauges(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauge < 1.0:
+            return
+        self._last_gauge = now
+        row = await self.pool.fetchrow(
+            "select count(*) as depth, extract(epoch from now() - min(created_at)) as age "
+            "from outbox where stream = $1",
+            self.outbox.stream,
+        )
+        OUTBOX_DEPTH.labels(self.outbox.stream).set(row["depth"])
+        OUTBOX_OLDEST_AGE.labels(self.outbox.stream).set(float(row["age"] or 0.0))

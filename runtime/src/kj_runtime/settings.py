@@ -1,0 +1,57 @@
+"""Typed settings. Each service subclasses `ServiceSettings` with its own env prefix
+(`KJ_ALARM_`, `KJ_DISPATCH_`...); the infrastructure settings are shared (`KJ_KAFKA_`, `KJ_PG_`)."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KJ_KAFKA_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 19092  # not 9092: never collide with a system Kafka
+    bootstrap_servers: str | None = None  # overrides host:port, e.g. "k1:9092,k2:9092"
+    topic_prefix: str = ""  # lets a test run use its own topics on a shared broker
+    replication_factor: int = 1  # 3 in production (deploy/k8s)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"{self.host}:{self.port}"
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class PostgresSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KJ_PG_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 15432  # not 5432: never collide with a system PostgreSQL
+    user: str = "postgres"
+    password: SecretStr | None = None
+    database: str = "kuaijing"
+    pool_min: int = 1
+    pool_max: int = 10
+
+    def dsn(self, *, scheme: str = "postgresql") -> str:
+        """The connection string, password included: pass it to a driver, never log it."""
+        secret = f":{self.password.get_secret_value()}" if self.password else ""
+        return f"{scheme}://{self.user}{secret}@{self.host}:{self.port}/{self.database}"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has. Printing it masks secrets (SecretStr)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "info"
+    log_json: bool | None = None  # None: JSON when stdout is not a terminal
+    city_dir: Path = REPO_ROOT / "cities" / "shaoyang"

@@ -1,0 +1,24 @@
+"""A record that could not be processed, kept with the cause, on `deadletters`."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from kj_schemas.base import Code, Message, Timestamp
+
+
+class DeadLetter(Message):
+    """The original record (as UTF-8 text when it decodes, else base64) and why it was refused.
+    `reason` is a short code for counting (`invalid_json`, `schema`, `unknown_unit`...);
+    `detail` is the full explanation for a person."""
+
+    source_topic: Annotated[str, Field(min_length=1, max_length=249)]
+    partition: Annotated[int, Field(strict=True, ge=0)]
+    offset: Annotated[int, Field(strict=True, ge=0)]
+    key: Annotated[str, Field(max_length=1024)] | None = None
+    value: str
+    value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    reason: Code
+    detail: Annotated[str, Field(min_length=1, max_length=4000)]
+    service: Code
+    failed_at: Timestamp

@@ -1,0 +1,133 @@
+"""Closed vocabularies shared by every message and by the city reference data."""
+
+from enum import IntEnum, StrEnum
+
+
+class ResponseTier(StrEnum):
+    """The 1/3/5-minute promise: which target applies where."""
+
+    key_location = "key_location"  # 重点部位, 60 s
+    central_city = "central_city"  # 中心城区, 180 s
+    other_city = "other_city"  # 其他城区, 300 s
+    county = "county"  # outside the city's zones, configurable
+
+
+class UnitKind(StrEnum):
+    command_vehicle = "command_vehicle"  # 平台指挥车
+    car = "car"  # 处警车
+    motorcycle = "motorcycle"
+
+
+class UnitStatus(StrEnum):
+    available = "available"
+    assigned = "assigned"
+    en_route = "en_route"
+    on_scene = "on_scene"
+    returning = "returning"
+    off_duty = "off_duty"
+    lost_contact = "lost_contact"
+
+
+class Priority(IntEnum):
+    """1 is the most urgent."""
+
+    p1 = 1
+    p2 = 2
+    p3 = 3
+    p4 = 4
+
+
+class AlarmCategory(StrEnum):
+    """The code list 110 integrations send. See docs/contracts.md for the meaning of each code.
+
+    The last group are non-police calls (非警务警情) that the alarm service diverts to 12345.
+    """
+
+    violent_crime = "violent_crime"  # 暴力犯罪: assault with a weapon, kidnapping
+    robbery = "robbery"  # 抢劫抢夺 (两抢)
+    theft = "theft"  # 盗窃
+    fight = "fight"  # 打架斗殴
+    domestic_violence = "domestic_violence"  # 家庭暴力
+    suicide_attempt = "suicide_attempt"  # 轻生: someone about to jump
+    missing_person = "missing_person"  # 走失
+    traffic_accident = "traffic_accident"  # 交通事故
+    fire = "fire"  # 火情 (with 119)
+    public_disorder = "public_disorder"  # 扰乱秩序
+    suspicious = "suspicious"  # 可疑人员/物品
+    dispute = "dispute"  # 纠纷 needing police
+    help_request = "help_request"  # 求助
+    other_police = "other_police"  # 其他警情
+    # non-police kinds, diverted to the 12345 government hotline
+    noise = "noise"  # 噪音扰民
+    utilities = "utilities"  # 水电气: leaking pipes, outages
+    consumer_dispute = "consumer_dispute"  # 消费纠纷
+    municipal = "municipal"  # 市政设施: potholes, street lights
+    information = "information"  # 咨询
+
+
+NON_POLICE_CATEGORIES: frozenset[AlarmCategory] = frozenset(
+    {
+        AlarmCategory.noise,
+        AlarmCategory.utilities,
+        AlarmCategory.consumer_dispute,
+        AlarmCategory.municipal,
+        AlarmCategory.information,
+    }
+)
+
+
+class AlarmStatus(StrEnum):
+    accepted = "accepted"  # taken in, waiting for or under dispatch
+    merged = "merged"  # a repeat call about an open incident
+    diverted = "diverted"  # handed to the 12345 hotline
+    assigned = "assigned"
+    on_scene = "on_scene"
+    closed = "closed"
+
+
+class WorkOrderAction(StrEnum):
+    """What a message on dispatch.workorders tells the unit."""
+
+    assign = "assign"
+    withdraw = "withdraw"
+
+
+class WorkOrderRole(StrEnum):
+    primary = "primary"
+    backup = "backup"
+
+
+class WorkOrderEventKind(StrEnum):
+    accepted = "accepted"
+    en_route = "en_route"
+    on_scene = "on_scene"
+    closed = "closed"
+    rejected = "rejected"
+
+
+class EventSource(StrEnum):
+    terminal = "terminal"  # the officer pressed a button
+    gps = "gps"  # detected from the unit's own fixes
+    dispatch = "dispatch"  # decided by the dispatch service (e.g. timeout)
+
+
+class NotificationChannel(StrEnum):
+    terminal = "terminal"  # vehicle terminal or handset, over the gateway
+    callback = "callback"  # a 110 integration's status callback URL
+    taxi = "taxi"  # 的哥警务: registered taxi drivers
+    volunteer = "volunteer"  # 义警: volunteer patrols
+    sms = "sms"
+
+
+class ReceiptStatus(StrEnum):
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class NoticeKind(StrEnum):
+    at_risk = "at_risk"  # best ETA exceeds the tier target
+    shortfall = "shortfall"  # no unit can be assigned now
+    coverage_gap = "coverage_gap"  # a platform's area left without an available unit
+    unresponsive_unit = "unresponsive_unit"  # did not accept a work order in time
+    preempted = "preempted"  # a unit taken for a more urgent alarm

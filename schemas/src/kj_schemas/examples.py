@@ -1,0 +1,294 @@
+"""One valid and one invalid example of every contract model, as JSON a peer would send.
+
+The tests round-trip the valid ones through the real broker and check the invalid ones are
+refused; docs/contracts.md shows them."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from kj_schemas.alarms import (
+    AlarmAccepted,
+    AlarmDiverted,
+    AlarmMerged,
+    AlarmReport,
+    AlarmStatusChanged,
+)
+from kj_schemas.deadletter import DeadLetter
+from kj_schemas.notify import BroadcastRequested, DeliveryReceipt, Notification
+from kj_schemas.tracking import GpsPing, UnitState
+from kj_schemas.workorders import CommandNotice, WorkOrder, WorkOrderEvent
+
+ALARM_ID = "0b6f3c1e-8a54-4f7e-9a51-2f6d3c9b7a10"
+WORK_ORDER_ID = "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+SCENE = {"lat": 27.2389, "lon": 111.4677}
+
+
+@dataclass(frozen=True)
+class Example:
+    model: type[BaseModel]
+    valid: dict[str, Any]
+    invalid: dict[str, Any]
+    why_invalid: str
+
+
+_REPORT = {
+    "source": "sy110",
+    "source_alarm_id": "SY20261123-000123",
+    "reported_at": "2026-11-23T18:02:11+08:00",
+    "caller_phone": "13807391234",
+    "location": SCENE,
+    "address": "邵阳市大祥区西湖桥",
+    "category": "suicide_attempt",
+    "priority": 1,
+    "description": "有人要跳河",
+}
+_FACTS = {
+    "alarm_id": ALARM_ID,
+    "region": "hunan-shaoyang",
+    "source": "sy110",
+    "source_alarm_id": "SY20261123-000123",
+    "reported_at": "2026-11-23T18:02:11+08:00",
+    "received_at": "2026-11-23T10:02:11.250000Z",
+    "location": SCENE,
+    "category": "suicide_attempt",
+    "priority": 1,
+}
+_WORK_ORDER = {
+    "work_order_id": WORK_ORDER_ID,
+    "action": "assign",
+    "alarm_id": ALARM_ID,
+    "unit_id": "SY-P01-M1",
+    "platform_id": "SY-P01",
+    "role": "primary",
+    "category": "suicide_attempt",
+    "priority": 1,
+    "tier": "key_location",
+    "target_seconds": 60,
+    "scene": SCENE,
+    "address": "邵阳市大祥区西湖桥",
+    "reported_at": "2026-11-23T18:02:11+08:00",
+    "issued_at": "2026-11-23T10:02:11.310000Z",
+    "eta_seconds": 48.5,
+    "accept_within_seconds": 20,
+    "reason": "closest_eta",
+    "runner_up_unit_id": "SY-P01-C1",
+    "runner_up_eta_seconds": 71.0,
+}
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(AlarmReport, _REPORT, {**_REPORT, "priority": 7}, "priority is 1 to 4"),
+    Example(
+        AlarmAccepted,
+        {**_FACTS, "tier": "key_location", "target_seconds": 60, "caller_phone": "13807391234"},
+        {**_FACTS, "tier": "downtown", "target_seconds": 60},
+        "tier is not in the code list",
+    ),
+    Example(
+        AlarmMerged,
+        {**_FACTS, "merged_into": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "callers": 3},
+        {**_FACTS, "merged_into": "not-a-uuid", "callers": 3},
+        "merged_into is not a UUID",
+    ),
+    Example(
+        AlarmDiverted,
+        {**_FACTS, "category": "noise", "priority": 4},
+        {**_FACTS, "category": "noise", "priority": 4, "hotline": "12346"},
+        "diverted calls go to 12345",
+    ),
+    Example(
+        AlarmStatusChanged,
+        {
+            "alarm_id": ALARM_ID,
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "status": "assigned",
+            "at": "2026-11-23T10:02:11.310000Z",
+            "unit_id": "SY-P01-M1",
+            "work_order_id": WORK_ORDER_ID,
+        },
+        {
+            "alarm_id": ALARM_ID,
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "status": "assigned",
+            "at": "2026-11-23T10:02:11.310000",
+        },
+        "a timestamp without an offset",
+    ),
+    Example(
+        GpsPing,
+        {
+            "unit_id": "SY-P01-M1",
+            "ts": "2026-11-23T18:02:30+08:00",
+            "lat": 27.2391,
+            "lon": 111.4680,
+            "speed_kmh": 32.5,
+            "heading_deg": 270.0,
+            "accuracy_m": 6.0,
+        },
+        {"unit_id": "SY-P01-M1", "ts": "2026-11-23T18:02:30+08:00", "lat": 127.0, "lon": 111.4},
+        "latitude out of range",
+    ),
+    Example(
+        UnitState,
+        {
+            "unit_id": "SY-P01-M1",
+            "platform_id": "SY-P01",
+            "kind": "motorcycle",
+            "status": "available",
+            "lat": 27.2391,
+            "lon": 111.4680,
+            "speed_kmh": 0.0,
+            "fix_at": "2026-11-23T10:02:30Z",
+            "last_seen_at": "2026-11-23T10:02:30.400000Z",
+        },
+        {
+            "unit_id": "SY-P01-M1",
+            "platform_id": "SY-P01",
+            "kind": "bicycle",
+            "status": "available",
+            "lat": 27.2391,
+            "lon": 111.4680,
+            "fix_at": "2026-11-23T10:02:30Z",
+            "last_seen_at": "2026-11-23T10:02:30.400000Z",
+        },
+        "kind is not in the code list",
+    ),
+    Example(
+        WorkOrder,
+        _WORK_ORDER,
+        {**_WORK_ORDER, "action": "withdraw"},
+        "a withdrawal without a withdraw_reason",
+    ),
+    Example(
+        WorkOrderEvent,
+        {
+            "work_order_id": WORK_ORDER_ID,
+            "unit_id": "SY-P01-M1",
+            "kind": "on_scene",
+            "source": "gps",
+            "occurred_at": "2026-11-23T10:02:59Z",
+            "location": SCENE,
+        },
+        {
+            "work_order_id": WORK_ORDER_ID,
+            "unit_id": "SY-P01-M1",
+            "kind": "closed",
+            "source": "terminal",
+            "occurred_at": "2026-11-23T10:20:00Z",
+        },
+        "a closed event without a disposition_code",
+    ),
+    Example(
+        CommandNotice,
+        {
+            "kind": "at_risk",
+            "region": "hunan-shaoyang",
+            "at": "2026-11-23T10:02:11.310000Z",
+            "reason": "best_eta_over_target",
+            "alarm_id": ALARM_ID,
+            "unit_id": "SY-P01-M1",
+            "eta_seconds": 75.0,
+            "target_seconds": 60,
+        },
+        {
+            "kind": "panic",
+            "region": "hunan-shaoyang",
+            "at": "2026-11-23T10:02:11Z",
+            "reason": "x",
+        },
+        "kind is not in the code list",
+    ),
+    Example(
+        Notification,
+        {
+            "notification_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "channel": "terminal",
+            "recipient": "SY-P01-M1",
+            "subject": "work_order",
+            "ref_id": WORK_ORDER_ID,
+            "text": "西湖桥有人要跳河，请迅速处置",
+            "created_at": "2026-11-23T10:02:11.320000Z",
+        },
+        {
+            "notification_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "channel": "pager",
+            "recipient": "SY-P01-M1",
+            "subject": "work_order",
+            "ref_id": WORK_ORDER_ID,
+            "text": "x",
+            "created_at": "2026-11-23T10:02:11Z",
+        },
+        "channel is not in the code list",
+    ),
+    Example(
+        DeliveryReceipt,
+        {
+            "notification_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "channel": "terminal",
+            "recipient": "SY-P01-M1",
+            "ref_id": WORK_ORDER_ID,
+            "status": "delivered",
+            "at": "2026-11-23T10:02:11.340000Z",
+        },
+        {
+            "notification_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "channel": "terminal",
+            "recipient": "SY-P01-M1",
+            "ref_id": WORK_ORDER_ID,
+            "status": "failed",
+            "at": "2026-11-23T10:02:11Z",
+        },
+        "a failed receipt without a detail",
+    ),
+    Example(
+        BroadcastRequested,
+        {
+            "broadcast_id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
+            "audience": ["taxi", "volunteer"],
+            "center": SCENE,
+            "radius_m": 2000.0,
+            "text": "协查：白色面包车，车牌湘E·12345，向西逃逸",
+            "alarm_id": ALARM_ID,
+            "requested_by": "command_centre",
+            "requested_at": "2026-11-23T10:05:00Z",
+        },
+        {
+            "broadcast_id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
+            "audience": ["terminal"],
+            "center": SCENE,
+            "radius_m": 2000.0,
+            "text": "x",
+            "requested_by": "command_centre",
+            "requested_at": "2026-11-23T10:05:00Z",
+        },
+        "broadcasts go to taxi drivers and volunteers only",
+    ),
+    Example(
+        DeadLetter,
+        {
+            "source_topic": "patrol.pings",
+            "partition": 3,
+            "offset": 18_220,
+            "key": "SY-P01-M1",
+            "value": '{"unit_id": "SY-P01-M1", "lat": "north"}',
+            "reason": "schema",
+            "detail": "lat: Input should be a valid number",
+            "service": "patrol_tracking",
+            "failed_at": "2026-11-23T10:02:31Z",
+        },
+        {
+            "source_topic": "patrol.pings",
+            "partition": -1,
+            "offset": 0,
+            "value": "x",
+            "reason": "schema",
+            "detail": "x",
+            "service": "patrol_tracking",
+            "failed_at": "2026-11-23T10:02:31Z",
+        },
+        "partition below zero",
+    ),
+)

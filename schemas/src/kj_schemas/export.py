@@ -1,0 +1,40 @@
+"""Write the JSON Schema of every contract model into schemas/json/ (`make schemas`)."""
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from kj_schemas.examples import EXAMPLES
+
+JSON_DIR = Path(__file__).resolve().parents[2] / "json"
+
+
+def models() -> list[type[BaseModel]]:
+    return sorted({example.model for example in EXAMPLES}, key=lambda model: model.__name__)
+
+
+def render(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema(mode="validation")
+    schema["$id"] = f"https://kuaijing.example/schemas/{model.__name__}.schema.json"
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def expected_files() -> dict[Path, str]:
+    return {JSON_DIR / f"{model.__name__}.schema.json": render(model) for model in models()}
+
+
+def main() -> int:
+    JSON_DIR.mkdir(exist_ok=True)
+    files = expected_files()
+    for stale in set(JSON_DIR.glob("*.schema.json")) - set(files):
+        stale.unlink()
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    print(f"wrote {len(files)} JSON Schemas to {JSON_DIR}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

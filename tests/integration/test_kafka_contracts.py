@@ -1,0 +1,157 @@
+"""Every contract model through the real broker, the outbox relay, and dead letters."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from kj_runtime.db import create_pool
+from kj_runtime.deadletters import DeadLetterSink
+from kj_runtime.kafka import make_consumer, make_producer
+from kj_runtime.outbox import Outbox, OutboxRelay
+from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_schemas import codec
+from kj_schemas.deadletter import DeadLetter
+from kj_schemas.examples import EXAMPLES, Example
+from kj_schemas.topics import CATALOGUE, DEADLETTERS, PATROL_PINGS, TopicSpec
+
+
+def _topic_for(example: Example) -> TopicSpec:
+    return next(spec for spec in CATALOGUE if spec.value is example.model)
+
+
+@pytest.fixture
+async def producer(topics: KafkaSettings) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(topics)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def _read(
+    settings: KafkaSettings, topic: str, count: int, *, deadline_s: float = 20
+) -> list[bytes]:
+    consumer: AIOKafkaConsumer = make_consumer(settings, topic, group_id=None)
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(deadline_s):
+            while len(values) < count:
+                batches = await consumer.getmany(timeout_ms=200)
+                values += [r.value for records in batches.values() for r in records]
+    finally:
+        await consumer.stop()
+    return values
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in EXAMPLES if any(s.value is e.model for s in CATALOGUE)],
+    ids=lambda e: e.model.__name__,
+)
+async def test_contract_model_round_trips_through_the_real_broker(
+    example: Example, topics: KafkaSettings, producer: AIOKafkaProducer
+) -> None:
+    spec = _topic_for(example)
+    sent = example.model.model_validate(example.valid)
+    marker = uuid.uuid4().hex.encode()
+    await producer.send_and_wait(topics.topic(spec.name), codec.encode(sent), key=marker)
+
+    consumer = make_consumer(topics, spec.name, group_id=None)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(20):
+            received = None
+            while received is None:
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for record in records:
+                        if record.key == marker:
+                            received = codec.decode(example.model, record.value)
+    finally:
+        await consumer.stop()
+    assert received == sent
+
+
+async def test_every_catalogue_topic_exists_with_its_partitions_and_policy(
+    topics: KafkaSettings,
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=topics.bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topics.topic(s.name) for s in CATALOGUE])
+        partitions = {t["topic"]: len(t["partitions"]) for t in described}
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topics.topic("units.state"))]
+        )
+    finally:
+        await admin.close()
+    assert partitions == {topics.topic(s.name): s.partitions for s in CATALOGUE}
+    entries = {entry[0]: entry[1] for entry in configs[0].resources[0][4]}
+    assert entries["cleanup.policy"] == "compact"
+
+
+async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_back(
+    topics: KafkaSettings, database: PostgresSettings
+) -> None:
+    pool = await create_pool(database)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=0.1)
+    stop = asyncio.Event()
+    kept = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
+    dropped = kept.model_copy(update={"source_alarm_id": "ROLLED-BACK"})
+    try:
+        async with pool.acquire() as connection:
+            async with connection.transaction():
+                await outbox.put(connection, "alarms.intake", "k1", kept)
+            with pytest.raises(RuntimeError):
+                async with connection.transaction():
+                    await outbox.put(connection, "alarms.intake", "k2", dropped)
+                    raise RuntimeError("the handler failed after writing")
+        running = asyncio.create_task(relay.run(stop))
+        async with asyncio.timeout(20):
+            while await pool.fetchval(
+                "select count(*) from outbox where stream = $1", outbox.stream
+            ):
+                await asyncio.sleep(0.05)
+        stop.set()
+        await running
+    finally:
+        stop.set()
+        await pool.close()
+    published = [
+        codec.decode(type(kept), raw)
+        for raw in await _read(topics, "alarms.intake", 1, deadline_s=20)
+    ]
+    ids = {report.source_alarm_id for report in published}  # type: ignore[attr-defined]
+    assert kept.source_alarm_id in ids  # type: ignore[attr-defined]
+    assert "ROLLED-BACK" not in ids
+
+
+async def test_a_refused_record_lands_in_dead_letters_with_its_cause(
+    topics: KafkaSettings, producer: AIOKafkaProducer
+) -> None:
+    garbage = b'{"unit_id": "SY-P01-M1", "lat": "north"'
+    await producer.send_and_wait(topics.topic(PATROL_PINGS.name), garbage, key=b"SY-P01-M1")
+    consumer = make_consumer(topics, PATROL_PINGS.name, group_id=None)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(20):
+            record = None
+            while record is None:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    record = next((r for r in records if r.value == garbage), record)
+        await DeadLetterSink(producer, service="test", topic_prefix=topics.topic_prefix).send(
+            record, reason="invalid_json", detail="EOF while parsing an object"
+        )
+    finally:
+        await consumer.stop()
+    letters = [codec.decode(DeadLetter, raw) for raw in await _read(topics, DEADLETTERS.name, 1)]
+    assert any(
+        letter.value == garbage.decode() and letter.reason == "invalid_json" for letter in letters
+    )
