@@ -1,0 +1,1 @@
+"""kj_tracking"""
