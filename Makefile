@@ -54,4 +54,4 @@ test-unit: install ## unit tests only (no servers), in seconds
 lint: install ## ruff and mypy
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) mypy schemas/src runtime/src
+	@$(RUN) mypy schemas/src runtime/src $(wildcard services/*/src) sim/src

@@ -22,6 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# kcat: an independent Kafka client the tests use to check the broker from outside Python
+if ! need kcat && [ "$(id -u)" = 0 ] && need apt-get; then
+  echo "install: installing kcat (Debian)"
+  (apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat >/dev/null; }) \
+    || echo "install: kcat could not be installed; the kcat check will fail" >&2
+fi
+
 if ! need uv && ! python3 -m uv --version >/dev/null 2>&1; then
   echo "install: installing uv from PyPI"
   python3 -m pip install -q "uv==${UV_VERSION:-0.13.9}" 2>/dev/null \

@@ -2,6 +2,7 @@
 Running it again updates what the bureau changed; zones and checkpoints that left the files
 leave the database."""
 
+import hashlib
 from pathlib import Path
 
 import asyncpg
@@ -14,16 +15,37 @@ from kj_schemas.city import City, load_city
 
 async def store_city(settings: PostgresSettings, directory: Path) -> str:
     city = load_city(directory)  # raises CityDataError naming every problem
+    fingerprint = _fingerprint(Path(directory))
     connection = await connect(settings)
     try:
         async with connection.transaction():
-            await _store(connection, city)
+            loaded = await connection.fetchval(
+                "select sha256 from city_versions where region = $1 for update", city.region
+            )
+            if loaded != fingerprint:
+                await _store(connection, city)
+                await connection.execute(
+                    """insert into city_versions (region, sha256) values ($1, $2)
+                       on conflict (region) do update set sha256 = excluded.sha256,
+                         loaded_at = now()""",
+                    city.region,
+                    fingerprint,
+                )
     finally:
         await connection.close()
-    return (
+    what = (
         f"{city.name} ({city.region}): {len(city.platforms)} platforms, {len(city.units)} units, "
         f"{len(city.zones)} zones, {len(city.checkpoints)} checkpoints"
     )
+    return f"{what} already loaded, unchanged" if loaded == fingerprint else f"loaded {what}"
+
+
+def _fingerprint(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.suffix in {".yaml", ".yml", ".geojson", ".json"}:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 async def _store(connection: asyncpg.Connection, city: City) -> None:

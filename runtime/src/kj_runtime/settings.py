@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -54,4 +54,7 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
-    city_dir: Path = REPO_ROOT / "cities" / "shaoyang"
+    city_dir: Path = Field(
+        default=REPO_ROOT / "cities" / "shaoyang",
+        validation_alias=AliasChoices("KJ_CITY_DIR", "city_dir"),
+    )
