@@ -55,3 +55,7 @@ lint: install ## ruff and mypy
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy schemas/src runtime/src $(wildcard services/*/src) sim/src
+
+bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results.json
+	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python -m bench.$$(basename $$b .py) || exit 1; done
+	@cat bench/results.json
