@@ -8,7 +8,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from kj_runtime.city_store import store_city
 from kj_runtime.db import connect
@@ -16,7 +15,7 @@ from kj_runtime.kafka import create_topics, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 
-from .stack import SAMPLE_CITY, admin_connection
+from .stack import SAMPLE_CITY, admin_connection, delete_topics
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -75,12 +74,7 @@ async def topics(kafka_settings: KafkaSettings) -> AsyncIterator[KafkaSettings]:
     await wait_for_kafka(kafka_settings, deadline_s=60)
     created, _ = await create_topics(kafka_settings)
     yield kafka_settings
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(created)
-    finally:
-        await admin.close()
+    await delete_topics(kafka_settings, created)
 
 
 @pytest.fixture
