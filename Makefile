@@ -59,3 +59,10 @@ lint: install ## ruff and mypy
 bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results.json
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python -m bench.$$(basename $$b .py) || exit 1; done
 	@cat bench/results.json
+
+DURATION ?=
+demo: up ## the main job: the four services driven by a simulated city, live dashboard (DURATION=300 ends with a report)
+	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),)
+
+run: up ## the four services alone against the local infrastructure, logs to the terminal; Ctrl-C stops
+	@$(RUN) python -m kj_sim.services

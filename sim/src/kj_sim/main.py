@@ -1,0 +1,182 @@
+"""`kj-sim`: the simulated city.
+
+kj-sim demo [--duration S]   start the four services, drive them, show the live dashboard,
+                             and with --duration end with a report read back from PostgreSQL
+kj-sim drive [--duration S]  drive services that are already running (no dashboard)
+"""
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import httpx
+import numpy as np
+import structlog
+from rich.console import Console
+from rich.live import Live
+
+from kj_runtime.db import connect
+from kj_runtime.kafka import make_consumer, make_producer
+from kj_runtime.lifecycle import stop_on_signals
+from kj_runtime.logging import configure_logging
+from kj_runtime.settings import REPO_ROOT, ServiceSettings
+from kj_schemas.city import load_city
+from kj_schemas.codec import decode
+from kj_schemas.topics import PATROL_PINGS, UNITS_STATE
+from kj_schemas.tracking import UnitState
+from kj_sim.alarms import AlarmStream, Burst
+from kj_sim.dashboard import render
+from kj_sim.figures import read_figures
+from kj_sim.fleet import Fleet
+from kj_sim.pings import PingPublisher
+from kj_sim.report import write_report
+from kj_sim.runner import AlarmPoster, Simulation, Terminals
+from kj_sim.services import SERVICES, ServiceProcesses
+
+log = structlog.get_logger(__name__)
+DEMO_DIR = REPO_ROOT / ".local" / "demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kj-sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("mode", choices=["demo", "drive"])
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds; default: until Ctrl-C"
+    )
+    parser.add_argument("--seed", type=int, default=110)
+    parser.add_argument("--per-hour", type=float, default=240.0, help="incidents per hour")
+    parser.add_argument("--alarm-url", default=SERVICES[0].url)
+    parser.add_argument("--notify-url", default=SERVICES[3].url)
+    parser.add_argument("--token", default="dev-sy110-token", help="the 110 integration's token")
+    return parser
+
+
+class UnitBoard:
+    """Units by status, from the compacted `units.state` topic, as a command centre sees it."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, UnitState] = {}
+
+    async def run(self, settings: ServiceSettings, stop: asyncio.Event) -> None:
+        consumer = make_consumer(settings.kafka, UNITS_STATE.name, group_id=None)
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        try:
+                            state = decode(UnitState, record.value)
+                        except ValueError:
+                            continue
+                        self.states[state.unit_id] = state
+        finally:
+            await consumer.stop()
+
+    def by_status(self) -> Counter[str]:
+        return Counter(str(state.status) for state in self.states.values())
+
+    def fewest_available(self, count: int = 5) -> list[tuple[str, int]]:
+        available: Counter[str] = Counter()
+        for state in self.states.values():
+            available[state.platform_id] += state.status == "available"
+        return sorted(available.items(), key=lambda item: item[1])[:count]
+
+
+def _terminals(args: argparse.Namespace, settings: ServiceSettings) -> Terminals | None:
+    try:
+        from kj_sim.terminals import GatewayTerminals
+    except ImportError:
+        return None
+    return GatewayTerminals(args.notify_url, seed=args.seed)
+
+
+async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
+    settings = ServiceSettings()
+    city = load_city(settings.city_dir)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    services = ServiceProcesses(DEMO_DIR / "logs") if with_services else None
+    started_at = datetime.now(UTC)
+    console = Console()
+    if services:
+        console.print("starting the four services (logs in .local/demo/logs) ...")
+        services.start()
+        try:
+            await services.wait_ready()
+        except (TimeoutError, RuntimeError) as error:
+            console.print(f"[red]{error}[/red]")
+            services.stop()
+            return 1
+    producer = make_producer(settings.kafka, linger_ms=20)
+    await producer.start()
+    http = httpx.AsyncClient(base_url=args.alarm_url, timeout=5)
+    board = UnitBoard()
+    simulation = Simulation(
+        city,
+        fleet=Fleet(city, np.random.default_rng(args.seed)),
+        alarms=AlarmStream(
+            city,
+            seed=args.seed,
+            per_hour=args.per_hour,
+            start=datetime.now(UTC),
+            bursts=(Burst(120, 8),),
+        ),
+        pings=PingPublisher(producer, settings.kafka.topic(PATROL_PINGS.name)),
+        poster=AlarmPoster(http, args.token),
+        terminals=_terminals(args, settings),
+    )
+    board_task = asyncio.create_task(board.run(settings, stop))
+    sim_task = asyncio.create_task(simulation.run(stop, duration_s=args.duration))
+    connection = await connect(settings.postgres)
+    endpoints = [f"{s.name}: {s.url}/metrics" for s in SERVICES] + [
+        f"API docs: {args.alarm_url}/docs"
+    ]
+    clock = time.monotonic()
+    try:
+        if with_services:
+            with Live(console=console, refresh_per_second=1, screen=False) as live:
+                while not sim_task.done():
+                    figures = await read_figures(connection, started_at)
+                    live.update(
+                        render(
+                            figures,
+                            units_by_status=board.by_status(),
+                            platforms_short=board.fewest_available(),
+                            sim=simulation.stats.snapshot(),
+                            endpoints=endpoints,
+                            elapsed_s=time.monotonic() - clock,
+                        )
+                    )
+                    await asyncio.wait([sim_task], timeout=1.0)
+        stats = await sim_task
+        if args.duration is not None:
+            figures, markdown, png = await write_report(
+                connection, started_at, DEMO_DIR, stats.snapshot()
+            )
+            console.print(markdown.read_text(encoding="utf-8"))
+            console.print(f"report: {markdown}\nhistogram: {png}")
+    finally:
+        stop.set()
+        await asyncio.gather(board_task, return_exceptions=True)
+        await connection.close()
+        await http.aclose()
+        await producer.stop()
+        if services:
+            codes = services.stop()
+            console.print(f"services stopped: {codes}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging("sim", level="warning")
+    return asyncio.run(_drive(args, with_services=args.mode == "demo"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
