@@ -104,8 +104,10 @@ class AlarmStream:
         source: str = "sy110",
         bursts: tuple[Burst, ...] = (),
         rate_multiplier: float = 1.0,
+        repeat_share: float = REPEAT_SHARE,
     ) -> None:
         self.rng = np.random.default_rng(seed)
+        self.repeat_share = repeat_share
         self.per_hour = per_hour * rate_multiplier
         self.start = start
         self.source = source
@@ -169,7 +171,7 @@ class AlarmStream:
         category = self._categories[int(self.rng.choice(len(self._categories), p=self._shares))]
         lat, lon = self._location()
         self._push(at, self._body(at, category, lat, lon))
-        if self.rng.uniform() < REPEAT_SHARE:
+        if self.rng.uniform() < self.repeat_share:
             for _ in range(int(self.rng.integers(1, 4))):
                 later = at + float(self.rng.uniform(20, 150))
                 jitter = self.rng.normal(0, 0.0003, 2)  # ~30 m
