@@ -66,3 +66,6 @@ demo: up ## the main job: the four services driven by a simulated city, live das
 
 run: up ## the four services alone against the local infrastructure, logs to the terminal; Ctrl-C stops
 	@$(RUN) python -m kj_sim.services
+
+study: install ## the offline dispatch-policy study: a simulated day at 1x, 2x, 4x load; table and plots in docs/study/
+	@$(RUN) python -m kj_sim.study.run
