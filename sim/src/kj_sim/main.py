@@ -7,6 +7,8 @@ kj-sim drive [--duration S]  drive services that are already running (no dashboa
 
 import argparse
 import asyncio
+import os
+import secrets
 import sys
 import time
 from collections import Counter
@@ -38,6 +40,7 @@ from kj_sim.services import SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
 DEMO_DIR = REPO_ROOT / ".local" / "demo"
+DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-hour", type=float, default=240.0, help="incidents per hour")
     parser.add_argument("--alarm-url", default=SERVICES[0].url)
     parser.add_argument("--notify-url", default=SERVICES[3].url)
-    parser.add_argument("--token", default="dev-sy110-token", help="the 110 integration's token")
+    parser.add_argument("--token", default=DEV_ALARM_TOKEN, help="the 110 integration's token")
+    parser.add_argument(
+        "--dev-secret",
+        default=os.environ.get("KJ_NOTIFY_DEV_TOKEN_SECRET", ""),
+        help="the notify gateway's dev-mode terminal token secret",
+    )
     return parser
 
 
@@ -87,12 +95,10 @@ class UnitBoard:
         return sorted(available.items(), key=lambda item: item[1])[:count]
 
 
-def _terminals(args: argparse.Namespace, settings: ServiceSettings) -> Terminals | None:
-    try:
-        from kj_sim.terminals import GatewayTerminals
-    except ImportError:
-        return None
-    return GatewayTerminals(args.notify_url, seed=args.seed)
+def _terminals(args: argparse.Namespace) -> Terminals:
+    from kj_sim.terminals import GatewayTerminals
+
+    return GatewayTerminals(args.notify_url, dev_secret=args.dev_secret, seed=args.seed)
 
 
 async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
@@ -101,11 +107,13 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     services = ServiceProcesses(DEMO_DIR / "logs") if with_services else None
+    if with_services and not args.dev_secret:
+        args.dev_secret = secrets.token_hex(16)  # this run's terminals only
     started_at = datetime.now(UTC)
     console = Console()
     if services:
         console.print("starting the four services (logs in .local/demo/logs) ...")
-        services.start()
+        services.start({"KJ_NOTIFY_DEV_TOKEN_SECRET": args.dev_secret})
         try:
             await services.wait_ready()
         except (TimeoutError, RuntimeError) as error:
@@ -128,7 +136,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         ),
         pings=PingPublisher(producer, settings.kafka.topic(PATROL_PINGS.name)),
         poster=AlarmPoster(http, args.token),
-        terminals=_terminals(args, settings),
+        terminals=_terminals(args),
     )
     board_task = asyncio.create_task(board.run(settings, stop))
     sim_task = asyncio.create_task(simulation.run(stop, duration_s=args.duration))

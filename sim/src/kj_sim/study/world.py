@@ -52,7 +52,7 @@ def classify_tiers(city: City, lat: np.ndarray, lon: np.ndarray) -> tuple[list[s
     """The smallest target among the zones holding each point; the county target outside."""
     tree = STRtree([zone.geometry for zone in city.zones])
     where = points(lon, lat)
-    best = [("county", city.targets["county"])] * len(lat)  # type: ignore[index]
+    best = [("county", city.targets["county"])] * len(lat)
     hits = tree.query(where, predicate="within")
     for point_index, zone_index in zip(hits[0], hits[1], strict=True):
         zone = city.zones[int(zone_index)]
