@@ -38,6 +38,10 @@ def _targets(*queries: tuple[str, str]) -> list[Target]:
     ]
 
 
+def _quantile(q: float, hist: str, by: str = "le") -> str:
+    return f"histogram_quantile({q}, sum by ({by}) (rate({hist}_bucket[$__rate_interval])))"
+
+
 def _layout(rows: Iterable[list[tuple[Panel, int, int]]]) -> list[Panel]:
     """Place panels row by row: each entry is (panel, width, height)."""
     placed: list[Panel] = []
@@ -155,7 +159,8 @@ def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
         dataSource=DATASOURCE,
         targets=_targets(
             (
-                f"sum by (category, outcome) (rate({m.ALARMS_RECEIVED.name}[$__rate_interval])) * 60",
+                "sum by (category, outcome) "
+                f"(rate({m.ALARMS_RECEIVED.name}[$__rate_interval])) * 60",
                 "{{category}} {{outcome}}",
             )
         ),
@@ -238,7 +243,7 @@ def service_health() -> Dashboard:
                     "reqps",
                     (f"sum(rate({m.ALARM_REQUEST.name}_count[{ri}]))", "requests/s"),
                     (
-                        f"histogram_quantile(0.99, sum by (le) (rate({m.ALARM_REQUEST.name}_bucket[{ri}])))",
+                        _quantile(0.99, m.ALARM_REQUEST.name),
                         "p99 latency (s)",
                     ),
                 ),
@@ -250,6 +255,7 @@ def service_health() -> Dashboard:
                     "Records consumed per group",
                     "rps",
                     (f"sum by (group) (rate({m.CONSUMED.name}[{ri}]))", "{{group}}"),
+                    (_quantile(0.99, m.CONSUME_BATCH.name, "group, le"), "p99 batch s {{group}}"),
                 ),
                 8,
                 7,
@@ -298,6 +304,10 @@ def service_health() -> Dashboard:
                     "short",
                     (f"max by (stream) ({m.OUTBOX_DEPTH.name})", "depth {{stream}}"),
                     (f"max by (stream) ({m.OUTBOX_AGE.name})", "oldest age s {{stream}}"),
+                    (
+                        f"sum by (stream) (rate({m.OUTBOX_PUBLISHED.name}[{ri}]))",
+                        "published/s {{stream}}",
+                    ),
                 ),
                 12,
                 8,
@@ -310,7 +320,7 @@ def service_health() -> Dashboard:
                     "s",
                     *(
                         (
-                            f"histogram_quantile({q}, sum by (le) (rate({m.PING_DELAY.name}_bucket[{ri}])))",
+                            _quantile(q, m.PING_DELAY.name),
                             f"p{round(q * 100)}",
                         )
                         for q in (0.5, 0.99)
@@ -350,7 +360,7 @@ def service_health() -> Dashboard:
                     "Delivery to terminals",
                     "s",
                     (
-                        f"histogram_quantile(0.99, sum by (le) (rate({m.DELIVERY.name}_bucket[{ri}])))",
+                        _quantile(0.99, m.DELIVERY.name),
                         "p99",
                     ),
                 ),

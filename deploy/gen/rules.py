@@ -82,10 +82,10 @@ def alerting_rules(o: Objectives = OBJECTIVES) -> list[dict[str, Any]]:
         ),
         _alert(
             "AlarmQueuedPastTarget",
-            f"increase({m.AT_RISK.name}[2m]) > 0",
+            f"sum(increase({m.AT_RISK.name}[2m])) > 0",
             "",
             "page",
-            "{{ $value | humanize }} alarm(s) waiting past or near their response target",
+            '{{ $value | printf "%.0f" }} alarm(s) flagged as waiting past or near their target',
             "Look at the dispatch.notices topic and the queued alarms panel; assign by radio if "
             "dispatch has no unit to offer.",
             "alert-alarmqueuedpasttarget",
@@ -106,7 +106,7 @@ def alerting_rules(o: Objectives = OBJECTIVES) -> list[dict[str, Any]]:
             f"sum by (service, source_topic, reason) (increase({m.DEAD_LETTERS.name}[10m])) > 0",
             "",
             "warn",
-            "{{ $labels.service }} set aside {{ $value | humanize }} record(s) from "
+            '{{ $labels.service }} set aside {{ $value | printf "%.0f" }} record(s) from '
             "{{ $labels.source_topic }}: {{ $labels.reason }}",
             "Read the newest records on the deadletters topic for the cause; fix the sender or "
             "the contract, then replay them to the source topic.",
