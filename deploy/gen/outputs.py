@@ -8,6 +8,7 @@ import yaml
 from deploy.gen import dashboards, k8s, platform, rules
 from deploy.gen.dockerfiles import dockerfiles
 from deploy.gen.objectives import CITY_DIR, REPO_ROOT
+from deploy.gen.services import SERVICES
 
 CITY_FILES = ("city.yaml", "zones.geojson", "checkpoints.geojson")
 K8S = Path("deploy/k8s")
@@ -24,12 +25,28 @@ def _yaml_docs(docs: list[dict[str, Any]], source: str) -> str:
     return _header(source) + body
 
 
+def demo_prometheus() -> dict[str, Any]:
+    """`make demo`'s Prometheus: scrapes every service on loopback with the production rules.
+    Job names match the Kubernetes Services, so the rules and dashboards work unchanged."""
+    return {
+        "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+        "rule_files": ["rules.yml"],
+        "scrape_configs": [
+            {"job_name": s.name, "static_configs": [{"targets": [f"127.0.0.1:{s.port}"]}]}
+            for s in SERVICES
+        ],
+    }
+
+
 def render_all() -> dict[str, str]:
     out: dict[str, str] = {}
     for name, board in dashboards.dashboards().items():
         out[f"deploy/grafana/{name}"] = dashboards.to_json(board)
     out["deploy/prometheus/rules.yml"] = _header("deploy/gen/rules.py") + yaml.safe_dump(
         rules.rule_file(), sort_keys=False, allow_unicode=True, width=100
+    )
+    out["deploy/prometheus/demo.yml"] = _header("deploy/gen/outputs.py") + yaml.safe_dump(
+        demo_prometheus(), sort_keys=False
     )
     for name, docs in k8s.base_files().items():
         out[str(K8S / "base" / name)] = _yaml_docs(docs, "deploy/gen/k8s.py")
