@@ -136,7 +136,8 @@ def draw(board: dict[str, Any], fetch: Fetch, out: Path, start: float, end: floa
             ax.set_xlabel("minutes before the snapshot", color="#8e8e8e", fontsize=7)
             if len(series) <= 12:
                 ax.legend(fontsize=6, loc="upper left", facecolor="#181b1f", labelcolor="#ccccdc")
-    fig.suptitle(board["title"], color="#ccccdc", fontsize=14, x=0.01, ha="left")
+    title = "".join(c for c in board["title"] if ord(c) < 0x2E80).strip()  # the font has no CJK
+    fig.suptitle(title, color="#ccccdc", fontsize=14, x=0.01, ha="left")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, facecolor=fig.get_facecolor(), bbox_inches="tight")
     plt.close(fig)

@@ -43,16 +43,18 @@ def _quantile(q: float, hist: str, by: str = "le") -> str:
 
 
 def _layout(rows: Iterable[list[tuple[Panel, int, int]]]) -> list[Panel]:
-    """Place panels row by row: each entry is (panel, width, height)."""
+    """Place panels left to right in rows of (panel, width, height); each panel rises to the
+    lowest free line under its columns, so a tall panel beside short ones leaves no gap."""
     placed: list[Panel] = []
-    y = 0
+    skyline = [0] * WIDTH
     for row in rows:
         x = 0
         for panel, w, h in row:
+            y = max(skyline[x : x + w])
             panel.gridPos = GridPos(h=h, w=w, x=x, y=y)
+            skyline[x : x + w] = [y + h] * w
             x += w
             placed.append(panel)
-        y += max(h for _, _, h in row)
     for i, panel in enumerate(placed, start=1):
         panel.id = i
     return placed
