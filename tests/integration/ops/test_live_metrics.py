@@ -53,7 +53,10 @@ def exported_series(exposition: str) -> set[str]:
 
 
 def test_exposition_parsing() -> None:
-    text = "# TYPE kj_a counter\n# TYPE kj_d_total counter\n# TYPE kj_b histogram\n# TYPE kj_c gauge\nkj_c 1.0\n"
+    text = (
+        "# TYPE kj_a counter\n# TYPE kj_d_total counter\n"
+        "# TYPE kj_b histogram\n# TYPE kj_c gauge\nkj_c 1.0\n"
+    )
     assert exported_series(text) == {
         "kj_a_total",
         "kj_d_total",
