@@ -10,6 +10,18 @@ UID = 10001
 CITY_MOUNT = "/etc/kj/city"
 PG_SECRET = f"{PG_CLUSTER}-app"  # created by CloudNativePG for the application owner
 MONITORING_NS = "monitoring"
+# our own pods only: Strimzi copies the Kafka resource's labels (part-of too) onto the brokers,
+# which must not fall under our default deny
+APP_PODS = {
+    "matchLabels": dict(PART_OF),
+    "matchExpressions": [
+        {
+            "key": "app.kubernetes.io/component",
+            "operator": "In",
+            "values": ["service", "migration"],
+        }
+    ],
+}
 INGRESS_NS = "ingress-nginx"
 
 
@@ -96,7 +108,7 @@ def deployment(s: Service) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
         "spec": {
-            "replicas": 2,
+            **({} if s.autoscale else {"replicas": 2}),  # the HPA owns the count when it scales
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": _selector(s.name)},
             "strategy": {
@@ -322,7 +334,7 @@ def namespace_policies() -> list[dict[str, Any]]:
         "kind": "NetworkPolicy",
         "metadata": {"name": "kj-default-deny", "labels": dict(PART_OF)},
         "spec": {
-            "podSelector": {"matchLabels": dict(PART_OF)},
+            "podSelector": APP_PODS,
             "policyTypes": ["Ingress", "Egress"],
         },
     }
@@ -336,7 +348,7 @@ def namespace_policies() -> list[dict[str, Any]]:
             "ingress": [
                 {
                     "from": [
-                        {"podSelector": {"matchLabels": dict(PART_OF)}},
+                        {"podSelector": APP_PODS},
                         {"podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}}},
                     ],
                     "ports": [{"protocol": "TCP", "port": 5432}],

@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from deploy.gen.k8s import PART_OF
+from deploy.gen.k8s import APP_PODS, PART_OF
 from deploy.gen.services import KAFKA_CLUSTER, PG_CLUSTER, PG_DATABASE
 from kj_schemas.topics import CATALOGUE
 
@@ -89,7 +89,7 @@ def kafka(size: Size) -> list[dict[str, Any]]:
                         "type": "internal",
                         "tls": False,
                         # Strimzi turns this into the brokers' NetworkPolicy: our pods only
-                        "networkPolicyPeers": [{"podSelector": {"matchLabels": dict(PART_OF)}}],
+                        "networkPolicyPeers": [{"podSelector": APP_PODS}],
                     }
                 ],
                 "config": {

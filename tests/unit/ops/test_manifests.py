@@ -157,3 +157,30 @@ def test_network_policies_let_each_service_reach_only_what_it_needs() -> None:
         }
         assert sources == ({"monitoring", "ingress-nginx"} if s.public else {"monitoring"})
         assert {p["port"] for r in spec["ingress"] for p in r["ports"]} == {s.port}
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for rule in selector.get("matchExpressions", []):
+        assert rule["operator"] == "In"
+        if labels.get(rule["key"]) not in rule["values"]:
+            return False
+    return True
+
+
+def test_default_deny_covers_our_pods_and_leaves_kafka_alone() -> None:
+    """Strimzi copies the Kafka resource's labels (part-of included) onto its broker pods: the
+    platform's default deny must not cut the brokers' own traffic."""
+    docs = render("prod")
+    deny = next(
+        p for p in _kind(docs, "NetworkPolicy") if p["metadata"]["name"] == "kj-default-deny"
+    )
+    (kafka,) = _kind(docs, "Kafka")
+    broker_pod = {**kafka["metadata"]["labels"], "strimzi.io/cluster": "kj"}
+    assert not _selects(deny["spec"]["podSelector"], broker_pod)
+    for d in _kind(docs, "Deployment") + _kind(docs, "Job"):
+        pod_labels = d["spec"]["template"]["metadata"]["labels"]
+        assert _selects(deny["spec"]["podSelector"], pod_labels), d["metadata"]["name"]
+        peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
+        assert _selects(peers[0]["podSelector"], pod_labels)
