@@ -69,7 +69,9 @@ def _format(value: float, unit: str | None) -> str:
     return f"{value:.3g}"
 
 
-def draw(board: dict[str, Any], fetch: Fetch, out: Path, start: float, end: float) -> list[str]:
+def draw(
+    board: dict[str, Any], fetch: Fetch, out: Path, start: float, end: float, dpi: int = 90
+) -> list[str]:
     """Draw every panel; return the PromQL sent, in order."""
     import matplotlib
 
@@ -79,7 +81,7 @@ def draw(board: dict[str, Any], fetch: Fetch, out: Path, start: float, end: floa
 
     panels = board["panels"]
     height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
-    fig = plt.figure(figsize=(16, height * 0.42), dpi=90, facecolor="#111217")
+    fig = plt.figure(figsize=(16, height * 0.42), dpi=dpi, facecolor="#111217")
     grid = GridSpec(height, 24, figure=fig, hspace=2.5, wspace=1.5)
     step = max(15.0, (end - start) / 120)
     sent: list[str] = []

@@ -62,3 +62,13 @@ def test_every_alert_has_a_firing_and_a_silent_case() -> None:
     names = {a["alert"] for a in _alerts()}
     assert names - firing == set(), "alerts never seen firing"
     assert names - silent == set(), "alerts never seen silent"
+
+
+def test_the_demo_prometheus_config_is_valid_and_scrapes_every_service() -> None:
+    config = REPO / "deploy/prometheus/demo.yml"
+    run = subprocess.run(
+        [_promtool(), "check", "config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    jobs = {j["job_name"] for j in yaml.safe_load(config.read_text())["scrape_configs"]}
+    assert jobs == {"kj-alarm", "kj-patrol-tracking", "kj-dispatch", "kj-notify"}

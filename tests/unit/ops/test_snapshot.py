@@ -25,6 +25,6 @@ def test_draws_every_panel_from_the_boards_own_queries(tmp_path: Path) -> None:
         return [({"tier": "key_location", "platform": "p01"}, points)]
 
     out = tmp_path / "board.png"
-    sent = draw(board, fetch, out, 0.0, 1800.0)
+    sent = draw(board, fetch, out, 0.0, 1800.0, dpi=20)
     assert sent == asked == [grafana_to_promql(q) for _, q in queries(board)]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
