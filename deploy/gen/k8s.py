@@ -1,0 +1,369 @@
+"""Kubernetes manifests for the base: one file per service (Deployment, Service, PDB, HPA,
+ServiceMonitor, NetworkPolicy), the schema migration Job and the namespace-wide policies."""
+
+from typing import Any
+
+from deploy.gen.services import KAFKA_CLUSTER, PG_CLUSTER, PG_DATABASE, SERVICES, Service
+
+PART_OF = {"app.kubernetes.io/part-of": "kuaijing"}
+UID = 10001
+CITY_MOUNT = "/etc/kj/city"
+PG_SECRET = f"{PG_CLUSTER}-app"  # created by CloudNativePG for the application owner
+MONITORING_NS = "monitoring"
+# our own pods only: Strimzi copies the Kafka resource's labels (part-of too) onto the brokers,
+# which must not fall under our default deny
+APP_PODS = {
+    "matchLabels": dict(PART_OF),
+    "matchExpressions": [
+        {
+            "key": "app.kubernetes.io/component",
+            "operator": "In",
+            "values": ["service", "migration"],
+        }
+    ],
+}
+INGRESS_NS = "ingress-nginx"
+
+
+def _labels(name: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component, **PART_OF}
+
+
+def _selector(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name}
+
+
+def _secret_env(var: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _pg_env() -> list[dict[str, Any]]:
+    return [
+        {"name": "KJ_PG_HOST", "value": f"{PG_CLUSTER}-rw"},
+        {"name": "KJ_PG_PORT", "value": "5432"},
+        {"name": "KJ_PG_DATABASE", "value": PG_DATABASE},
+        _secret_env("KJ_PG_USER", PG_SECRET, "username"),
+        _secret_env("KJ_PG_PASSWORD", PG_SECRET, "password"),
+    ]
+
+
+def _security() -> tuple[dict[str, Any], dict[str, Any]]:
+    pod = {
+        "runAsNonRoot": True,
+        "runAsUser": UID,
+        "runAsGroup": UID,
+        "fsGroup": UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    container = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    return pod, container
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def deployment(s: Service) -> dict[str, Any]:
+    pod_security, container_security = _security()
+    env = [
+        {"name": f"{s.env_prefix}HTTP_HOST", "value": "0.0.0.0"},  # noqa: S104 - in a pod
+        {"name": f"{s.env_prefix}HTTP_PORT", "value": str(s.port)},
+        {"name": f"{s.env_prefix}LOG_JSON", "value": "true"},
+        {"name": "KJ_KAFKA_BOOTSTRAP_SERVERS", "value": f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"},
+        {"name": "KJ_CITY_DIR", "value": CITY_MOUNT},
+        *_pg_env(),
+        *(_secret_env(var, secret, key) for var, secret, key in s.secrets),
+    ]
+    container = {
+        "name": s.short,
+        "image": f"kj/{s.short}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
+        "envFrom": [{"configMapRef": {"name": "kj-platform"}}],
+        "env": env,
+        "startupProbe": _probe("/healthz", 2, 30),
+        "livenessProbe": _probe("/healthz", 10, 3),
+        "readinessProbe": _probe("/readyz", 5, 2),
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"memory": "512Mi"},
+        },
+        "securityContext": container_security,
+        "volumeMounts": [
+            {"name": "city", "mountPath": CITY_MOUNT, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {
+            **({} if s.autoscale else {"replicas": 2}),  # the HPA owns the count when it scales
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": _selector(s.name)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": _labels(s.name, "service")},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": pod_security,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": _selector(s.name)},
+                        }
+                    ],
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "city", "configMap": {"name": "kj-city"}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def service(s: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {
+            "selector": _selector(s.name),
+            "ports": [{"name": "http", "port": s.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def pdb(s: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(s.name)}},
+    }
+
+
+def hpa(s: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": s.name},
+            "minReplicas": 2,
+            "maxReplicas": s.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+        },
+    }
+
+
+def service_monitor(s: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {
+            "selector": {"matchLabels": _selector(s.name)},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
+        },
+    }
+
+
+def _ns(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+DNS_EGRESS = {
+    "to": [
+        {
+            **_ns("kube-system"),
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+KAFKA_EGRESS = {
+    "to": [
+        {
+            "podSelector": {
+                "matchLabels": {
+                    "strimzi.io/cluster": KAFKA_CLUSTER,
+                    "strimzi.io/broker-role": "true",
+                }
+            }
+        }
+    ],
+    "ports": [{"protocol": "TCP", "port": 9092}],
+}
+PG_EGRESS = {
+    "to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}}}],
+    "ports": [{"protocol": "TCP", "port": 5432}],
+}
+# outside the cluster only, HTTPS only: the 110 centre's status callbacks
+INTERNET_HTTPS_EGRESS = {
+    "to": [
+        {
+            "ipBlock": {
+                "cidr": "0.0.0.0/0",
+                "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+            }
+        }
+    ],
+    "ports": [{"protocol": "TCP", "port": 443}],
+}
+
+
+def network_policy(s: Service) -> dict[str, Any]:
+    sources = [_ns(MONITORING_NS)]
+    if s.public:
+        sources.append(_ns(INGRESS_NS))
+    egress = [DNS_EGRESS, KAFKA_EGRESS, PG_EGRESS]
+    if s.calls_out:
+        egress.append(INTERNET_HTTPS_EGRESS)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "spec": {
+            "podSelector": {"matchLabels": _selector(s.name)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": sources, "ports": [{"protocol": "TCP", "port": s.port}]},
+            ],
+            "egress": egress,
+        },
+    }
+
+
+def service_manifests(s: Service) -> list[dict[str, Any]]:
+    docs = [deployment(s), service(s), pdb(s)]
+    if s.autoscale:
+        docs.append(hpa(s))
+    docs += [service_monitor(s), network_policy(s)]
+    return docs
+
+
+def migrate_job() -> list[dict[str, Any]]:
+    """Applies pending migrations (yoyo, transactional and locked) and loads the city. Runs on
+    every `kubectl apply`; the services start serving once it is done (their /readyz)."""
+    pod_security, container_security = _security()
+    name = "kj-migrate"
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": _labels(name, "migration")},
+        "spec": {
+            "backoffLimit": 6,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": _labels(name, "migration")},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod_security,
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": "kj/migrate",
+                            "command": ["/bin/sh", "-c", "kj-infra migrate && kj-infra seed"],
+                            "env": [
+                                {"name": "KJ_CITY_DIR", "value": CITY_MOUNT},
+                                *_pg_env(),
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"memory": "256Mi"},
+                            },
+                            "securityContext": container_security,
+                            "volumeMounts": [
+                                {"name": "city", "mountPath": CITY_MOUNT, "readOnly": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": "city", "configMap": {"name": "kj-city"}}],
+                },
+            },
+        },
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": _labels(name, "migration")},
+        "spec": {
+            "podSelector": {"matchLabels": _selector(name)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": [DNS_EGRESS, PG_EGRESS],
+        },
+    }
+    return [job, policy]
+
+
+def namespace_policies() -> list[dict[str, Any]]:
+    """Deny everything to and from our own pods unless a policy above allows it, and let only
+    our pods, the CloudNativePG operator and the cluster's own instances reach PostgreSQL.
+    Strimzi writes the Kafka pods' policies itself from the listener's networkPolicyPeers."""
+    deny = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "kj-default-deny", "labels": dict(PART_OF)},
+        "spec": {
+            "podSelector": APP_PODS,
+            "policyTypes": ["Ingress", "Egress"],
+        },
+    }
+    pg = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{PG_CLUSTER}-clients", "labels": dict(PART_OF)},
+        "spec": {
+            "podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"podSelector": APP_PODS},
+                        {"podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}}},
+                    ],
+                    "ports": [{"protocol": "TCP", "port": 5432}],
+                },
+                # the operator's status and the instance manager; metrics for Prometheus
+                {"from": [_ns("cnpg-system")], "ports": [{"protocol": "TCP", "port": 8000}]},
+                {"from": [_ns(MONITORING_NS)], "ports": [{"protocol": "TCP", "port": 9187}]},
+            ],
+        },
+    }
+    return [deny, pg]
+
+
+def base_files() -> dict[str, list[dict[str, Any]]]:
+    files = {f"{s.short}.yaml": service_manifests(s) for s in SERVICES}
+    files["migrate.yaml"] = migrate_job()
+    files["network-policies.yaml"] = namespace_policies()
+    return files
