@@ -14,8 +14,9 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## install the toolchain check, uv and every pinned Python dependency (uv.lock)
+install: ## install the toolchain check, uv and every pinned Python dependency (uv.lock), promtool
 	@bash infra/install.sh
+	@bash deploy/install-tools.sh
 
 up: install ## start Kafka and PostgreSQL (reused when up), migrate, create topics, seed the city
 	@bash infra/kafka/kafka.sh start
@@ -42,6 +43,9 @@ topics: ## create the topic catalogue's topics that are missing
 seed: ## load the city (KJ_CITY_DIR, default cities/shaoyang) into PostgreSQL
 	@$(RUN) kj-infra seed
 
+deploy-gen: ## regenerate dashboards, alert rules, Kafka/PostgreSQL resources and manifests in deploy/
+	@$(RUN) python -m deploy.gen
+
 schemas: ## regenerate the JSON Schema files in schemas/json from the models
 	@$(RUN) python -m kj_schemas.export
 
@@ -54,7 +58,8 @@ test-unit: install ## unit tests only (no servers), in seconds
 lint: install ## ruff and mypy
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) mypy schemas/src runtime/src $(wildcard services/*/src) sim/src
+	@$(RUN) mypy schemas/src runtime/src $(wildcard services/*/src) sim/src deploy
+	@$(RUN) python -m deploy.gen --check
 
 bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results.json
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python -m bench.$$(basename $$b .py) || exit 1; done
