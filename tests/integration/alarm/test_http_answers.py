@@ -96,7 +96,8 @@ async def test_invalid_input_names_each_bad_field_and_never_echoes_the_phone(
 
 
 @pytest.mark.parametrize(
-    "content", [b"not json", b"[]", b'{"source": "sy110"}', b"null", b'{"a": 1e999}']
+    "content",
+    [b"not json", b"[]", b'{"source": "sy110"}', b"null", b'{"a": 1e999}', b"N\xff2\xfe\x1c"],
 )
 async def test_garbage_is_422_not_500(client: httpx.AsyncClient, content: bytes) -> None:
     headers = {**AUTH, "content-type": "application/json"}

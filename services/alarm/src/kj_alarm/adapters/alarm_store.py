@@ -78,12 +78,51 @@ async def open_nearby(
     ]
 
 
-async def insert_alarm(connection: asyncpg.Connection, values: dict[str, Any]) -> None:
+async def record_new_alarm(
+    connection: asyncpg.Connection,
+    values: dict[str, Any],
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any]]],
+    outgoing: Sequence[tuple[str, bytes, bytes]],
+    *,
+    stream: str,
+    channel: str,
+) -> None:
+    """The alarm row, its timeline entries and its outbox rows (topic, key, value) in one
+    statement (one round trip); the relay is woken at commit. Foreign keys are checked at the
+    end of the statement, when the alarm row exists."""
     columns = ", ".join(values)
-    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    n = len(values)
+    params = ", ".join(f"${i}" for i in range(1, n + 1))
+    sql = f"""
+        with alarm as (insert into alarms ({columns}) values ({params})),
+        timeline as (
+            insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail)
+            select a, k, t, u, w, d::jsonb
+            from unnest(${n + 1}::uuid[], ${n + 2}::text[], ${n + 3}::timestamptz[],
+                        ${n + 4}::text[], ${n + 5}::uuid[], ${n + 6}::text[]) as e(a, k, t, u, w, d)
+        ),
+        outgoing as (
+            insert into outbox (stream, topic, key, value)
+            select ${n + 7}, topic, key, value
+            from unnest(${n + 8}::text[], ${n + 9}::bytea[], ${n + 10}::bytea[])
+                 with ordinality as o(topic, key, value, position)
+            order by position
+        )
+        select pg_notify(${n + 11}, '')"""  # noqa: S608 - fixed column names
     await connection.execute(
-        f"insert into alarms ({columns}) values ({params})",  # noqa: S608 - fixed column names
+        sql,
         *values.values(),
+        [e[0] for e in entries],
+        [e[1] for e in entries],
+        [e[2] for e in entries],
+        [e[3] for e in entries],
+        [e[4] for e in entries],
+        [json.dumps(e[5]) for e in entries],
+        stream,
+        [o[0] for o in outgoing],
+        [o[1] for o in outgoing],
+        [o[2] for o in outgoing],
+        channel,
     )
 
 

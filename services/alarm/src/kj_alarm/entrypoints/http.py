@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kj_alarm.entrypoints.body_limit import BodyLimit
 from kj_alarm.entrypoints.http_models import (
@@ -109,6 +110,17 @@ def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
             {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
         ]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # FastAPI could not even decode the body (not UTF-8 JSON)
+            REJECTED.labels("http", "invalid").inc()
+            detail = [{"loc": ["body"], "msg": "not a UTF-8 JSON document", "type": "json_invalid"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse(
+            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+        )
 
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)

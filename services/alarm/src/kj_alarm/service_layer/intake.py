@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 
 from kj_alarm.adapters import alarm_store as store
 from kj_alarm.domain.diversion import HOTLINE, is_diverted
@@ -17,6 +18,7 @@ from kj_alarm.domain.tiers import Classification
 from kj_alarm.service_layer import messages
 from kj_alarm.service_layer.deps import Deps
 from kj_schemas.alarms import AlarmReport
+from kj_schemas.codec import encode
 from kj_schemas.enums import AlarmStatus, ResponseTier
 from kj_schemas.topics import ALARMS_ACCEPTED, ALARMS_DIVERTED, ALARMS_MERGED, ALARMS_STATUS
 
@@ -69,17 +71,18 @@ def _repeat(row: Any, digest: bytes) -> IntakeResult:
 
 async def take_in(report: AlarmReport, deps: Deps) -> IntakeResult:
     digest = body_digest(report)
-    existing = await store.find_by_source(deps.pool, report.source, report.source_alarm_id)
-    if existing is not None:
-        return _repeat(existing, digest)
-    try:
-        async with deps.pool.acquire() as connection, connection.transaction():
-            return await _record_new(connection, report, digest, deps)
-    except asyncpg.UniqueViolationError as error:
-        if error.constraint_name != "alarms_one_per_source_id":
-            raise
+    async with deps.pool.acquire() as connection:
+        existing = await store.find_by_source(connection, report.source, report.source_alarm_id)
+        if existing is not None:
+            return _repeat(existing, digest)
+        try:
+            async with connection.transaction():
+                return await _record_new(connection, report, digest, deps)
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name != "alarms_one_per_source_id":
+                raise
         # a concurrent repeat won the race; its row is the answer
-        row = await store.find_by_source(deps.pool, report.source, report.source_alarm_id)
+        row = await store.find_by_source(connection, report.source, report.source_alarm_id)
         assert row is not None
         return _repeat(row, digest)
 
@@ -135,7 +138,6 @@ async def _record_new(
         "status": str(status),
         "merged_into": merged_into,
     }
-    await store.insert_alarm(connection, row)
     timeline: list[Any] = [
         (alarm_id, "received", received_at, None, None, {"source": report.source}),
         (
@@ -151,7 +153,7 @@ async def _record_new(
             },
         ),
     ]
-    outbox = deps.outbox
+    outgoing: list[tuple[str, str, BaseModel]] = []
     if status is AlarmStatus.merged:
         assert merged_into is not None
         callers = await store.add_callers(connection, merged_into, +1)
@@ -175,14 +177,22 @@ async def _record_new(
                 {"alarm_id": str(alarm_id), "callers": callers},
             )
         )
-        message: Any = messages.merged(row, merged_into=merged_into, callers=callers)
-        await outbox.put(connection, ALARMS_MERGED.name, deps.region, message)
+        message = messages.merged(row, merged_into=merged_into, callers=callers)
+        outgoing.append((ALARMS_MERGED.name, deps.region, message))
     elif status is AlarmStatus.diverted:
         timeline.append((alarm_id, "diverted", received_at, None, None, {"hotline": HOTLINE}))
-        await outbox.put(connection, ALARMS_DIVERTED.name, deps.region, messages.diverted(row))
+        outgoing.append((ALARMS_DIVERTED.name, deps.region, messages.diverted(row)))
     else:
-        await outbox.put(connection, ALARMS_ACCEPTED.name, deps.region, messages.accepted(row))
-    await store.add_timeline(connection, timeline)
+        outgoing.append((ALARMS_ACCEPTED.name, deps.region, messages.accepted(row)))
     update = messages.status_changed(row, status, received_at)
-    await outbox.put(connection, ALARMS_STATUS.name, str(alarm_id), update)
+    outgoing.append((ALARMS_STATUS.name, str(alarm_id), update))
+    outbox = deps.outbox
+    await store.record_new_alarm(
+        connection,
+        row,
+        timeline,
+        [(outbox.topic_prefix + topic, key.encode(), encode(m)) for topic, key, m in outgoing],
+        stream=outbox.stream,
+        channel=outbox.channel,
+    )
     return _result_of(row, created=True)
