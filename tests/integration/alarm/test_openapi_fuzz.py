@@ -28,7 +28,7 @@ CHECKS = ",".join(
 
 
 async def test_schemathesis_finds_no_5xx_and_no_schema_breaking_answer(
-    database: PostgresSettings, topics: KafkaSettings
+    database: PostgresSettings, topics: KafkaSettings, tmp_path: Path
 ) -> None:
     cli = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     async with served(database, topics) as server:
@@ -46,6 +46,7 @@ async def test_schemathesis_finds_no_5xx_and_no_schema_breaking_answer(
             "20261123",
             "--request-timeout",
             "10",
+            cwd=tmp_path,  # its example cache stays out of the checkout
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

@@ -9,7 +9,9 @@ from kj_alarm.domain.response import (
     status_after_event,
     target_met,
 )
-from kj_schemas.enums import AlarmCategory, AlarmStatus as S, WorkOrderEventKind as K
+from kj_schemas.enums import AlarmCategory
+from kj_schemas.enums import AlarmStatus as S
+from kj_schemas.enums import WorkOrderEventKind as K
 
 
 def test_non_police_categories_go_to_12345_and_police_ones_do_not() -> None:

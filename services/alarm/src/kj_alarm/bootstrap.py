@@ -10,6 +10,7 @@ import asyncpg
 import uvicorn
 from fastapi import FastAPI
 
+from kj_alarm.adapters import alarm_store
 from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
@@ -46,6 +47,7 @@ class AlarmService:
     relay: OutboxRelay
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Any] = field(default_factory=list)
+    pools: list[asyncpg.Pool] = field(default_factory=list)
 
     async def start_background(self, stop: asyncio.Event, *, consumers: bool = True) -> None:
         """The outbox relay and (unless turned off) the Kafka consumers, as tasks."""
@@ -84,11 +86,15 @@ class AlarmService:
             with contextlib.suppress(Exception):
                 await close()
         await self.deps.pool.close()
+        for pool in self.pools:
+            await pool.close()
 
 
 async def build(settings: AlarmSettings) -> AlarmService:
     classifier, region = classifier_for(settings)
-    pool = await create_pool(settings.postgres, timeout=5)
+    pool = await create_pool(settings.postgres, timeout=5, reset=alarm_store.light_reset)
+    # the relay holds a session advisory lock and a LISTEN: its own pool, with the full reset
+    relay_pool = await create_pool(settings.postgres, min_size=1, max_size=2, timeout=5)
     outbox = Outbox(SERVICE, topic_prefix=settings.kafka.topic_prefix)
     rule = MergeRule(settings.merge_distance_m, settings.merge_window_s)
     deps = Deps(pool=pool, classifier=classifier, region=region, outbox=outbox, merge_rule=rule)
@@ -98,8 +104,10 @@ async def build(settings: AlarmSettings) -> AlarmService:
         return bool(await pool.fetchval("select true", timeout=2))
 
     add_ops_routes(app, {"postgres": database_answers})
-    relay = OutboxRelay(pool, lambda: make_producer(settings.kafka), outbox)
-    return AlarmService(settings, deps, app, relay)
+    relay = OutboxRelay(relay_pool, lambda: make_producer(settings.kafka), outbox)
+    service = AlarmService(settings, deps, app, relay)
+    service.pools.append(relay_pool)
+    return service
 
 
 async def run(settings: AlarmSettings, stop: asyncio.Event) -> None:

@@ -40,14 +40,26 @@ async def find(
     )
 
 
-async def lock_cells(connection: asyncpg.Connection, cells: Sequence[int]) -> None:
-    """Transaction-scoped locks on duplicate-call grid cells, taken in ascending order."""
+async def begin(connection: asyncpg.Connection, cells: Sequence[int]) -> None:
+    """BEGIN, and the transaction-scoped locks on duplicate-call grid cells, in one round trip
+    (the simple query protocol takes both statements; the cells are our own integers). The
+    cells are sorted and unnest keeps their order, so no two intakes deadlock."""
+    if not cells:
+        await connection.execute("begin")
+        return
+    listed = ",".join(str(int(c)) for c in cells)
     await connection.execute(
-        # unnest yields the array's order, which is sorted: no two intakes deadlock
-        "select pg_advisory_xact_lock($1::int, c) from unnest($2::int[]) as c",
-        MERGE_LOCK_NAMESPACE,
-        list(cells),
+        f"begin; select pg_advisory_xact_lock({MERGE_LOCK_NAMESPACE}, c) "  # noqa: S608
+        f"from unnest('{{{listed}}}'::int[]) as c"
     )
+
+
+async def light_reset(connection: asyncpg.Connection) -> None:
+    """Pool reset for the request path: only end a transaction left open. asyncpg's full
+    reset (unlisten, unlock, reset all) costs a round trip per request, and the request path
+    leaves no session state (its locks are transaction-scoped)."""
+    if connection.is_in_transaction():
+        await connection.execute("rollback")
 
 
 async def open_nearby(

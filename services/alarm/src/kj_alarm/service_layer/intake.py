@@ -4,6 +4,7 @@ timeline and outgoing messages in one transaction (the outbox) before anyone is 
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -72,16 +73,13 @@ def _repeat(row: Any, digest: bytes) -> IntakeResult:
 async def take_in(report: AlarmReport, deps: Deps) -> IntakeResult:
     digest = body_digest(report)
     async with deps.pool.acquire() as connection:
-        existing = await store.find_by_source(connection, report.source, report.source_alarm_id)
-        if existing is not None:
-            return _repeat(existing, digest)
+        # No read first: a new alarm (the common case) goes straight to its transaction, and
+        # the unique constraint answers for a repeat, whether it comes late or concurrently.
         try:
-            async with connection.transaction():
-                return await _record_new(connection, report, digest, deps)
+            return await _record_new(connection, report, digest, deps)
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name != "alarms_one_per_source_id":
                 raise
-        # a concurrent repeat won the race; its row is the answer
         row = await store.find_by_source(connection, report.source, report.source_alarm_id)
         assert row is not None
         return _repeat(row, digest)
@@ -94,12 +92,38 @@ async def _record_new(
     tier: Classification = deps.classifier.classify(lat, lon)
     received_at = deps.clock()
     alarm_id = uuid4()
+    diverted = is_diverted(report.category)
+    rule = deps.merge_rule
+    # diverted calls are never merged, so they take no merge locks
+    await store.begin(connection, [] if diverted else lock_cells(lat, lon, rule.distance_m))
+    try:
+        result = await _decide_and_write(
+            connection, report, digest, deps, tier, alarm_id, received_at, diverted
+        )
+        await connection.execute("commit")
+        return result
+    except BaseException:
+        if not connection.is_closed() and connection.is_in_transaction():
+            await connection.execute("rollback")
+        raise
+
+
+async def _decide_and_write(
+    connection: asyncpg.Connection,
+    report: AlarmReport,
+    digest: bytes,
+    deps: Deps,
+    tier: Classification,
+    alarm_id: UUID,
+    received_at: datetime,
+    diverted: bool,
+) -> IntakeResult:
+    lat, lon = report.location.lat, report.location.lon
+    rule = deps.merge_rule
     status, merged_into = AlarmStatus.accepted, None
-    if is_diverted(report.category):
+    if diverted:
         status = AlarmStatus.diverted
     else:
-        rule = deps.merge_rule
-        await store.lock_cells(connection, lock_cells(lat, lon, rule.distance_m))
         candidates = await store.open_nearby(
             connection,
             lat=lat,
