@@ -1,0 +1,252 @@
+"""SQL for the alarms, their timeline and their work orders. Every function takes the
+connection of the caller's transaction; none decides anything."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from kj_alarm.domain.duplicates import OpenAlarm, search_box
+from kj_schemas.enums import AlarmCategory
+
+# the two-key advisory lock namespace for the duplicate-call grid cells
+MERGE_LOCK_NAMESPACE = 0x6B6A_0A1A  # "kj" alarm
+
+_ALARM_COLUMNS = """alarm_id, region, source, source_alarm_id, body_sha256, reported_at,
+    received_at, caller_phone, lat, lon, address, category, priority, description, tier,
+    target_seconds, status, merged_into, callers"""
+
+
+async def find_by_source(
+    connection: asyncpg.Connection | asyncpg.Pool, source: str, source_alarm_id: str
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        f"select {_ALARM_COLUMNS} from alarms where source = $1 and source_alarm_id = $2",  # noqa: S608
+        source,
+        source_alarm_id,
+    )
+
+
+async def find(
+    connection: asyncpg.Connection | asyncpg.Pool, alarm_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " for update" if for_update else ""
+    return await connection.fetchrow(
+        f"select {_ALARM_COLUMNS} from alarms where alarm_id = $1{lock}",  # noqa: S608
+        alarm_id,
+    )
+
+
+async def begin(connection: asyncpg.Connection, cells: Sequence[int]) -> None:
+    """BEGIN, and the transaction-scoped locks on duplicate-call grid cells, in one round trip
+    (the simple query protocol takes both statements; the cells are our own integers). The
+    cells are sorted and unnest keeps their order, so no two intakes deadlock."""
+    if not cells:
+        await connection.execute("begin")
+        return
+    listed = ",".join(str(int(c)) for c in cells)
+    await connection.execute(
+        f"begin; select pg_advisory_xact_lock({MERGE_LOCK_NAMESPACE}, c) "  # noqa: S608
+        f"from unnest('{{{listed}}}'::int[]) as c"
+    )
+
+
+async def light_reset(connection: asyncpg.Connection) -> None:
+    """Pool reset for the request path: only end a transaction left open. asyncpg's full
+    reset (unlisten, unlock, reset all) costs a round trip per request, and the request path
+    leaves no session state (its locks are transaction-scoped)."""
+    if connection.is_in_transaction():
+        await connection.execute("rollback")
+
+
+async def open_nearby(
+    connection: asyncpg.Connection,
+    *,
+    lat: float,
+    lon: float,
+    distance_m: float,
+    reported_at: datetime,
+    window_s: float,
+) -> list[OpenAlarm]:
+    min_lat, max_lat, min_lon, max_lon = search_box(lat, lon, distance_m)
+    rows = await connection.fetch(
+        """select alarm_id, lat, lon, reported_at, category from alarms
+           where status in ('accepted', 'assigned', 'on_scene')
+             and reported_at between $1 and $2
+             and lat between $3 and $4 and lon between $5 and $6""",
+        reported_at - timedelta(seconds=window_s),
+        reported_at + timedelta(seconds=window_s),
+        min_lat,
+        max_lat,
+        min_lon,
+        max_lon,
+    )
+    return [
+        OpenAlarm(r["alarm_id"], r["lat"], r["lon"], r["reported_at"], AlarmCategory(r["category"]))
+        for r in rows
+    ]
+
+
+async def record_new_alarm(
+    connection: asyncpg.Connection,
+    values: dict[str, Any],
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any]]],
+    outgoing: Sequence[tuple[str, bytes, bytes]],
+    *,
+    stream: str,
+    channel: str,
+) -> None:
+    """The alarm row, its timeline entries and its outbox rows (topic, key, value) in one
+    statement (one round trip); the relay is woken at commit. Foreign keys are checked at the
+    end of the statement, when the alarm row exists."""
+    columns = ", ".join(values)
+    n = len(values)
+    params = ", ".join(f"${i}" for i in range(1, n + 1))
+    sql = f"""
+        with alarm as (insert into alarms ({columns}) values ({params})),
+        timeline as (
+            insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail)
+            select a, k, t, u, w, d::jsonb
+            from unnest(${n + 1}::uuid[], ${n + 2}::text[], ${n + 3}::timestamptz[],
+                        ${n + 4}::text[], ${n + 5}::uuid[], ${n + 6}::text[]) as e(a, k, t, u, w, d)
+        ),
+        outgoing as (
+            insert into outbox (stream, topic, key, value)
+            select ${n + 7}, topic, key, value
+            from unnest(${n + 8}::text[], ${n + 9}::bytea[], ${n + 10}::bytea[])
+                 with ordinality as o(topic, key, value, position)
+            order by position
+        )
+        select pg_notify(${n + 11}, '')"""  # noqa: S608 - fixed column names
+    await connection.execute(
+        sql,
+        *values.values(),
+        [e[0] for e in entries],
+        [e[1] for e in entries],
+        [e[2] for e in entries],
+        [e[3] for e in entries],
+        [e[4] for e in entries],
+        [json.dumps(e[5]) for e in entries],
+        stream,
+        [o[0] for o in outgoing],
+        [o[1] for o in outgoing],
+        [o[2] for o in outgoing],
+        channel,
+    )
+
+
+async def add_callers(connection: asyncpg.Connection, alarm_id: UUID, delta: int) -> int:
+    return int(
+        await connection.fetchval(
+            "update alarms set callers = greatest(callers + $2, 1) where alarm_id = $1 "
+            "returning callers",
+            alarm_id,
+            delta,
+        )
+    )
+
+
+async def set_status(
+    connection: asyncpg.Connection, alarm_id: UUID, status: str, *, merged_into: UUID | None = None
+) -> None:
+    await connection.execute(
+        "update alarms set status = $2, merged_into = $3 where alarm_id = $1",
+        alarm_id,
+        status,
+        merged_into,
+    )
+
+
+async def add_timeline(
+    connection: asyncpg.Connection,
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any]]],
+    *,
+    event_id: UUID | None = None,
+) -> None:
+    """(alarm_id, kind, at, unit_id, work_order_id, detail) rows; `event_id` on the last one
+    makes a consumed event's entry unique."""
+    rows = [
+        (a, k, at, u, w, json.dumps(d), event_id if i == len(entries) - 1 else None)
+        for i, (a, k, at, u, w, d) in enumerate(entries)
+    ]
+    await connection.executemany(
+        "insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail, "
+        "event_id) values ($1, $2, $3, $4, $5, $6::text::jsonb, $7)",
+        rows,
+    )
+
+
+async def timeline(connection: asyncpg.Connection | asyncpg.Pool, alarm_id: UUID) -> list[Any]:
+    return list(
+        await connection.fetch(
+            "select kind, at, unit_id, work_order_id, detail from alarm_timeline "
+            "where alarm_id = $1 order by at, id",
+            alarm_id,
+        )
+    )
+
+
+async def record_work_order(
+    connection: asyncpg.Connection, work_order_id: UUID, alarm_id: UUID, unit_id: str, role: str
+) -> bool:
+    """True when the work order is new to the alarm service."""
+    inserted = await connection.fetchval(
+        "insert into alarm_work_orders (work_order_id, alarm_id, unit_id, role) "
+        "values ($1, $2, $3, $4) on conflict do nothing returning true",
+        work_order_id,
+        alarm_id,
+        unit_id,
+        role,
+    )
+    return bool(inserted)
+
+
+async def close_work_order(connection: asyncpg.Connection, work_order_id: UUID) -> None:
+    await connection.execute(
+        "update alarm_work_orders set open = false where work_order_id = $1", work_order_id
+    )
+
+
+async def work_order_alarm(
+    connection: asyncpg.Connection, work_order_id: UUID
+) -> asyncpg.Record | None:
+    return await connection.fetchrow(
+        "select alarm_id, unit_id, role, open from alarm_work_orders where work_order_id = $1",
+        work_order_id,
+    )
+
+
+async def open_work_orders(connection: asyncpg.Connection, alarm_id: UUID) -> int:
+    return int(
+        await connection.fetchval(
+            "select count(*) from alarm_work_orders where alarm_id = $1 and open", alarm_id
+        )
+    )
+
+
+async def board(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    *,
+    statuses: Sequence[str],
+    since: datetime | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Any]:
+    """Alarms in `statuses` received at or after `since`, oldest first, after the cursor."""
+    return list(
+        await connection.fetch(
+            f"""select {_ALARM_COLUMNS} from alarms
+                where status = any($1::text[])
+                  and ($2::timestamptz is null or received_at >= $2)
+                  and ($3::timestamptz is null or (received_at, alarm_id) > ($3, $4::uuid))
+                order by received_at, alarm_id limit $5""",  # noqa: S608
+            list(statuses),
+            since,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
+    )

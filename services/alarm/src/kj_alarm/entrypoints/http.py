@@ -1,0 +1,219 @@
+"""The 110 integrations' HTTP API under /v1. Routes are thin: authenticate, let the contract
+model validate, call a handler, answer. Errors a client can cause are 4xx with the reason;
+a database that does not answer is 503 with Retry-After, never a false 201."""
+
+import hmac
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import asyncpg
+import structlog
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kj_alarm.entrypoints.body_limit import BodyLimit
+from kj_alarm.entrypoints.http_models import (
+    AlarmView,
+    BoardAnswer,
+    IntakeAnswer,
+    Problem,
+)
+from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED, RequestTimer
+from kj_alarm.service_layer.deps import Deps
+from kj_alarm.service_layer.intake import ConflictingRepeat, IntakeResult, take_in
+from kj_alarm.service_layer.unmerge import NotMerged, UnknownAlarm, unmerge
+from kj_alarm.service_layer.views import BadCursor, alarm_story, board_page
+from kj_alarm.settings import AlarmSettings, token_hash
+from kj_schemas.alarms import AlarmReport
+
+log = structlog.get_logger(__name__)
+
+INFRA_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # connection refused or reset
+    TimeoutError,
+    asyncpg.InterfaceError,  # connection lost mid-query
+    asyncpg.PostgresConnectionError,  # 08xxx
+    asyncpg.OperatorInterventionError,  # 57xxx: shutting down, cannot connect now
+    asyncpg.InsufficientResourcesError,  # 53xxx: too many connections, disk full
+    asyncpg.TransactionRollbackError,  # 40xxx: deadlock or serialization failure
+)
+_bearer = HTTPBearer(auto_error=False, description="one token per 110 integration")
+
+
+class Unauthorized(Exception):
+    pass
+
+
+def _problem(status: int, detail: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+
+
+def _answer(result: IntakeResult) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "alarm_id": str(result.alarm_id),
+        "status": str(result.status),
+        "tier": str(result.tier),
+        "target_seconds": result.target_seconds,
+    }
+    if result.merged_into is not None:
+        answer["merged_into"] = str(result.merged_into)
+    return answer
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no or bad credentials"},
+    413: {"model": Problem, "description": "request body over the limit"},
+    503: {"model": Problem, "description": "the database does not answer; retry later"},
+}
+
+
+def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
+    app = FastAPI(
+        title="快警 alarm intake",
+        version="1.0.0",
+        description="110 integrations report alarms (警情) and follow their story.",
+    )
+    hashes = {name: bytes.fromhex(digest) for name, digest in settings.integrations.items()}
+    retry_after = str(settings.retry_after_s)
+
+    async def integration(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        if credentials is None:
+            raise Unauthorized()
+        offered = bytes.fromhex(token_hash(credentials.credentials))
+        found = None
+        for name, expected in hashes.items():  # compare with every hash: no timing hint
+            if hmac.compare_digest(offered, expected):
+                found = name
+        if found is None:
+            raise Unauthorized()
+        return found
+
+    Integration = Annotated[str, Depends(integration)]
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, __: Exception) -> JSONResponse:
+        REJECTED.labels("http", "unauthorized").inc()
+        return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        REJECTED.labels("http", "invalid").inc()
+        # name each bad field and why; never echo the input (it may hold a caller's phone)
+        detail = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # FastAPI could not even decode the body (not UTF-8 JSON)
+            REJECTED.labels("http", "invalid").inc()
+            detail = [{"loc": ["body"], "msg": "not a UTF-8 JSON document", "type": "json_invalid"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse(
+            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+        )
+
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
+        return _problem(
+            503, "the alarm record is unavailable; retry", **{"Retry-After": retry_after}
+        )
+
+    for kind in INFRA_ERRORS:
+        app.add_exception_handler(kind, _unavailable)
+
+    @app.post(
+        "/v1/alarms",
+        status_code=201,
+        response_model=IntakeAnswer,
+        response_model_exclude_none=True,
+        responses={
+            200: {"model": IntakeAnswer, "description": "a repeat: the first answer again"},
+            403: {"model": Problem, "description": "the source is not this integration"},
+            409: {"model": Problem, "description": "this id was reported with a different body"},
+            **ERRORS,
+        },
+        summary="report an alarm",
+    )
+    async def report_alarm(report: AlarmReport, source: Integration, response: Response) -> Any:
+        if report.source != source:
+            REJECTED.labels("http", "wrong_source").inc()
+            return _problem(403, "source must be the integration the token belongs to")
+        try:
+            result = await take_in(report, deps)
+        except ConflictingRepeat as conflict:
+            RECEIVED.labels(source, str(report.category), "none", "conflict").inc()
+            return _problem(
+                409,
+                f"{report.source_alarm_id} was reported with a different body "
+                f"(alarm {conflict.alarm_id})",
+            )
+        outcome = str(result.status) if result.created else "repeat"
+        RECEIVED.labels(source, result.category, str(result.tier), outcome).inc()
+        if not result.created:
+            response.status_code = 200
+        return _answer(result)
+
+    @app.post(
+        "/v1/alarms/{alarm_id}/unmerge",
+        response_model=IntakeAnswer,
+        response_model_exclude_none=True,
+        responses={
+            404: {"model": Problem, "description": "no such alarm"},
+            409: {"model": Problem, "description": "the alarm is not merged"},
+            **ERRORS,
+        },
+        summary="undo a merge: the alarm becomes an incident of its own and is dispatched",
+    )
+    async def unmerge_alarm(alarm_id: UUID, _: Integration) -> Any:
+        try:
+            return _answer(await unmerge(alarm_id, deps))
+        except UnknownAlarm:
+            return _problem(404, "no such alarm")
+        except NotMerged as error:
+            return _problem(409, str(error))
+
+    @app.get(
+        "/v1/alarms/{alarm_id}",
+        response_model=AlarmView,
+        responses={404: {"model": Problem, "description": "no such alarm"}, **ERRORS},
+        summary="an alarm with its timeline and response time",
+    )
+    async def get_alarm(alarm_id: UUID, _: Integration) -> Any:
+        story = await alarm_story(alarm_id, deps)
+        return story if story is not None else _problem(404, "no such alarm")
+
+    @app.get(
+        "/v1/alarms",
+        response_model=BoardAnswer,
+        responses=ERRORS,
+        summary="the board: alarms by status (open = accepted, assigned or on scene), paged",
+    )
+    async def list_alarms(
+        _: Integration,
+        status: Literal[
+            "open", "accepted", "merged", "diverted", "assigned", "on_scene", "closed"
+        ] = "open",
+        since: AwareDatetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=settings.board_max_page)] = 50,
+        cursor: Annotated[str | None, Query(max_length=400)] = None,
+    ) -> Any:
+        try:
+            page = await board_page(deps, status=status, since=since, limit=limit, cursor=cursor)
+        except BadCursor as error:
+            detail = [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
+            return JSONResponse({"detail": detail}, status_code=422)
+        return {"items": page.items, "next_cursor": page.next_cursor}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTimer)
+    return app

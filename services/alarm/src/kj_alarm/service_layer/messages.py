@@ -1,0 +1,69 @@
+"""The outgoing messages of an alarm, built from its row. One place decides what each says."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from kj_schemas.alarms import AlarmAccepted, AlarmDiverted, AlarmMerged, AlarmStatusChanged
+from kj_schemas.base import GeoPoint
+from kj_schemas.enums import AlarmStatus
+
+
+def _facts(row: Any) -> dict[str, Any]:
+    return {
+        "alarm_id": row["alarm_id"],
+        "region": row["region"],
+        "source": row["source"],
+        "source_alarm_id": row["source_alarm_id"],
+        "reported_at": row["reported_at"],
+        "received_at": row["received_at"],
+        "location": GeoPoint(lat=row["lat"], lon=row["lon"]),
+        "category": row["category"],
+        "priority": row["priority"],
+    }
+
+
+def _contact(row: Any) -> dict[str, Any]:
+    return {
+        "caller_phone": row["caller_phone"],
+        "address": row["address"],
+        "description": row["description"],
+    }
+
+
+def accepted(row: Any) -> AlarmAccepted:
+    return AlarmAccepted(
+        **_facts(row),
+        **_contact(row),
+        tier=row["tier"],
+        target_seconds=row["target_seconds"],
+    )
+
+
+def merged(row: Any, *, merged_into: UUID, callers: int) -> AlarmMerged:
+    return AlarmMerged(**_facts(row), merged_into=merged_into, callers=callers)
+
+
+def diverted(row: Any) -> AlarmDiverted:
+    return AlarmDiverted(**_facts(row), **_contact(row))
+
+
+def status_changed(
+    row: Any,
+    status: AlarmStatus,
+    at: datetime,
+    *,
+    unit_id: str | None = None,
+    work_order_id: UUID | None = None,
+    reason: str | None = None,
+) -> AlarmStatusChanged:
+    return AlarmStatusChanged(
+        alarm_id=row["alarm_id"],
+        source=row["source"],
+        source_alarm_id=row["source_alarm_id"],
+        status=status,
+        at=at,
+        unit_id=unit_id,
+        work_order_id=work_order_id,
+        reason=reason,
+    )

@@ -1,0 +1,47 @@
+"""The alarm service's settings (env prefix `KJ_ALARM_`). Integration tokens are kept only as
+SHA-256 hashes; the token itself never reaches the settings, a log or the database."""
+
+import hashlib
+import json
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from kj_runtime.settings import ServiceSettings
+
+# DEV ONLY: the sample integration `sy110` accepts the bearer token `dev-sy110-token` unless
+# KJ_ALARM_INTEGRATIONS is set. Production deployments set their own hashes.
+DEV_TOKEN = "dev-sy110-token"  # noqa: S105 - documented development credential
+DEV_INTEGRATIONS = {"sy110": hashlib.sha256(DEV_TOKEN.encode()).hexdigest()}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AlarmSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="KJ_ALARM_", extra="ignore")
+
+    http_port: int = 8010
+    # integration name -> sha256 hex of its bearer token, e.g. '{"sy110": "9f86d0..."}'
+    integrations: dict[str, str] = Field(default_factory=lambda: dict(DEV_INTEGRATIONS))
+    max_body_bytes: int = 16_384
+    merge_distance_m: float = 200.0
+    merge_window_s: float = 1800.0
+    county_target_seconds: int | None = None  # overrides the city's county target when set
+    board_max_page: int = 500
+    retry_after_s: int = 2
+    consume_intake: bool = True  # alarms.intake for integrations that prefer Kafka
+    consume_workorders: bool = True  # dispatch.workorders + workorders.events → timeline
+
+    @field_validator("integrations", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict):
+            for name, digest in value.items():
+                if not (isinstance(digest, str) and len(digest) == 64):
+                    raise ValueError(f"integration {name}: give the sha256 hex of its token")
+                int(digest, 16)
+        return value

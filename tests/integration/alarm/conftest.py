@@ -1,0 +1,76 @@
+"""The alarm service built by its own bootstrap against this session's database and topics,
+served in-process through httpx's ASGI transport, with its relay and consumers running."""
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from kj_alarm.bootstrap import AlarmService, build
+from kj_alarm.settings import DEV_TOKEN, AlarmSettings
+from kj_runtime.kafka import make_consumer
+from kj_runtime.settings import KafkaSettings, PostgresSettings
+
+AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
+_ids = itertools.count(1)
+
+
+def settings_for(database: PostgresSettings, topics: KafkaSettings, **extra: Any) -> AlarmSettings:
+    return AlarmSettings(kafka=topics, postgres=database, **extra)
+
+
+@pytest.fixture(scope="session")
+async def alarm_service(
+    database: PostgresSettings, topics: KafkaSettings
+) -> AsyncIterator[AlarmService]:
+    service = await build(settings_for(database, topics))
+    stop = asyncio.Event()
+    await service.start_background(stop)
+    yield service
+    stop.set()
+    await service.close()
+
+
+@pytest.fixture
+async def client(alarm_service: AlarmService) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=alarm_service.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://alarm") as client:
+        yield client
+
+
+def report(**overrides: Any) -> dict[str, Any]:
+    """A valid report with a fresh id, at a place and time no other test uses."""
+    n = next(_ids)
+    body: dict[str, Any] = {
+        "source": "sy110",
+        "source_alarm_id": f"T-{uuid.uuid4().hex[:12]}",
+        "reported_at": f"2026-0{1 + n % 9}-{1 + n % 28:02d}T{n % 24:02d}:00:00+08:00",
+        "caller_phone": "13807391234",
+        "location": {"lat": 27.0 + (n % 50) * 0.01, "lon": 111.0 + (n // 50) * 0.01},
+        "category": "theft",
+        "priority": 2,
+    }
+    body.update(overrides)
+    return body
+
+
+async def read_topic(
+    topics: KafkaSettings, topic: str, *, until: Any, deadline_s: float = 30
+) -> list[Any]:
+    """Records of `topic` from the beginning until `until(records)` holds (or the deadline)."""
+    consumer: AIOKafkaConsumer = make_consumer(topics, topic, group_id=None)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(deadline_s):
+            while not until(records):
+                batches = await consumer.getmany(timeout_ms=200)
+                records += [r for batch in batches.values() for r in batch]
+    finally:
+        await consumer.stop()
+    return records
