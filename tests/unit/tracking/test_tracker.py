@@ -54,7 +54,7 @@ def ping(ts: float, lat: float = 27.24, unit: str = "SY-P01-C1") -> Record:
 
 
 async def test_duplicates_and_late_pings_never_move_a_unit_back() -> None:
-    tracker, published, dead = make_tracker()
+    tracker, _, dead = make_tracker()
     await tracker.handle_pings(
         [ping(NOW - 10, 27.2400), ping(NOW - 5, 27.2410), ping(NOW - 5, 27.2410)]
     )
