@@ -1,7 +1,7 @@
 """Statuses from work orders, arrival on scene, silence, return to base, publication."""
 
+import kj_tracking.domain.status as status
 from kj_schemas.enums import UnitStatus
-from kj_tracking.domain import status
 from kj_tracking.domain.arrival import detect
 from kj_tracking.domain.publication import PublishRules, due, mark_published
 from kj_tracking.domain.units import Fix, UnitTrack

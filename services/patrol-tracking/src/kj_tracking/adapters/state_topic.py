@@ -4,11 +4,12 @@ end (the offsets at startup) and put every unit's last published state back."""
 import asyncio
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.topics import UNITS_STATE
+from kj_tracking.adapters.partitions import partitions_of
 from kj_tracking.adapters.state_codec import restore
 from kj_tracking.domain.units import UnitTrack
 
@@ -28,14 +29,7 @@ async def rebuild_units(
     await consumer.start()
     restored = 0
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
+        partitions = await partitions_of(settings, topic)
         if not partitions:
             return 0
         consumer.assign(partitions)

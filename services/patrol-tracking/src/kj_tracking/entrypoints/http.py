@@ -23,6 +23,20 @@ def make_app(service: TrackingService) -> FastAPI:
 
     add_ops_routes(app, {"postgres": database, "consuming": started})
 
+    @app.get("/units/{unit_id}")
+    async def unit_state(unit_id: str) -> dict[str, object]:
+        unit = service.tracker.units.get(unit_id)
+        if unit is None:
+            raise HTTPException(404, f"no unit {unit_id}")
+        return {
+            "unit_id": unit.unit_id,
+            "status": unit.status.value,
+            "lat": unit.lat,
+            "lon": unit.lon,
+            "fix_ts": unit.fix_ts,
+            "work_order_id": unit.work_order_id,
+        }
+
     @app.get("/units/{unit_id}/track")
     async def track(unit_id: str, start: datetime, end: datetime) -> list[dict[str, object]]:
         if start.tzinfo is None or end.tzinfo is None:
