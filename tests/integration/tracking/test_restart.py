@@ -112,8 +112,8 @@ async def test_sigkill_and_restart_lose_no_unit_state_and_emit_no_second_on_scen
     _, base = await service_process()
     after = await unit_state(base)
     assert (after["status"], after["work_order_id"]) == ("on_scene", work_order_id)
-    assert abs(float(after["lat"]) - float(before["lat"])) < 0.0005  # within 50 m
-    assert abs(float(after["lon"]) - float(before["lon"])) < 0.0005
+    assert abs(float(str(after["lat"])) - float(str(before["lat"]))) < 0.0005  # within 50 m
+    assert abs(float(str(after["lon"])) - float(str(before["lon"]))) < 0.0005
 
     # the terminal resends its buffer and stays on scene: still one arrival
     later = drive(SCENE, SCENE, fixes[-1].ts + 1, steps=3, unit=UNIT)
