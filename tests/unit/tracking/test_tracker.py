@@ -1,7 +1,6 @@
 """The tracker over a batch, with fake publishers: duplicates and out-of-order pings never move
 a unit back; rejects are dead-lettered with their reason; state goes out only when it changed."""
 
-import asyncio
 from dataclasses import dataclass
 
 from kj_runtime.outbox import Outbox
@@ -25,11 +24,8 @@ def make_tracker() -> tuple[Tracker, list[str], list[str]]:
     published: list[str] = []
     dead: list[str] = []
 
-    async def publish(unit_id: str, value: bytes) -> "asyncio.Future[object]":
-        published.append(unit_id)
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
+    async def publish(states: list[tuple[str, bytes]]) -> None:
+        published.extend(unit_id for unit_id, _ in states)
 
     async def dead_letter(record: object, reason: str, detail: str) -> None:
         dead.append(reason)
@@ -39,7 +35,7 @@ def make_tracker() -> tuple[Tracker, list[str], list[str]]:
         platforms={"SY-P01": (27.0, 111.0)},
         checkpoints={},
         policy=Policy(),
-        publish_state=publish,
+        publish_states=publish,
         dead_letter=dead_letter,
         tracks=None,
         pool=None,

@@ -17,6 +17,7 @@ from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import City, load_city
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
+from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
 from kj_tracking.adapters.tracks import TrackWriter, drop_expired_partitions, ensure_partitions
 from kj_tracking.domain.checkins import Checkpoint
@@ -69,64 +70,75 @@ class TrackingService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Restore, then consume until `stop`; closes what it opened."""
-        settings = self.settings
         try:
-            async with self.pool.acquire() as connection:
-                await ensure_partitions(connection, datetime.now(UTC).date())
-            await rebuild_units(settings.kafka, self.tracker.units)
-            await load_open_work_orders(self.tracker)
-            pings = make_consumer(
-                settings.kafka,
-                PATROL_PINGS.name,
-                group_id=settings.group_id,
-                max_poll_records=settings.max_batch,
-                fetch_max_wait_ms=100,
-                max_partition_fetch_bytes=4 * 1024 * 1024,
-            )
-            orders = make_consumer(
-                settings.kafka,
-                DISPATCH_WORKORDERS.name,
-                WORKORDERS_EVENTS.name,
-                group_id=f"{settings.group_id}-workorders",
-            )
-            await pings.start()
-            await orders.start()
-            self.ready.set()
-            assert self.tracker.tracks is not None
-            tasks = [
-                asyncio.create_task(
-                    consume_batches(
-                        pings,
-                        self.tracker.handle_pings,
-                        stop,
-                        group=settings.group_id,
-                        max_records=settings.max_batch,
-                    )
-                ),
-                asyncio.create_task(
-                    consume_batches(
-                        orders,
-                        lambda batch: handle_work_orders(self.tracker, batch),
-                        stop,
-                        group=f"{settings.group_id}-workorders",
-                    )
-                ),
-                asyncio.create_task(self.tracker.tracks.run(stop)),
-                asyncio.create_task(self.relay.run(stop)),
-                asyncio.create_task(self._sweep(stop)),
-                asyncio.create_task(self._partitions(stop)),
-            ]
-            try:
-                await asyncio.gather(*tasks)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                await pings.stop()
-                await orders.stop()
+            await self.restore()
+            await self.serve(stop)
         finally:
-            await self.producer.stop()
-            await self.pool.close()
+            await self.close()
+
+    async def restore(self) -> None:
+        """Before the first ping: partitions ahead, unit states from `units.state` read to
+        its end, and the open work orders."""
+        async with self.pool.acquire() as connection:
+            await ensure_partitions(connection, datetime.now(UTC).date())
+        await rebuild_units(self.settings.kafka, self.tracker.units)
+        await load_open_work_orders(self.tracker)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        pings = make_consumer(
+            settings.kafka,
+            PATROL_PINGS.name,
+            group_id=settings.group_id,
+            max_poll_records=settings.max_batch,
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        orders = make_consumer(
+            settings.kafka,
+            DISPATCH_WORKORDERS.name,
+            WORKORDERS_EVENTS.name,
+            group_id=f"{settings.group_id}-workorders",
+        )
+        await pings.start()
+        await orders.start()
+        self.ready.set()
+        assert self.tracker.tracks is not None
+        tasks = [
+            asyncio.create_task(
+                consume_batches(
+                    pings,
+                    self.tracker.handle_pings,
+                    stop,
+                    group=settings.group_id,
+                    max_records=settings.max_batch,
+                )
+            ),
+            asyncio.create_task(
+                consume_batches(
+                    orders,
+                    lambda batch: handle_work_orders(self.tracker, batch),
+                    stop,
+                    group=f"{settings.group_id}-workorders",
+                )
+            ),
+            asyncio.create_task(self.tracker.tracks.run(stop)),
+            asyncio.create_task(self.relay.run(stop)),
+            asyncio.create_task(self._sweep(stop)),
+            asyncio.create_task(self._partitions(stop)),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await pings.stop()
+            await orders.stop()
+
+    async def close(self) -> None:
+        await self.producer.stop()
+        await self.pool.close()
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -154,13 +166,7 @@ async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> 
     await producer.start()
     pool = await create_pool(settings.postgres)
     sink = DeadLetterSink(producer, service=SERVICE, topic_prefix=settings.kafka.topic_prefix)
-    state_topic = settings.kafka.topic(UNITS_STATE.name)
-
-    async def publish_state(unit_id: str, value: bytes) -> "asyncio.Future[object]":
-        future: asyncio.Future[object] = await producer.send(
-            state_topic, value, key=unit_id.encode()
-        )
-        return future
+    states = StatePublisher(producer, settings.kafka.topic(UNITS_STATE.name))
 
     async def dead_letter(record: ConsumerRecord, reason: str, detail: str) -> None:
         await sink.send(record, reason=reason, detail=detail)
@@ -171,7 +177,7 @@ async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> 
         platforms={p.id: (p.lat, p.lon) for p in city.platforms},
         checkpoints=checkpoints_of(city),
         policy=policy_from(settings),
-        publish_state=publish_state,
+        publish_states=states.publish,
         dead_letter=dead_letter,
         tracks=TrackWriter(pool, max_batches=settings.track_queue_batches),
         pool=pool,

@@ -2,7 +2,7 @@
 slots (a test checks the bytes validate as the pydantic contract); decoded with the contract
 at startup, where speed does not matter."""
 
-import uuid
+import random
 from datetime import UTC, datetime
 
 import msgspec
@@ -15,6 +15,14 @@ from kj_tracking.domain.units import UnitTrack
 _encoder = msgspec.json.Encoder()
 
 
+def _message_id() -> str:
+    """A random UUID (version 4 bits set) without uuid4's system call per state."""
+    bits = random.getrandbits(128)
+    bits = (bits & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC << 60) | (0x8 << 60)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -22,7 +30,7 @@ def _at(ts: float) -> datetime:
 def encode_state(unit: UnitTrack) -> bytes:
     body: dict[str, object] = {
         "schema_version": 1,
-        "message_id": str(uuid.uuid4()),
+        "message_id": _message_id(),
         "unit_id": unit.unit_id,
         "platform_id": unit.platform_id,
         "kind": unit.kind,

@@ -4,7 +4,7 @@ the ping rate."""
 
 from dataclasses import dataclass
 
-from kj_tracking.domain.geo import haversine_m
+from kj_tracking.domain.geo import approx_m
 from kj_tracking.domain.units import UnitTrack
 
 
@@ -19,7 +19,7 @@ def due(unit: UnitTrack, now: float, rules: PublishRules) -> bool:
         return True
     if now - unit.published_ts >= rules.heartbeat_s:
         return True
-    moved = haversine_m(unit.published_lat, unit.published_lon, unit.lat, unit.lon)
+    moved = approx_m(unit.published_lat, unit.published_lon, unit.lat, unit.lon)
     return moved > rules.min_move_m
 
 

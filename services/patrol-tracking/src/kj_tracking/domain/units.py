@@ -1,7 +1,7 @@
 """What tracking knows about each unit, kept compact: one `__slots__` object per unit (about
 300 bytes, see the benchmark), looked up by id in one dict."""
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kj_schemas.enums import UnitStatus
 
@@ -11,9 +11,9 @@ BUSY = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
-    """A decoded GPS fix. `ts` is the fix time in epoch seconds."""
+class Fix(NamedTuple):
+    """A decoded GPS fix. `ts` is the fix time in epoch seconds. A tuple: one is built per
+    ping, and a tuple is the cheapest immutable object to build."""
 
     unit_id: str
     ts: float

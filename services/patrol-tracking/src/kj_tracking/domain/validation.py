@@ -4,7 +4,7 @@ a duplicate or an out-of-order fix is not an error but never moves a unit back i
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kj_tracking.domain.geo import haversine_m
+from kj_tracking.domain.geo import approx_m
 from kj_tracking.domain.units import Fix, UnitTrack
 
 
@@ -57,15 +57,16 @@ def check(fix: Fix, unit: UnitTrack | None, now: float, rules: Rules) -> Outcome
         return Outcome.stale_ts
     if fix.accuracy_m is not None and fix.accuracy_m > rules.max_accuracy_m:
         return Outcome.bad_accuracy
-    if not unit.has_fix:
+    last = unit.fix_ts
+    if last == 0.0:  # the unit's first fix
         return Outcome.accepted
-    if fix.ts == unit.fix_ts:
+    if fix.ts == last:
         return Outcome.duplicate
-    if fix.ts < unit.fix_ts:
+    if fix.ts < last:
         return Outcome.out_of_order
-    distance = haversine_m(unit.lat, unit.lon, fix.lat, fix.lon)
+    distance = approx_m(unit.lat, unit.lon, fix.lat, fix.lon)
     if distance > rules.jump_slack_m:
-        speed_kmh = distance / (fix.ts - unit.fix_ts) * 3.6
+        speed_kmh = distance / (fix.ts - last) * 3.6
         if speed_kmh > rules.max_speed_kmh:
             return Outcome.impossible_jump
     return Outcome.accepted

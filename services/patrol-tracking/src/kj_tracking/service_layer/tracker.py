@@ -17,14 +17,14 @@ from aiokafka import ConsumerRecord
 from kj_runtime.outbox import Outbox
 from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters import records
-from kj_tracking.adapters.ping_codec import DecodeError, decode_wire, to_fix
+from kj_tracking.adapters.ping_codec import DecodeError, decode_wire
 from kj_tracking.adapters.state_codec import encode_state
 from kj_tracking.adapters.tracks import Row, TrackWriter
 from kj_tracking.domain import status as unit_status
 from kj_tracking.domain.arrival import Arrival, detect
 from kj_tracking.domain.checkins import CheckIn, Checkpoint, observe
 from kj_tracking.domain.publication import PublishRules, due, mark_published
-from kj_tracking.domain.units import UnitTrack
+from kj_tracking.domain.units import Fix, UnitTrack
 from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, check
 from kj_tracking.metrics import (
     ARRIVALS,
@@ -38,8 +38,8 @@ from kj_tracking.metrics import (
 
 log = structlog.get_logger(__name__)
 
-# (unit id, encoded UnitState) -> a future that resolves when the broker has it
-PublishState = Callable[[str, bytes], Awaitable[asyncio.Future[object]]]
+# [(unit id, encoded UnitState)] -> returns when the broker has them all
+PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 # (record, reason, detail) -> sent
 DeadLetter = Callable[[ConsumerRecord, str, str], Awaitable[None]]
 
@@ -61,7 +61,7 @@ class Tracker:
     platforms: dict[str, tuple[float, float]]
     checkpoints: dict[str, list[Checkpoint]]
     policy: Policy
-    publish_state: PublishState
+    publish_states: PublishStates
     dead_letter: DeadLetter
     tracks: TrackWriter | None
     pool: asyncpg.Pool | None
@@ -74,26 +74,43 @@ class Tracker:
         now = self.clock()
         received = datetime.fromtimestamp(now, UTC)
         units, policy, rules = self.units, self.policy, self.policy.rules
+        publish_rules, dwell_s, radius_m = (
+            policy.publish,
+            policy.checkin_dwell_s,
+            policy.arrival_radius_m,
+        )
+        checkpoints, no_checkpoints = self.checkpoints, list[Checkpoint]()
+        decode, validate, accepted_ = decode_wire, check, Outcome.accepted
+        returning, regain = UnitStatus.returning, unit_status.regain_contact
+        accepted = 0
         outcomes: Counter[str] = Counter()
         rejects: list[tuple[ConsumerRecord, str, str]] = []
         rows: list[Row] = []
+        append_row = rows.append
         changed: dict[str, UnitTrack] = {}
-        sample = 0
         for record in batch:
             try:
-                wire = decode_wire(record.value)
+                wire = decode(record.value)
             except DecodeError as error:
                 outcomes["schema"] += 1
                 rejects.append((record, "schema", str(error)))
                 continue
-            fix = to_fix(wire)
+            fix = Fix(
+                wire.unit_id,
+                wire.ts.timestamp(),
+                wire.lat,
+                wire.lon,
+                wire.speed_kmh,
+                wire.heading_deg,
+                wire.accuracy_m,
+            )
             unit = units.get(fix.unit_id)
-            outcome = check(fix, unit, now, rules)
-            outcomes[outcome] += 1
-            if outcome is Outcome.accepted and unit is not None:
-                restored = unit_status.regain_contact(unit)
+            outcome = validate(fix, unit, now, rules)
+            if outcome is accepted_ and unit is not None:
+                accepted += 1
+                restored = unit.status is UnitStatus.lost_contact and regain(unit)
                 unit.move_to(fix, now)
-                rows.append(
+                append_row(
                     (
                         fix.unit_id,
                         wire.ts,
@@ -105,23 +122,24 @@ class Tracker:
                         received,
                     )
                 )
-                sample += 1
-                if sample & 7 == 0:
+                if accepted & 63 == 0:
                     PING_DELAY.observe(max(now - fix.ts, 0.0))
-                arrival = detect(unit, fix, policy.arrival_radius_m)
+                arrival = detect(unit, fix, radius_m) if unit.work_order_id else None
                 if arrival is not None:
                     self.pending_arrivals.append(arrival)
                 checkin = observe(
-                    unit, fix, self.checkpoints.get(unit.platform_id, []), policy.checkin_dwell_s
+                    unit, fix, checkpoints.get(unit.platform_id, no_checkpoints), dwell_s
                 )
                 if checkin is not None:
                     self.pending_checkins.append(checkin)
-                if unit.status is UnitStatus.returning:
+                if unit.status is returning:
                     self._back_at_base(unit, now)
-                if restored or arrival is not None or due(unit, now, policy.publish):
+                if restored or arrival is not None or due(unit, now, publish_rules):
                     changed[unit.unit_id] = unit
-            elif outcome is Outcome.out_of_order:
-                rows.append(
+                continue
+            outcomes[outcome] += 1
+            if outcome is Outcome.out_of_order:
+                append_row(
                     (
                         fix.unit_id,
                         wire.ts,
@@ -141,6 +159,8 @@ class Tracker:
             await asyncio.gather(*(self.dead_letter(r, reason, d) for r, reason, d in rejects))
         if self.tracks is not None:
             self.tracks.offer(rows)
+        if accepted:
+            PINGS.labels("accepted").inc(accepted)
         for outcome_name, count in outcomes.items():
             PINGS.labels(outcome_name).inc(count)
 
@@ -179,13 +199,13 @@ class Tracker:
                 self.pending_checkins.clear()
 
     async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
-        futures = []
+        states = []
         for unit in units:
-            futures.append(await self.publish_state(unit.unit_id, encode_state(unit)))
+            states.append((unit.unit_id, encode_state(unit)))
             mark_published(unit, now)
-        if futures:
-            await asyncio.gather(*futures)
-            STATES_PUBLISHED.inc(len(futures))
+        if states:
+            await self.publish_states(states)
+            STATES_PUBLISHED.inc(len(states))
 
     async def sweep(self) -> None:
         """Silent units become lost_contact; returning units time out to available; the
