@@ -25,6 +25,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.record import record
+from kj_runtime.consumer import CONSUMED
 from kj_runtime.db import connect
 from kj_runtime.kafka import create_topics, make_consumer, make_producer, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
@@ -48,7 +49,7 @@ UNITS = int(os.environ.get("BENCH_UNITS", 10_000))
 PINGS_PER_UNIT = int(os.environ.get("BENCH_PINGS_PER_UNIT", 100))
 TOTAL = UNITS * PINGS_PER_UNIT
 RUNS = 3
-FAUST_LIMIT = int(os.environ.get("BENCH_FAUST_LIMIT", 300_000))
+FAUST_LIMIT = int(os.environ.get("BENCH_FAUST_LIMIT", 100_000))
 CENTRE = (27.24, 111.47)
 
 
@@ -145,58 +146,58 @@ async def bare_rate(kafka: KafkaSettings) -> float:
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
-    seen, first = 0, 0.0
+    seen, first, at_first = 0, 0.0, 0
     try:
         while seen < TOTAL:
             batches = await consumer.getmany(timeout_ms=200, max_records=5000)
-            if batches and not first:
-                first = time.perf_counter()
             for batch in batches.values():
                 for rec in batch:
                     decode_wire(rec.value)
-                seen += sum(1 for _ in batch)
+                seen += len(batch)
+            if batches and not first:  # timed like the service: after the first batch
+                first, at_first = time.perf_counter(), seen
         elapsed = time.perf_counter() - first
         await consumer.commit()
     finally:
         await consumer.stop()
-    return seen / elapsed
+    return (seen - at_first) / elapsed
 
 
-async def service_rate(kafka: KafkaSettings, postgres: PostgresSettings, city: City) -> float:
-    """The service's own consume loop, built by its bootstrap with a fresh unit registry."""
+async def service_rate(
+    kafka: KafkaSettings, postgres: PostgresSettings, city: City, role: str = "state"
+) -> float:
+    """The service's own consume loop in one role, built by its bootstrap with a fresh unit
+    registry; timed from its first committed batch until every ping is handled (and, when it
+    writes tracks, every row is COPYed or counted as dropped)."""
     settings = TrackingSettings(
         kafka=kafka,
         postgres=postgres,
         group_id=f"bench-svc-{uuid.uuid4().hex[:6]}",
+        role=role,
         max_batch=5000,
         silence_s=3600,
         sweep_interval_s=1.0,
+        track_queue_batches=256,
     )
     service = await bootstrap(settings, city=city)
-    tracker = service.tracker
-    handle = tracker.handle_pings
-    progress = {"seen": 0, "first": 0.0, "last": 0.0}
-    done, stop = asyncio.Event(), asyncio.Event()
-
-    async def counting(batch):  # type: ignore[no-untyped-def]
-        if not progress["first"]:
-            progress["first"] = time.perf_counter()
-        await handle(batch)
-        progress["seen"] += len(batch)
-        if progress["seen"] >= TOTAL:
-            progress["last"] = time.perf_counter()
-            done.set()
-
-    tracker.handle_pings = counting  # type: ignore[method-assign]
+    consumed = CONSUMED.labels(settings.group_id, kafka.topic(PATROL_PINGS.name))
+    stop = asyncio.Event()
     task = asyncio.create_task(service.serve(stop))
     try:
         async with asyncio.timeout(240):
-            await done.wait()
+            while consumed._value.get() == 0:  # noqa: ASYNC110 (polls a counter)
+                await asyncio.sleep(0.01)
+            first, at_first = time.perf_counter(), consumed._value.get()
+            while consumed._value.get() < TOTAL:  # noqa: ASYNC110 (polls a counter)
+                await asyncio.sleep(0.01)
+            if service.tracker.tracks is not None:
+                await service.tracker.tracks.drain(timeout_s=120)
+            elapsed = time.perf_counter() - first
     finally:
         stop.set()
         await task
         await service.close()
-    return progress["seen"] / (progress["last"] - progress["first"])
+    return (TOTAL - at_first) / elapsed
 
 
 async def faust_rate(kafka: KafkaSettings) -> float:
@@ -302,6 +303,9 @@ async def main() -> None:
             print(
                 f"run {run + 1}: bare {bare[-1]:,.0f}/s, service {service[-1]:,.0f}/s", flush=True
             )
+        tracks_role = await service_rate(kafka, postgres, city, "tracks")
+        all_in_one = await service_rate(kafka, postgres, city, "all")
+        print(f"tracks role {tracks_role:,.0f}/s, all roles in one process {all_in_one:,.0f}/s")
         faust = await faust_rate(kafka)
         print(f"faust agent (decode only, {FAUST_LIMIT:,} pings): {faust:,.0f}/s", flush=True)
         per_unit = bytes_per_unit(city)
@@ -309,12 +313,16 @@ async def main() -> None:
             "tracking.pings_per_s": round(statistics.median(service)),
             "tracking.bare_pings_per_s": round(statistics.median(bare)),
             # each run's service rate over the bare rate measured just before it, median of 3
-            "tracking.ratio": round(statistics.median(s / b for s, b in zip(service, bare)), 3),
+            "tracking.ratio": round(
+                statistics.median([s / b for s, b in zip(service, bare, strict=True)]), 3
+            ),
             "tracking.ratio_of_medians": round(
                 statistics.median(service) / statistics.median(bare), 3
             ),
             "tracking.bytes_per_unit": round(per_unit),
             "tracking.faust_pings_per_s": round(faust),
+            "tracking.tracks_role_pings_per_s": round(tracks_role),
+            "tracking.all_in_one_pings_per_s": round(all_in_one),
             "tracking.units": UNITS,
             "tracking.pings": TOTAL,
             "tracking.track_rows_written": int(TRACK_ROWS._value.get()),

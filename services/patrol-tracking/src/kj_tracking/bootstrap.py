@@ -24,6 +24,7 @@ from kj_tracking.domain.checkins import Checkpoint
 from kj_tracking.domain.publication import PublishRules
 from kj_tracking.domain.units import registry
 from kj_tracking.domain.validation import Rules
+from kj_tracking.service_layer.track_recorder import TrackRecorder
 from kj_tracking.service_layer.tracker import Policy, Tracker
 from kj_tracking.service_layer.work_orders import handle_work_orders, load_open_work_orders
 from kj_tracking.settings import TrackingSettings
@@ -81,60 +82,76 @@ class TrackingService:
         its end, and the open work orders."""
         async with self.pool.acquire() as connection:
             await ensure_partitions(connection, datetime.now(UTC).date())
+        if self.settings.role == "tracks":
+            return
         await rebuild_units(self.settings.kafka, self.tracker.units)
         await load_open_work_orders(self.tracker)
 
     async def serve(self, stop: asyncio.Event) -> None:
         settings = self.settings
+        tracks_role = settings.role == "tracks"
         pings = make_consumer(
             settings.kafka,
             PATROL_PINGS.name,
-            group_id=settings.group_id,
+            group_id=f"{settings.group_id}-tracks" if tracks_role else settings.group_id,
             max_poll_records=settings.max_batch,
             fetch_max_wait_ms=100,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        orders = make_consumer(
-            settings.kafka,
-            DISPATCH_WORKORDERS.name,
-            WORKORDERS_EVENTS.name,
-            group_id=f"{settings.group_id}-workorders",
-        )
-        await pings.start()
-        await orders.start()
+        consumers = [pings]
+        tasks: list[asyncio.Task[None]] = []
+        writer = self.tracker.tracks
+        if tracks_role:
+            assert writer is not None
+            recorder = TrackRecorder(
+                registry([(u.unit_id, u.platform_id, u.kind) for u in self.tracker.units.values()]),
+                self.tracker.policy.rules,
+                writer,
+            )
+            handle = recorder.handle_pings
+        else:
+            handle = self.tracker.handle_pings
+            orders = make_consumer(
+                settings.kafka,
+                DISPATCH_WORKORDERS.name,
+                WORKORDERS_EVENTS.name,
+                group_id=f"{settings.group_id}-workorders",
+            )
+            consumers.append(orders)
+        for consumer in consumers:
+            await consumer.start()
         self.ready.set()
-        assert self.tracker.tracks is not None
-        tasks = [
+        tasks.append(
             asyncio.create_task(
                 consume_batches(
-                    pings,
-                    self.tracker.handle_pings,
-                    stop,
-                    group=settings.group_id,
-                    max_records=settings.max_batch,
+                    pings, handle, stop, group=settings.group_id, max_records=settings.max_batch
                 )
-            ),
-            asyncio.create_task(
-                consume_batches(
-                    orders,
-                    lambda batch: handle_work_orders(self.tracker, batch),
-                    stop,
-                    group=f"{settings.group_id}-workorders",
+            )
+        )
+        if writer is not None:
+            tasks.append(asyncio.create_task(writer.run(stop)))
+            tasks.append(asyncio.create_task(self._partitions(stop)))
+        if not tracks_role:
+            tasks.append(
+                asyncio.create_task(
+                    consume_batches(
+                        orders,
+                        lambda batch: handle_work_orders(self.tracker, batch),
+                        stop,
+                        group=f"{settings.group_id}-workorders",
+                    )
                 )
-            ),
-            asyncio.create_task(self.tracker.tracks.run(stop)),
-            asyncio.create_task(self.relay.run(stop)),
-            asyncio.create_task(self._sweep(stop)),
-            asyncio.create_task(self._partitions(stop)),
-        ]
+            )
+            tasks.append(asyncio.create_task(self.relay.run(stop)))
+            tasks.append(asyncio.create_task(self._sweep(stop)))
         try:
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await pings.stop()
-            await orders.stop()
+            for consumer in consumers:
+                await consumer.stop()
 
     async def close(self) -> None:
         await self.producer.stop()
@@ -179,7 +196,11 @@ async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> 
         policy=policy_from(settings),
         publish_states=states.publish,
         dead_letter=dead_letter,
-        tracks=TrackWriter(pool, max_batches=settings.track_queue_batches),
+        tracks=(
+            None
+            if settings.role == "state"
+            else TrackWriter(pool, max_batches=settings.track_queue_batches)
+        ),
         pool=pool,
         outbox=outbox,
     )

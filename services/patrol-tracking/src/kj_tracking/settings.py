@@ -1,5 +1,7 @@
 """Patrol tracking settings (env prefix `KJ_TRACKING_`)."""
 
+from typing import Literal
+
 from pydantic_settings import SettingsConfigDict
 
 from kj_runtime.settings import ServiceSettings
@@ -10,6 +12,9 @@ class TrackingSettings(ServiceSettings):
 
     http_port: int = 8020
     group_id: str = "patrol-tracking"
+    # "all": one process does everything (a city); at province scale run "state" processes
+    # (unit state, arrivals, check-ins, silence) and "tracks" processes (COPY of fixes) apart
+    role: Literal["all", "state", "tracks"] = "all"
     max_batch: int = 5000
     # validation
     max_future_s: float = 30.0

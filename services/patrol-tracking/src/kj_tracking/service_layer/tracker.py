@@ -44,6 +44,10 @@ PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 DeadLetter = Callable[[ConsumerRecord, str, str], Awaitable[None]]
 
 
+def _drop(row: Row) -> None:
+    """Track rows are recorded by another process (role "state")."""
+
+
 @dataclass(frozen=True)
 class Policy:
     rules: Rules = field(default_factory=Rules)
@@ -63,7 +67,7 @@ class Tracker:
     policy: Policy
     publish_states: PublishStates
     dead_letter: DeadLetter
-    tracks: TrackWriter | None
+    tracks: TrackWriter | None  # None: another process records tracks (role "state")
     pool: asyncpg.Pool | None
     outbox: Outbox
     clock: Callable[[], float] = time.time
@@ -86,7 +90,7 @@ class Tracker:
         outcomes: Counter[str] = Counter()
         rejects: list[tuple[ConsumerRecord, str, str]] = []
         rows: list[Row] = []
-        append_row = rows.append
+        append_row = rows.append if self.tracks is not None else _drop
         changed: dict[str, UnitTrack] = {}
         for record in batch:
             try:
