@@ -1,0 +1,67 @@
+"""Bytes on `patrol.pings` to fixes, with msgspec: the same rules as the pydantic contract
+`kj_schemas.tracking.GpsPing` (a test holds them together), at a fraction of the cost.
+Two deliberate differences, both stricter: ids padded with spaces and numeric timestamps are
+refused (pydantic strips the first and reads the second as epoch seconds)."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from kj_tracking.domain.units import Fix
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class PingWire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    unit_id: Annotated[str, msgspec.Meta(pattern=_ID)]
+    ts: Annotated[datetime, msgspec.Meta(tz=True)]
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    speed_kmh: Annotated[float, msgspec.Meta(ge=0, le=400)] | None = None
+    heading_deg: Annotated[float, msgspec.Meta(ge=0, lt=360)] | None = None
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
+    schema_version: Literal[1] = 1
+
+
+_decoder = msgspec.json.Decoder(PingWire)
+DecodeError = msgspec.ValidationError, msgspec.DecodeError
+
+
+def decode_wire(raw: bytes) -> PingWire:
+    """Raises msgspec.ValidationError (contract broken) or msgspec.DecodeError (not JSON)."""
+    return _decoder.decode(raw)
+
+
+def to_fix(ping: PingWire) -> Fix:
+    return Fix(
+        ping.unit_id,
+        ping.ts.timestamp(),
+        ping.lat,
+        ping.lon,
+        ping.speed_kmh,
+        ping.heading_deg,
+        ping.accuracy_m,
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode_fix(fix: Fix) -> bytes:
+    """For simulators, tests and the benchmark: a fix as a terminal would send it."""
+    from datetime import UTC
+
+    body: dict[str, object] = {
+        "unit_id": fix.unit_id,
+        "ts": datetime.fromtimestamp(fix.ts, UTC),
+        "lat": fix.lat,
+        "lon": fix.lon,
+    }
+    if fix.speed_kmh is not None:
+        body["speed_kmh"] = fix.speed_kmh
+    if fix.heading_deg is not None:
+        body["heading_deg"] = fix.heading_deg
+    if fix.accuracy_m is not None:
+        body["accuracy_m"] = fix.accuracy_m
+    return _encoder.encode(body)

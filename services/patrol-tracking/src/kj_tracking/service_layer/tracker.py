@@ -1,0 +1,231 @@
+"""The tracker: in-memory unit state fed by ping batches and work-order messages, with the
+side effects each batch needs (unit states out, arrivals and check-ins recorded, rejects
+dead-lettered, track rows queued). Every decision is a domain function; this module only
+sequences them and the adapters."""
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+from aiokafka import ConsumerRecord
+
+from kj_runtime.outbox import Outbox
+from kj_schemas.enums import UnitStatus
+from kj_tracking.adapters import records
+from kj_tracking.adapters.ping_codec import DecodeError, decode_wire
+from kj_tracking.adapters.state_codec import encode_state
+from kj_tracking.adapters.tracks import Row, TrackWriter
+from kj_tracking.domain import status as unit_status
+from kj_tracking.domain.arrival import Arrival, detect
+from kj_tracking.domain.checkins import CheckIn, Checkpoint, observe
+from kj_tracking.domain.publication import PublishRules, due, mark_published
+from kj_tracking.domain.units import Fix, UnitTrack
+from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, check
+from kj_tracking.metrics import (
+    ARRIVALS,
+    CHECKINS,
+    LOST_CONTACT,
+    PING_DELAY,
+    PINGS,
+    STATES_PUBLISHED,
+    UNITS_BY_STATUS,
+)
+
+log = structlog.get_logger(__name__)
+
+# [(unit id, encoded UnitState)] -> returns when the broker has them all
+PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
+# (record, reason, detail) -> sent
+DeadLetter = Callable[[ConsumerRecord, str, str], Awaitable[None]]
+
+
+def _drop(row: Row) -> None:
+    """Track rows are recorded by another process (role "state")."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: Rules = field(default_factory=Rules)
+    publish: PublishRules = field(default_factory=PublishRules)
+    arrival_radius_m: float = 100.0
+    base_radius_m: float = 150.0
+    returning_timeout_s: float = 1800.0
+    checkin_dwell_s: float = 60.0
+    silence_s: float = 60.0
+
+
+@dataclass
+class Tracker:
+    units: dict[str, UnitTrack]
+    platforms: dict[str, tuple[float, float]]
+    checkpoints: dict[str, list[Checkpoint]]
+    policy: Policy
+    publish_states: PublishStates
+    dead_letter: DeadLetter
+    tracks: TrackWriter | None  # None: another process records tracks (role "state")
+    pool: asyncpg.Pool | None
+    outbox: Outbox
+    clock: Callable[[], float] = time.time
+    pending_arrivals: list[Arrival] = field(default_factory=list)
+    pending_checkins: list[CheckIn] = field(default_factory=list)
+
+    async def handle_pings(self, batch: Sequence[ConsumerRecord]) -> None:
+        now = self.clock()
+        received = datetime.fromtimestamp(now, UTC)
+        units, policy, rules = self.units, self.policy, self.policy.rules
+        publish_rules, dwell_s, radius_m = (
+            policy.publish,
+            policy.checkin_dwell_s,
+            policy.arrival_radius_m,
+        )
+        checkpoints, no_checkpoints = self.checkpoints, list[Checkpoint]()
+        decode, validate, accepted_ = decode_wire, check, Outcome.accepted
+        returning, regain = UnitStatus.returning, unit_status.regain_contact
+        accepted = 0
+        outcomes: Counter[str] = Counter()
+        rejects: list[tuple[ConsumerRecord, str, str]] = []
+        rows: list[Row] = []
+        append_row = rows.append if self.tracks is not None else _drop
+        changed: dict[str, UnitTrack] = {}
+        for record in batch:
+            try:
+                wire = decode(record.value)
+            except DecodeError as error:
+                outcomes["schema"] += 1
+                rejects.append((record, "schema", str(error)))
+                continue
+            fix = Fix(
+                wire.unit_id,
+                wire.ts.timestamp(),
+                wire.lat,
+                wire.lon,
+                wire.speed_kmh,
+                wire.heading_deg,
+                wire.accuracy_m,
+            )
+            unit = units.get(fix.unit_id)
+            outcome = validate(fix, unit, now, rules)
+            if outcome is accepted_ and unit is not None:
+                accepted += 1
+                restored = unit.status is UnitStatus.lost_contact and regain(unit)
+                unit.move_to(fix, now)
+                append_row(
+                    (
+                        fix.unit_id,
+                        wire.ts,
+                        fix.lat,
+                        fix.lon,
+                        fix.speed_kmh,
+                        fix.heading_deg,
+                        fix.accuracy_m,
+                        received,
+                    )
+                )
+                if accepted & 63 == 0:
+                    PING_DELAY.observe(max(now - fix.ts, 0.0))
+                arrival = detect(unit, fix, radius_m) if unit.work_order_id else None
+                if arrival is not None:
+                    self.pending_arrivals.append(arrival)
+                checkin = observe(
+                    unit, fix, checkpoints.get(unit.platform_id, no_checkpoints), dwell_s
+                )
+                if checkin is not None:
+                    self.pending_checkins.append(checkin)
+                if unit.status is returning:
+                    self._back_at_base(unit, now)
+                if restored or arrival is not None or due(unit, now, publish_rules):
+                    changed[unit.unit_id] = unit
+                continue
+            outcomes[outcome] += 1
+            if outcome is Outcome.out_of_order:
+                append_row(
+                    (
+                        fix.unit_id,
+                        wire.ts,
+                        fix.lat,
+                        fix.lon,
+                        fix.speed_kmh,
+                        fix.heading_deg,
+                        fix.accuracy_m,
+                        received,
+                    )
+                )
+            elif outcome in REJECTIONS:
+                rejects.append((record, outcome.value, f"{outcome.value}: unit {fix.unit_id}"))
+        await self._record()
+        await self._publish(changed.values(), now)
+        if rejects:
+            await asyncio.gather(*(self.dead_letter(r, reason, d) for r, reason, d in rejects))
+        if self.tracks is not None:
+            self.tracks.offer(rows)
+        if accepted:
+            PINGS.labels("accepted").inc(accepted)
+        for outcome_name, count in outcomes.items():
+            PINGS.labels(outcome_name).inc(count)
+
+    def _back_at_base(self, unit: UnitTrack, now: float) -> bool:
+        base = self.platforms.get(unit.platform_id)
+        if base is None:
+            return False
+        return unit_status.back_at_base(
+            unit,
+            base[0],
+            base[1],
+            now,
+            radius_m=self.policy.base_radius_m,
+            timeout_s=self.policy.returning_timeout_s,
+        )
+
+    async def _record(self) -> None:
+        """Arrivals and check-ins to PostgreSQL. On failure they stay pending and the batch is
+        retried (the pings are then duplicates, the pending records are not lost)."""
+        if not (self.pending_arrivals or self.pending_checkins) or self.pool is None:
+            return
+        async with self.pool.acquire() as connection:
+            while self.pending_arrivals:
+                arrival = self.pending_arrivals[0]
+                if await records.record_arrival(connection, self.outbox, arrival):
+                    ARRIVALS.inc()
+                    log.info(
+                        "arrival_on_scene",
+                        unit_id=arrival.unit_id,
+                        work_order=arrival.work_order_id,
+                    )
+                self.pending_arrivals.pop(0)
+            if self.pending_checkins:
+                await records.record_checkins(connection, self.pending_checkins)
+                CHECKINS.inc(len(self.pending_checkins))
+                self.pending_checkins.clear()
+
+    async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
+        states = []
+        for unit in units:
+            states.append((unit.unit_id, encode_state(unit)))
+            mark_published(unit, now)
+        if states:
+            await self.publish_states(states)
+            STATES_PUBLISHED.inc(len(states))
+
+    async def sweep(self) -> None:
+        """Silent units become lost_contact; returning units time out to available; the
+        status gauge is refreshed."""
+        now = self.clock()
+        changed = []
+        by_status: Counter[str] = Counter()
+        for unit in self.units.values():
+            if unit_status.fall_silent(unit, now, self.policy.silence_s):
+                LOST_CONTACT.inc()
+                log.info("unit_lost_contact", unit_id=unit.unit_id)
+                changed.append(unit)
+            elif unit.status is UnitStatus.returning and self._back_at_base(unit, now):
+                changed.append(unit)
+            if unit.has_fix:
+                by_status[unit.status] += 1
+        for status_name in UnitStatus:
+            UNITS_BY_STATUS.labels(status_name.value).set(by_status.get(status_name, 0))
+        await self._publish(changed, now)

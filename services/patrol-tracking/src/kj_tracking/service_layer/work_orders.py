@@ -1,0 +1,89 @@
+"""Work orders and their events set unit statuses: assign → assigned, accepted/en_route →
+en_route, on_scene → on_scene, closed → returning (available back at base or after a while),
+rejected or withdrawn → available. Each is recorded first, so a restart knows open scenes."""
+
+from collections.abc import Sequence
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from kj_schemas.codec import decode
+from kj_schemas.enums import UnitStatus, WorkOrderAction, WorkOrderEventKind
+from kj_schemas.topics import WORKORDERS_EVENTS
+from kj_schemas.workorders import WorkOrder, WorkOrderEvent
+from kj_tracking.adapters import records
+from kj_tracking.domain import status as unit_status
+from kj_tracking.domain.units import UnitTrack
+from kj_tracking.service_layer.tracker import Tracker
+
+_CLOSING = {WorkOrderEventKind.closed, WorkOrderEventKind.rejected}
+
+
+async def handle_work_orders(tracker: Tracker, batch: Sequence[ConsumerRecord]) -> None:
+    assert tracker.pool is not None
+    changed: dict[str, UnitTrack] = {}
+    now = tracker.clock()
+    async with tracker.pool.acquire() as connection:
+        for record in batch:
+            is_event = record.topic.endswith(WORKORDERS_EVENTS.name)
+            try:
+                message: WorkOrder | WorkOrderEvent = (
+                    decode(WorkOrderEvent, record.value)
+                    if is_event
+                    else decode(WorkOrder, record.value)
+                )
+            except (ValidationError, ValueError) as error:
+                await tracker.dead_letter(record, "schema", str(error))
+                continue
+            unit = tracker.units.get(message.unit_id)
+            if unit is None:
+                continue  # not a unit of this city: nothing to track
+            if isinstance(message, WorkOrder):
+                moved = await _work_order(connection, unit, message)
+            else:
+                moved = await _event(connection, unit, message, now)
+            if moved and unit.has_fix:
+                changed[unit.unit_id] = unit
+    await tracker._publish(changed.values(), now)
+
+
+async def _work_order(connection: asyncpg.Connection, unit: UnitTrack, order: WorkOrder) -> bool:
+    work_order_id = str(order.work_order_id)
+    if order.action is WorkOrderAction.withdraw:
+        await records.set_work_order_status(connection, work_order_id, "closed")
+        return unit_status.release(unit, work_order_id)
+    status = await records.open_work_order(
+        connection, work_order_id, unit.unit_id, order.scene.lat, order.scene.lon
+    )
+    if status != "open" or unit.work_order_id == work_order_id:
+        return False  # a repeat, or an assignment already over
+    return unit_status.assign(unit, work_order_id, order.scene.lat, order.scene.lon)
+
+
+async def _event(
+    connection: asyncpg.Connection, unit: UnitTrack, event: WorkOrderEvent, now: float
+) -> bool:
+    work_order_id = str(event.work_order_id)
+    if event.kind in _CLOSING:
+        await records.set_work_order_status(connection, work_order_id, "closed")
+    elif event.kind is WorkOrderEventKind.on_scene:
+        await records.set_work_order_status(connection, work_order_id, "on_scene")
+    return unit_status.work_order_event(unit, work_order_id, event.kind.value, now)
+
+
+async def load_open_work_orders(tracker: Tracker) -> int:
+    """At startup, after unit states were restored: every open scene back into memory."""
+    assert tracker.pool is not None
+    async with tracker.pool.acquire() as connection:
+        open_orders = await records.open_work_orders(connection)
+    for order in open_orders:
+        unit = tracker.units.get(order.unit_id)
+        if unit is None:
+            continue
+        if unit.work_order_id != order.work_order_id:
+            unit_status.assign(unit, order.work_order_id, order.scene_lat, order.scene_lon)
+        unit.scene_lat, unit.scene_lon = order.scene_lat, order.scene_lon
+        if order.arrived and unit.status in (UnitStatus.assigned, UnitStatus.en_route):
+            unit.status = UnitStatus.on_scene
+    return len(open_orders)

@@ -1,0 +1,37 @@
+"""Patrol tracking settings (env prefix `KJ_TRACKING_`)."""
+
+from typing import Literal
+
+from pydantic_settings import SettingsConfigDict
+
+from kj_runtime.settings import ServiceSettings
+
+
+class TrackingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="KJ_TRACKING_", extra="ignore")
+
+    http_port: int = 8020
+    group_id: str = "patrol-tracking"
+    # "all": one process does everything (a city); at province scale run "state" processes
+    # (unit state, arrivals, check-ins, silence) and "tracks" processes (COPY of fixes) apart
+    role: Literal["all", "state", "tracks"] = "all"
+    max_batch: int = 5000
+    # validation
+    max_future_s: float = 30.0
+    max_age_s: float = 6 * 3600.0
+    max_accuracy_m: float = 200.0
+    max_speed_kmh: float = 250.0
+    jump_slack_m: float = 150.0
+    # publication on units.state
+    min_move_m: float = 50.0
+    heartbeat_s: float = 30.0
+    # arrival, return to base, check-ins, silence
+    arrival_radius_m: float = 100.0
+    base_radius_m: float = 150.0
+    returning_timeout_s: float = 1800.0
+    checkin_dwell_s: float = 60.0
+    silence_s: float = 60.0
+    sweep_interval_s: float = 1.0
+    # tracks
+    track_queue_batches: int = 64
+    track_retention_days: int = 30

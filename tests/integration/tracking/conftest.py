@@ -1,0 +1,167 @@
+"""The tracking service built in-process against the session's broker topics and database."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from kj_runtime.kafka import make_producer
+from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_schemas.codec import encode
+from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, WORKORDERS_EVENTS
+from kj_schemas.workorders import WorkOrder
+from kj_tracking.adapters.partitions import partitions_of
+from kj_tracking.adapters.ping_codec import encode_fix
+from kj_tracking.bootstrap import TrackingService, bootstrap
+from kj_tracking.domain.units import Fix
+from kj_tracking.settings import TrackingSettings
+
+UNIT = "SY-P01-C1"
+CHECKPOINT = (27.25146, 111.456798)  # SY-P01-K1, radius 40 m
+StartService = Callable[..., Awaitable[TrackingService]]
+
+
+def tracking_settings(
+    kafka: KafkaSettings, postgres: PostgresSettings, **kw: object
+) -> TrackingSettings:
+    return TrackingSettings(
+        kafka=kafka,
+        postgres=postgres,
+        group_id=f"tracking-{uuid.uuid4().hex[:6]}",
+        checkin_dwell_s=30,
+        sweep_interval_s=0.2,
+        **kw,
+    )
+
+
+@pytest.fixture
+async def producer(topics: KafkaSettings) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(topics)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def start_service(
+    topics: KafkaSettings, database: PostgresSettings
+) -> AsyncIterator[StartService]:
+    running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    async def start(**kw: object) -> TrackingService:
+        service = await bootstrap(tracking_settings(topics, database, **kw))
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run(stop))
+        running.append((stop, task))
+        async with asyncio.timeout(60):
+            while not service.ready.is_set():
+                assert not task.done(), task.exception()
+                await asyncio.sleep(0.05)
+        return service
+
+    yield start
+    for stop, task in running:
+        stop.set()
+        async with asyncio.timeout(30):
+            await task
+
+
+def drive(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    t0: float,
+    steps: int,
+    dt: float = 1.0,
+    unit: str = UNIT,
+) -> list[Fix]:
+    """Fixes every `dt` seconds on a straight line from start to end."""
+    return [
+        Fix(
+            unit,
+            t0 + i * dt,
+            start[0] + (end[0] - start[0]) * i / max(steps, 1),
+            start[1] + (end[1] - start[1]) * i / max(steps, 1),
+            30.0,
+            0.0,
+            8.0,
+        )
+        for i in range(steps + 1)
+    ]
+
+
+async def send_fixes(producer: AIOKafkaProducer, kafka: KafkaSettings, fixes: list[Fix]) -> None:
+    for fix in fixes:
+        await producer.send(
+            kafka.topic(PATROL_PINGS.name), encode_fix(fix), key=fix.unit_id.encode()
+        )
+    await producer.flush()
+
+
+def work_order(scene: tuple[float, float], *, unit: str = UNIT) -> WorkOrder:
+    now = datetime.now(UTC)
+    return WorkOrder.model_validate(
+        {
+            "work_order_id": str(uuid.uuid4()),
+            "action": "assign",
+            "alarm_id": str(uuid.uuid4()),
+            "unit_id": unit,
+            "platform_id": "SY-P01",
+            "category": "theft",
+            "priority": 2,
+            "tier": "central_city",
+            "target_seconds": 180,
+            "scene": {"lat": scene[0], "lon": scene[1]},
+            "reported_at": now,
+            "issued_at": now,
+            "eta_seconds": 60.0,
+            "accept_within_seconds": 30,
+            "reason": "nearest_available",
+        }
+    )
+
+
+async def send_work_order(
+    producer: AIOKafkaProducer, kafka: KafkaSettings, order: WorkOrder
+) -> None:
+    await producer.send_and_wait(
+        kafka.topic(DISPATCH_WORKORDERS.name), encode(order), key=order.unit_id.encode()
+    )
+
+
+async def on_scene_events(kafka: KafkaSettings, work_order_id: str) -> list[dict[str, object]]:
+    """Every on_scene event for the work order on workorders.events, read to the end."""
+    import json
+
+    topic = kafka.topic(WORKORDERS_EVENTS.name)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(kafka, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found = []
+        async with asyncio.timeout(30):
+            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    for record in batch:
+                        event = json.loads(record.value)
+                        if event["work_order_id"] == work_order_id and event["kind"] == "on_scene":
+                            found.append(event)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def eventually(condition: Callable[[], object], *, timeout_s: float = 30) -> None:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            result = condition()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.1)
