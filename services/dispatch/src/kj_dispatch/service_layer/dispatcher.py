@@ -184,11 +184,14 @@ class Dispatcher:
     async def _assign(
         self, alarm: AlarmAccepted, assignments: list[Assignment], now: datetime
     ) -> None:
-        accept_by = now + timedelta(seconds=self.timings.accept_timeout_s)
         orders: list[OpenOrder] = []
         preempted: list[OpenOrder] = []
         try:
             async with self.pool.acquire() as connection, connection.transaction():
+                # issued when written, not when decided: a unit freed by another dispatcher
+                # between the two must not look held twice in the work orders' history
+                now = max(now, self.clock())
+                accept_by = now + timedelta(seconds=self.timings.accept_timeout_s)
                 for a in assignments:
                     if a.option.preempts is not None:
                         old = self.orders.get(a.option.preempts.work_order_id)
