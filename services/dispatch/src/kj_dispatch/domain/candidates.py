@@ -14,6 +14,7 @@ from kj_dispatch.domain.geo import LocalProjection
 from kj_dispatch.domain.model import FleetUnit, Option
 
 Accept = Callable[[FleetUnit], bool]
+_INF = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class CandidateIndex:
         now: datetime,
         *,
         accept: Accept,
-        k: int = 12,
+        k: int = 0,
         want: int = 4,
     ) -> Search:
         """Options for a scene, best ETA first: up to `want` accepted units among the nearest,
@@ -76,6 +77,7 @@ class CandidateIndex:
             return Search([], 0, 0, 0)
         x, y = self.projection.xy(lat, lon)
         total = len(self._units)
+        k = k or want + 3
         while True:
             kk = min(k, total)
             distances, indexes = self._tree.query(
@@ -83,10 +85,12 @@ class CandidateIndex:
             )
             if kk == 1:
                 distances, indexes = [distances], [indexes]
+            else:  # plain Python numbers: iterating numpy scalars costs more than the search
+                distances, indexes = distances.tolist(), indexes.tolist()
             options: list[Option] = []
             seen = free = stale = 0
             for distance, index in zip(distances, indexes, strict=True):
-                if distance == float("inf"):
+                if distance == _INF:
                     break
                 seen += 1
                 unit = self._units[index]

@@ -72,6 +72,9 @@ class StraightLineEta:
         self._startup = {kind: p.startup_s[kind] for kind in UnitKind}
         self._zone = _zone(p.timezone)
         self._hour_cache: tuple[int, float] = (-1, 1.0)
+        self._now: datetime | None = None  # the last `now` seen, with its epoch and factor
+        self._now_ts = 0.0
+        self._factor = 1.0
 
     def congestion(self, now: datetime) -> float:
         key = int(now.timestamp()) // 3600
@@ -82,11 +85,13 @@ class StraightLineEta:
 
     def estimate(self, unit: FleetUnit, lat: float, lon: float, now: datetime) -> Eta | None:
         p = self.params
-        age = (now - unit.fix_at).total_seconds()
+        if now is not self._now:  # one query asks about many units at the same instant
+            self._now, self._now_ts, self._factor = now, now.timestamp(), self.congestion(now)
+        age = self._now_ts - unit.fix_ts
         if age > p.drop_after_s:
             return None
         metres = haversine_m(unit.lat, unit.lon, lat, lon) * p.circuity
-        seconds = (metres / self._mps[unit.kind] + self._startup[unit.kind]) * self.congestion(now)
+        seconds = (metres / self._mps[unit.kind] + self._startup[unit.kind]) * self._factor
         if age > p.stale_after_s:
             return Eta(seconds + p.stale_widen_factor * age, True)
         return Eta(seconds, False)

@@ -49,6 +49,7 @@ class Fleet:
         else:
             unit.platform_id, unit.kind = platform_id, kind
             unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at
+            unit.fix_ts = fix_at.timestamp()
             unit.on_patrol = status in ON_PATROL
             # patrol tracking's newer word on the unit replaces what another dispatcher's
             # work order told us (an unresponsive mark stays until it expires)

@@ -47,6 +47,10 @@ class FleetUnit:
     commitment: Commitment | None = None  # an open work order of ours
     held_elsewhere: bool = False  # another dispatcher's work order holds it (seen in the DB)
     unresponsive_until: datetime | None = None
+    fix_ts: float = field(init=False, default=0.0)  # fix_at as epoch seconds, for speed
+
+    def __post_init__(self) -> None:
+        self.fix_ts = self.fix_at.timestamp()
 
     def on_patrol_or_busy(self) -> bool:
         """Reachable at all: not off duty or out of contact."""
@@ -58,7 +62,7 @@ class FleetUnit:
         return self.unresponsive_until is None or self.unresponsive_until <= now
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every candidate of every query, kept cheap
 class Option:
     """One unit that could go to one call, with its estimated time to the scene."""
 
