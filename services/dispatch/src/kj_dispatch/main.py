@@ -3,6 +3,7 @@
 import asyncio
 
 import structlog
+import uvloop
 
 from kj_dispatch.bootstrap import run
 from kj_dispatch.settings import DispatchSettings
@@ -20,7 +21,9 @@ async def _main() -> None:
 
 
 def main() -> None:
-    asyncio.run(_main())
+    # uvloop (it comes with uvicorn[standard]): the Kafka and PostgreSQL clients' I/O costs
+    # noticeably less CPU on it, which is what keeps alarm -> work order fast under load
+    uvloop.run(_main())
 
 
 if __name__ == "__main__":
