@@ -25,16 +25,22 @@ _BEFORE = {
 
 
 async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]) -> None:
+    """A batch of events in one transaction (each recorded by message id), then memory."""
+    applied: dict[object, str | None] = {}
+    async with dispatcher.pool.acquire() as connection, connection.transaction():
+        for event in events:
+            if await repo.record_event(connection, event):
+                applied[event.message_id] = await _apply(dispatcher, connection, event)
     for event in events:
-        await handle_event(dispatcher, event)
+        _remember(dispatcher, event, applied.get(event.message_id))
 
 
 async def handle_event(dispatcher: Dispatcher, event: WorkOrderEvent) -> None:
+    await handle_events(dispatcher, [event])
+
+
+def _remember(dispatcher: Dispatcher, event: WorkOrderEvent, new_status: str | None) -> None:
     dispatcher.fleet.answered(event.unit_id)
-    applied: asyncpg.Record | None = None
-    async with dispatcher.pool.acquire() as connection, connection.transaction():
-        if await repo.record_event(connection, event):
-            applied = await _apply(dispatcher, connection, event)
     order = dispatcher.orders.get(event.work_order_id)
     if event.kind in (WorkOrderEventKind.closed, WorkOrderEventKind.rejected):
         if order is not None:
@@ -48,14 +54,15 @@ async def handle_event(dispatcher: Dispatcher, event: WorkOrderEvent) -> None:
             dispatcher.fleet.release(event.unit_id)
         if dispatcher.waiting:
             dispatcher.wake.set()
-    elif order is not None and applied is not None:
-        order.status = applied["status"]
+    elif order is not None and new_status is not None:
+        order.status = new_status
         dispatcher._remember(order)
 
 
 async def _apply(
     dispatcher: Dispatcher, connection: asyncpg.Connection, event: WorkOrderEvent
-) -> asyncpg.Record | None:
+) -> str | None:
+    """Apply one event to its work order; returns the order's new status, None if ignored."""
     row = await repo.lock_work_order(connection, event.work_order_id)
     if row is None or row["unit_id"] != event.unit_id or row["status"] not in _BEFORE[event.kind]:
         return None
@@ -91,7 +98,13 @@ async def _apply(
             await repo.set_alarm_state(
                 connection, row["alarm_id"], "pending", only_from=("assigned",)
             )
-    return await repo.lock_work_order(connection, event.work_order_id)
+    return {
+        WorkOrderEventKind.accepted: "accepted",
+        WorkOrderEventKind.en_route: "en_route",
+        WorkOrderEventKind.on_scene: "on_scene",
+        WorkOrderEventKind.closed: "closed",
+        WorkOrderEventKind.rejected: "rejected",
+    }[kind]
 
 
 async def _on_scene(
