@@ -1,0 +1,178 @@
+"""Dispatch's SQL: received alarms and their queue state, work orders, work-order events.
+Every function runs on a connection inside the caller's transaction."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from kj_runtime.idempotency import first_time
+from kj_schemas.alarms import AlarmAccepted
+from kj_schemas.workorders import WorkOrderEvent
+
+OPEN = ["assigned", "accepted", "en_route", "on_scene"]
+# column names are only ever these, written in code: never from input
+_COLUMNS = frozenset(
+    """work_order_id alarm_id unit_id platform_id role status eta_seconds reason runner_up_unit_id
+    runner_up_eta_seconds at_risk issued_at accept_by accepted_at en_route_at on_scene_at
+    on_scene_source closed_at disposition_code withdrawn_at withdraw_reason response_seconds
+    platform_seconds target_met""".split()
+)
+ALARMS_CONSUMER = "dispatch.alarms"
+EVENTS_CONSUMER = "dispatch.events"
+
+
+async def record_received(
+    connection: asyncpg.Connection, alarms: Sequence[AlarmAccepted]
+) -> list[AlarmAccepted]:
+    """Store alarms seen for the first time (by message id, then by alarm id); returns those."""
+    new: list[AlarmAccepted] = []
+    for alarm in alarms:
+        if not await first_time(connection, ALARMS_CONSUMER, alarm.message_id):
+            continue
+        inserted = await connection.fetchval(
+            """insert into dispatch_alarms (alarm_id, region, priority, body, state)
+               values ($1, $2, $3, $4::text::jsonb, 'pending')
+               on conflict (alarm_id) do nothing returning true""",
+            alarm.alarm_id,
+            alarm.region,
+            alarm.priority,
+            alarm.model_dump_json(),
+        )
+        if inserted:
+            new.append(alarm)
+    return new
+
+
+async def open_alarms(
+    connection: asyncpg.Connection,
+) -> list[tuple[AlarmAccepted, str, str | None]]:
+    rows = await connection.fetch(
+        """select body::text as body, state, queued_reason from dispatch_alarms
+           where state <> 'done' order by priority, received_at"""
+    )
+    return [
+        (AlarmAccepted.model_validate_json(row["body"]), row["state"], row["queued_reason"])
+        for row in rows
+    ]
+
+
+async def alarm_body(connection: asyncpg.Connection, alarm_id: UUID) -> AlarmAccepted | None:
+    body = await connection.fetchval(
+        "select body::text from dispatch_alarms where alarm_id = $1", alarm_id
+    )
+    return AlarmAccepted.model_validate_json(body) if body else None
+
+
+async def open_work_orders(connection: asyncpg.Connection) -> list[asyncpg.Record]:
+    return list(
+        await connection.fetch(
+            """select w.*, a.priority from work_orders w
+               left join dispatch_alarms a using (alarm_id)
+               where w.status = any($1::text[])""",
+            OPEN,
+        )
+    )
+
+
+async def set_alarm_state(
+    connection: asyncpg.Connection,
+    alarm_id: UUID,
+    state: str,
+    *,
+    only_from: Sequence[str],
+    reason: str | None = None,
+) -> bool:
+    return bool(
+        await connection.fetchval(
+            """update dispatch_alarms set state = $2, queued_reason = $3, updated_at = now()
+               where alarm_id = $1 and state = any($4::text[]) returning true""",
+            alarm_id,
+            state,
+            reason,
+            list(only_from),
+        )
+    )
+
+
+async def insert_work_order(connection: asyncpg.Connection, **values: Any) -> None:
+    """Raises asyncpg.UniqueViolationError when the unit (or the alarm's primary) is taken."""
+    if not _COLUMNS.issuperset(values):
+        raise ValueError(f"unknown work order columns {sorted(set(values) - _COLUMNS)}")
+    columns = ", ".join(values)
+    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    await connection.execute(
+        f"insert into work_orders ({columns}) values ({params})",  # noqa: S608 - fixed columns
+        *values.values(),
+    )
+
+
+async def units_with_open_orders(
+    connection: asyncpg.Connection, unit_ids: Sequence[str]
+) -> set[str]:
+    rows = await connection.fetch(
+        "select unit_id from work_orders where unit_id = any($1::text[]) and status = any($2)",
+        list(unit_ids),
+        OPEN,
+    )
+    return {row["unit_id"] for row in rows}
+
+
+async def withdraw(
+    connection: asyncpg.Connection,
+    work_order_id: UUID,
+    *,
+    reason: str,
+    at: datetime,
+    only_from: Sequence[str] = ("assigned", "accepted", "en_route"),
+) -> bool:
+    return bool(
+        await connection.fetchval(
+            """update work_orders set status = 'withdrawn', withdrawn_at = $2,
+                 withdraw_reason = $3
+               where work_order_id = $1 and status = any($4::text[]) returning true""",
+            work_order_id,
+            at,
+            reason,
+            list(only_from),
+        )
+    )
+
+
+async def record_event(connection: asyncpg.Connection, event: WorkOrderEvent) -> bool:
+    """False when this event was processed before (by any dispatch process)."""
+    if not await first_time(connection, EVENTS_CONSUMER, event.message_id):
+        return False
+    await connection.execute(
+        """insert into work_order_events
+             (message_id, work_order_id, unit_id, kind, source, occurred_at)
+           values ($1, $2, $3, $4, $5, $6) on conflict do nothing""",
+        event.message_id,
+        event.work_order_id,
+        event.unit_id,
+        str(event.kind),
+        str(event.source),
+        event.occurred_at,
+    )
+    return True
+
+
+async def lock_work_order(connection: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:
+    return await connection.fetchrow(
+        "select * from work_orders where work_order_id = $1 for update", work_order_id
+    )
+
+
+async def update_work_order(
+    connection: asyncpg.Connection, work_order_id: UUID, **values: Any
+) -> None:
+    if not _COLUMNS.issuperset(values):
+        raise ValueError(f"unknown work order columns {sorted(set(values) - _COLUMNS)}")
+    sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
+    await connection.execute(
+        f"update work_orders set {sets} where work_order_id = $1",  # noqa: S608 - fixed columns
+        work_order_id,
+        *values.values(),
+    )

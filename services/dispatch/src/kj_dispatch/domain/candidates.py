@@ -1,0 +1,118 @@
+"""Candidate search: a k-d tree over unit positions in local metres, rebuilt when units moved
+and the last build is older than a short interval. A query takes the nearest k by distance and
+re-ranks them by ETA; it never looks at every unit."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from kj_dispatch.domain.eta import EtaModel
+from kj_dispatch.domain.geo import LocalProjection
+from kj_dispatch.domain.model import FleetUnit, Option
+
+Accept = Callable[[FleetUnit], bool]
+_INF = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Options best ETA first, and what was seen on the way (to say why there were none)."""
+
+    options: list[Option]
+    in_range: int  # units within range among those looked at
+    free: int  # of those, units the caller would accept
+    too_stale: int  # free units whose fix was too old to estimate
+
+
+class CandidateIndex:
+    def __init__(
+        self,
+        projection: LocalProjection,
+        eta: EtaModel,
+        *,
+        rebuild_interval_s: float = 0.25,
+        max_range_m: float = 30_000.0,
+    ) -> None:
+        self.projection = projection
+        self.eta = eta
+        self.rebuild_interval_s = rebuild_interval_s
+        self.max_range_m = max_range_m
+        self._units: list[FleetUnit] = []
+        self._tree: cKDTree | None = None
+        self._built_at: float = float("-inf")
+        self.dirty = True
+        self.builds = 0
+
+    def rebuild(self, units: Iterable[FleetUnit], *, at: float) -> None:
+        self._units = list(units)
+        if self._units:
+            points = np.array([self.projection.xy(u.lat, u.lon) for u in self._units])
+            self._tree = cKDTree(points)
+        else:
+            self._tree = None
+        self._built_at = at
+        self.dirty = False
+        self.builds += 1
+
+    def due(self, at: float) -> bool:
+        return self.dirty and at - self._built_at >= self.rebuild_interval_s
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        now: datetime,
+        *,
+        accept: Accept,
+        k: int = 0,
+        want: int = 4,
+    ) -> Search:
+        """Options for a scene, best ETA first: up to `want` accepted units among the nearest,
+        widening k until enough are found or the range is exhausted. Also returns how many
+        units in range were seen (for the shortfall reason)."""
+        if self._tree is None:
+            return Search([], 0, 0, 0)
+        x, y = self.projection.xy(lat, lon)
+        total = len(self._units)
+        k = k or want + 3
+        while True:
+            kk = min(k, total)
+            distances, indexes = self._tree.query(
+                (x, y), k=kk, distance_upper_bound=self.max_range_m
+            )
+            if kk == 1:
+                distances, indexes = [distances], [indexes]
+            else:  # plain Python numbers: iterating numpy scalars costs more than the search
+                distances, indexes = distances.tolist(), indexes.tolist()
+            options: list[Option] = []
+            seen = free = stale = 0
+            for distance, index in zip(distances, indexes, strict=True):
+                if distance == _INF:
+                    break
+                seen += 1
+                unit = self._units[index]
+                if not accept(unit):
+                    continue
+                free += 1
+                estimate = self.eta.estimate(unit, lat, lon, now)
+                if estimate is None:
+                    stale += 1
+                    continue
+                options.append(
+                    Option(
+                        unit.unit_id,
+                        unit.platform_id,
+                        unit.kind,
+                        estimate.seconds,
+                        estimate.stale,
+                        unit.commitment,
+                    )
+                )
+            exhausted = kk >= total or (seen < kk)
+            if len(options) >= want or exhausted:
+                options.sort(key=lambda o: o.eta_s)
+                return Search(options, seen, free, stale)
+            k *= 4

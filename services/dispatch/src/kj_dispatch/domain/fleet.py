@@ -1,0 +1,98 @@
+"""The fleet as dispatch sees it: each unit's latest trusted state from `units.state`, overlaid
+with dispatch's own knowledge (its open work orders, units another dispatcher holds, units that
+went silent), and the candidate index over their positions."""
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from kj_dispatch.domain.candidates import CandidateIndex
+from kj_dispatch.domain.model import Commitment, FleetUnit
+from kj_schemas.enums import UnitKind, UnitStatus
+
+ON_PATROL = frozenset({UnitStatus.available, UnitStatus.returning})
+
+
+class Fleet:
+    def __init__(self, index: CandidateIndex) -> None:
+        self.index = index
+        self.units: dict[str, FleetUnit] = {}
+        self._commitments: dict[str, Commitment] = {}  # unit id -> our open work order
+        self._new_units = False
+
+    def __iter__(self) -> Iterator[FleetUnit]:
+        return iter(self.units.values())
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def update(
+        self,
+        *,
+        unit_id: str,
+        platform_id: str,
+        kind: UnitKind,
+        status: UnitStatus,
+        lat: float,
+        lon: float,
+        fix_at: datetime,
+        last_seen_at: datetime,
+    ) -> bool:
+        """Apply a state from patrol tracking. True when the unit became dispatchable."""
+        unit = self.units.get(unit_id)
+        if unit is not None and fix_at < unit.fix_at:
+            return False  # an older state than the one we hold
+        was_free = unit is not None and unit.dispatchable(last_seen_at)
+        if unit is None:
+            unit = FleetUnit(unit_id, platform_id, kind, lat, lon, fix_at, status in ON_PATROL)
+            self.units[unit_id] = unit
+            self._new_units = True
+        else:
+            unit.platform_id, unit.kind = platform_id, kind
+            unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at
+            unit.fix_ts = fix_at.timestamp()
+            unit.on_patrol = status in ON_PATROL
+            # patrol tracking's newer word on the unit replaces what another dispatcher's
+            # work order told us (an unresponsive mark stays until it expires)
+            unit.held_elsewhere = False
+        unit.commitment = self._commitments.get(unit_id)
+        self.index.dirty = True
+        return not was_free and unit.dispatchable(last_seen_at)
+
+    def commit(self, unit_id: str, commitment: Commitment) -> None:
+        self._commitments[unit_id] = commitment
+        if unit_id in self.units:
+            self.units[unit_id].commitment = commitment
+        self.index.dirty = True
+
+    def release(self, unit_id: str) -> None:
+        self._commitments.pop(unit_id, None)
+        unit = self.units.get(unit_id)
+        if unit is not None:
+            unit.commitment = None
+            unit.held_elsewhere = False
+        self.index.dirty = True
+
+    def commitment_of(self, unit_id: str) -> Commitment | None:
+        return self._commitments.get(unit_id)
+
+    def hold_elsewhere(self, unit_id: str) -> None:
+        if unit_id in self.units:
+            self.units[unit_id].held_elsewhere = True
+            self.index.dirty = True
+
+    def mark_unresponsive(self, unit_id: str, until: datetime) -> None:
+        if unit_id in self.units:
+            self.units[unit_id].unresponsive_until = until
+
+    def answered(self, unit_id: str) -> None:
+        """The unit's terminal spoke: it is not silent any more."""
+        if unit_id in self.units:
+            self.units[unit_id].unresponsive_until = None
+            self.index.dirty = True
+
+    def refresh_index(self, at: float) -> None:
+        """Rebuild when units moved and the last build is older than the interval; at once when
+        a unit joined (positions may lag by the interval, availability never does)."""
+        if self._new_units or self.index.due(at):
+            self.index.rebuild(self.units.values(), at=at)
+            self._new_units = False

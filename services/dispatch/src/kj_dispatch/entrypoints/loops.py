@@ -1,0 +1,55 @@
+"""The dispatcher's own loops: the planner (batch window), the acceptance-timeout timer and
+the coverage report. Each watches the stop event and survives a database hiccup."""
+
+import asyncio
+
+import asyncpg
+import structlog
+
+from kj_dispatch.service_layer.dispatcher import Dispatcher
+from kj_runtime.lifecycle import sleep_or_stop, wait_any
+
+log = structlog.get_logger(__name__)
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def run_planner(
+    dispatcher: Dispatcher, stop: asyncio.Event, *, window_s: float, retry_s: float
+) -> None:
+    """Alarms that arrive while a batch is decided, plus a short window, are decided together;
+    queued alarms are retried when a unit frees up, and every `retry_s` anyway."""
+    await wait_any(dispatcher.fleet_ready, stop, 3600)
+    while not stop.is_set():
+        await wait_any(dispatcher.wake, stop, retry_s)
+        if stop.is_set():
+            break
+        if not dispatcher.waiting:
+            dispatcher.wake.clear()
+            continue
+        if window_s > 0 and dispatcher.wake.is_set():
+            await sleep_or_stop(stop, window_s)
+        dispatcher.wake.clear()
+        try:
+            await dispatcher.plan_once()
+        except _DB_ERRORS as error:
+            log.warning("plan_failed_will_retry", error=repr(error))
+            dispatcher.wake.set()
+            await sleep_or_stop(stop, 0.5)
+
+
+async def run_timers(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float) -> None:
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        try:
+            await dispatcher.expire_unaccepted()
+        except _DB_ERRORS as error:
+            log.warning("timeout_check_failed", error=repr(error))
+
+
+async def run_coverage(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float) -> None:
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        try:
+            await dispatcher.report_coverage()
+        except _DB_ERRORS as error:
+            log.warning("coverage_failed", error=repr(error))

@@ -1,0 +1,45 @@
+"""Dispatch's Prometheus metrics. Labels are bounded: tier (4), platform (33 per city),
+reason and outcome codes; never an alarm or unit id."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RESPONSE_SECONDS = Histogram(
+    "kj_dispatch_response_seconds",
+    "Citizen's call to police on scene, by tier and platform",
+    ["tier", "platform"],
+    buckets=(30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800),
+)
+PLATFORM_SHARE_SECONDS = Histogram(
+    "kj_dispatch_platform_share_seconds",
+    "Alarm received to work order issued: the platform's own share of the response time",
+    ["tier"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+TARGET_TOTAL = Counter(
+    "kj_dispatch_target_total", "Responses that met or missed the tier target", ["tier", "outcome"]
+)
+QUEUED_ALARMS = Gauge("kj_dispatch_queued_alarms", "Alarms waiting for a unit")
+AT_RISK_TOTAL = Counter(
+    "kj_dispatch_at_risk_total", "Alarms whose best ETA exceeded the target", ["tier"]
+)
+UNITS_AVAILABLE = Gauge(
+    "kj_dispatch_units_available", "Units free to take a call, by platform", ["platform"]
+)
+ASSIGNMENTS_TOTAL = Counter(
+    "kj_dispatch_assignments_total", "Work orders issued", ["role", "reason"]
+)
+SHORTFALLS_TOTAL = Counter(
+    "kj_dispatch_shortfalls_total", "Alarms put in the queue, by reason", ["reason"]
+)
+WITHDRAWALS_TOTAL = Counter(
+    "kj_dispatch_withdrawals_total", "Work orders withdrawn, by reason", ["reason"]
+)
+UNIT_CONFLICTS_TOTAL = Counter(
+    "kj_dispatch_unit_conflicts_total",
+    "Assignments refused by the database because the unit already had an open work order",
+)
+PLAN_SECONDS = Histogram(
+    "kj_dispatch_plan_seconds",
+    "Time to decide one batch",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)

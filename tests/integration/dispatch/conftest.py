@@ -1,0 +1,69 @@
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import asyncpg
+import pytest
+
+from kj_dispatch.bootstrap import running
+from kj_dispatch.service_layer.dispatcher import Dispatcher
+from kj_dispatch.settings import DispatchSettings
+from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_schemas.enums import UnitStatus
+
+from .helpers import CITY, Peers, Watcher, east, unit_state
+
+Start = Callable[..., AbstractAsyncContextManager[Dispatcher]]
+
+
+@pytest.fixture
+async def peers(topics: KafkaSettings) -> AsyncIterator[Peers]:
+    async with Peers(topics) as peers:
+        yield peers
+
+
+@pytest.fixture
+async def watcher(topics: KafkaSettings) -> AsyncIterator[Watcher]:
+    async with Watcher(topics) as watcher:
+        yield watcher
+
+
+@pytest.fixture
+async def quiet_city(peers: Peers, db: asyncpg.Connection) -> None:
+    """Every unit off duty and nothing open, so each test places the units it needs."""
+    await db.execute(
+        "update work_orders set status = 'closed', closed_at = now() "
+        "where status in ('assigned', 'accepted', 'en_route', 'on_scene')"
+    )
+    await db.execute("update dispatch_alarms set state = 'done' where state <> 'done'")
+    await peers.units(*(unit_state(u.id, east(0), UnitStatus.off_duty) for u in CITY.units))
+
+
+@pytest.fixture
+def dispatch_settings(topics: KafkaSettings, database: PostgresSettings) -> DispatchSettings:
+    return DispatchSettings(
+        kafka=topics,
+        postgres=database,
+        http_port=0,
+        group_id=f"dispatch-{uuid.uuid4().hex[:8]}",
+        batch_window_ms=5,
+        accept_timeout_s=30,
+        timer_interval_s=0.2,
+        queue_retry_s=0.5,
+        index_rebuild_interval_s=0.0,
+    )
+
+
+@pytest.fixture
+def start_dispatch(dispatch_settings: DispatchSettings, quiet_city: None) -> Start:
+    @asynccontextmanager
+    async def start(**overrides: object) -> AsyncIterator[Dispatcher]:
+        settings = dispatch_settings.model_copy(update=overrides)
+        stop = asyncio.Event()
+        async with running(settings, stop) as dispatcher:
+            async with asyncio.timeout(30):
+                await dispatcher.fleet_ready.wait()
+            yield dispatcher
+
+    return start

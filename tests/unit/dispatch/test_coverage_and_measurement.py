@@ -1,0 +1,63 @@
+from datetime import timedelta
+
+import pytest
+
+from kj_dispatch.domain.coverage import PlatformArea, coverage_gaps
+from kj_dispatch.domain.eta import StraightLineEta
+from kj_dispatch.domain.measurement import measure
+from kj_dispatch.domain.plans import load_plans
+from kj_schemas.enums import AlarmCategory
+
+from .factories import NOW, busy, east, make_fleet, put
+
+
+def test_a_platform_left_without_a_unit_in_reach_is_a_gap_with_a_suggested_move_up() -> None:
+    fleet = make_fleet()
+    put(fleet, "P1-M1", east(0), platform="SY-P01")
+    busy(fleet, "P1-M1", priority=1)
+    put(fleet, "P2-M1", east(5000), platform="SY-P02")
+    put(fleet, "P2-M2", east(5100), platform="SY-P02")
+    areas = [
+        PlatformArea("SY-P01", *east(0), target_s=180),
+        PlatformArea("SY-P02", *east(5000), target_s=180),
+    ]
+    (gap,) = coverage_gaps(areas, fleet, StraightLineEta(), NOW)
+    assert gap.platform_id == "SY-P01"
+    assert gap.suggested_unit_id == "P2-M1" and gap.suggested_from_platform_id == "SY-P02"
+
+
+def test_no_move_up_is_suggested_from_a_platform_with_one_unit_left() -> None:
+    fleet = make_fleet()
+    put(fleet, "P2-M1", east(5000), platform="SY-P02")
+    (gap,) = coverage_gaps(
+        [PlatformArea("SY-P01", *east(0), target_s=60)], fleet, StraightLineEta(), NOW
+    )
+    assert gap.suggested_unit_id is None
+
+
+def test_response_time_runs_from_the_call_and_keeps_the_platform_share() -> None:
+    m = measure(
+        reported_at=NOW,
+        received_at=NOW + timedelta(seconds=2),
+        issued_at=NOW + timedelta(seconds=2.5),
+        on_scene_at=NOW + timedelta(seconds=170),
+        target_s=180,
+    )
+    assert m.response_s == 170 and m.platform_s == 0.5 and m.target_met
+    late = measure(
+        reported_at=NOW,
+        received_at=NOW,
+        issued_at=NOW,
+        on_scene_at=NOW + timedelta(seconds=61),
+        target_s=60,
+    )
+    assert not late.target_met
+
+
+def test_plans_fall_back_to_the_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    plans = load_plans()
+    assert plans.for_alarm(AlarmCategory.noise, 3) == plans.default
+    broken = tmp_path / "plans.yaml"
+    broken.write_text("plans: {violent_crime: {1: {units: 0}}}")
+    with pytest.raises(ValueError, match=r"plans\.yaml"):
+        load_plans(broken)
