@@ -16,10 +16,10 @@ import matplotlib.pyplot as plt
 
 from kj_runtime.settings import REPO_ROOT
 from kj_schemas.city import City, load_city
-from kj_sim.projection import LocalProjection
 from kj_sim.study.baselines import ClosestIdle
 from kj_sim.study.des import Outcome, Policy, Simulation
-from kj_sim.study.world import day_of_incidents, fleet_of
+from kj_sim.study.dispatch_policies import FullPolicy, NoBackups, SmallestEta
+from kj_sim.study.world import day_of_incidents, fleet_of, study_projection
 
 TIERS = ("key_location", "central_city", "other_city", "county")
 OUT_DIR = REPO_ROOT / "docs" / "study"
@@ -63,18 +63,11 @@ def summarise(policy: str, load: float, outcomes: Sequence[Outcome]) -> Row:
 
 
 def policies() -> list[Callable[[City], Policy]]:
-    found: list[Callable[[City], Policy]] = [lambda city: ClosestIdle()]
-    try:
-        from kj_sim.study.dispatch_policies import FullPolicy, SmallestEta
-    except ImportError:  # the dispatch service's domain is not installed
-        return found
-    return [*found, SmallestEta, FullPolicy]
+    return [lambda city: ClosestIdle(), SmallestEta, FullPolicy, NoBackups]
 
 
 def run_study(city: City, *, seed: int, per_day: float, loads: Sequence[float]) -> list[Row]:
-    lat0 = float(np.mean([p.lat for p in city.platforms]))
-    lon0 = float(np.mean([p.lon for p in city.platforms]))
-    projection = LocalProjection(lat0, lon0)
+    projection = study_projection(city)
     rows = []
     for load in loads:
         incidents = day_of_incidents(city, projection, seed=seed, per_day=per_day, load=load)

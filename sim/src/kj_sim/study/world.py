@@ -48,6 +48,13 @@ class Fleet:
     platform_ids: list[str]
 
 
+def study_projection(city: City) -> LocalProjection:
+    """Local metres around the mean of the city's platforms, shared by the world and policies."""
+    lat0 = float(np.mean([p.lat for p in city.platforms]))
+    lon0 = float(np.mean([p.lon for p in city.platforms]))
+    return LocalProjection(lat0, lon0)
+
+
 def classify_tiers(city: City, lat: np.ndarray, lon: np.ndarray) -> tuple[list[str], list[int]]:
     """The smallest target among the zones holding each point; the county target outside."""
     tree = STRtree([zone.geometry for zone in city.zones])
