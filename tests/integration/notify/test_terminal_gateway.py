@@ -1,0 +1,211 @@
+"""Officers' terminals over the real gateway: work orders reach them online and after a
+reconnect, their answers become work-order events on Kafka, and no token speaks for another
+unit."""
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+import websockets
+from aiokafka import AIOKafkaProducer
+
+from kj_runtime.settings import KafkaSettings
+from kj_schemas.enums import EventSource, WorkOrderAction, WorkOrderEventKind
+from kj_schemas.topics import DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.workorders import WorkOrderEvent
+
+from .conftest import RunningNotify, TopicReader, publish, unit, work_order
+from .terminal_client import Terminal, token_for
+
+
+async def test_work_order_reaches_an_online_terminal(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    unit_id = unit()
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    try:
+        order = work_order(unit_id)
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+        frame = terminal.orders[(str(order.work_order_id), "assign")]
+        assert frame["work_order"]["alarm_id"] == str(order.alarm_id)
+        assert frame["withdrawn"] is False
+
+        async with asyncio.timeout(20):  # the ack becomes a delivered receipt
+            while not await db.fetchval(
+                "select delivered_at is not null from terminal_deliveries where work_order_id=$1",
+                order.work_order_id,
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        await terminal.close()
+
+
+async def test_offline_terminal_gets_its_orders_on_reconnect_in_order_with_withdrawals_marked(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    unit_id = unit()
+    first, second = work_order(unit_id), work_order(unit_id)
+    withdraw = work_order(
+        unit_id, action=WorkOrderAction.withdraw, work_order_id=first.work_order_id
+    )
+    for message in (first, second, withdraw):
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, message)
+    async with asyncio.timeout(20):  # stored while nobody is connected
+        while (
+            await db.fetchval(
+                "select count(*) from terminal_deliveries where unit_id = $1", unit_id
+            )
+            < 3
+        ):
+            await asyncio.sleep(0.05)
+
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    try:
+        await terminal.wait_for(lambda: len(terminal.orders) == 3)
+        received = [f for f in terminal.frames if f["type"] == "work_order"]
+        assert [(f["work_order_id"], f["action"]) for f in received] == [
+            (str(first.work_order_id), "assign"),
+            (str(second.work_order_id), "assign"),
+            (str(first.work_order_id), "withdraw"),
+        ]
+        assert received[0]["withdrawn"] is True
+        assert received[1]["withdrawn"] is False
+    finally:
+        await terminal.close()
+
+
+async def test_unacknowledged_orders_are_sent_again_on_reconnect(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    unit_id = unit()
+    silent = await Terminal(notify.ws, unit_id, ack=False).connect()
+    order = work_order(unit_id)
+    try:
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+        await silent.wait_for(lambda: str(order.work_order_id) in silent.assigned())
+    finally:
+        await silent.close()
+    again = await Terminal(notify.ws, unit_id).connect()
+    try:
+        await again.wait_for(lambda: str(order.work_order_id) in again.assigned())
+    finally:
+        await again.close()
+
+
+async def test_answer_over_the_socket_becomes_a_work_order_event(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    unit_id = unit()
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    order = work_order(unit_id)
+    try:
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+        async with TopicReader(topics, WORKORDERS_EVENTS.name, WorkOrderEvent) as events:
+            await terminal.send(
+                {"type": "event", "work_order_id": str(order.work_order_id), "kind": "accepted"}
+            )
+            reply = await terminal.next_reply(str(order.work_order_id))
+            assert reply["type"] == "ok"
+            await terminal.send(
+                {
+                    "type": "event",
+                    "work_order_id": str(order.work_order_id),
+                    "kind": "closed",
+                    "disposition_code": "resolved_on_scene",
+                }
+            )
+            found = await events.wait_for(
+                lambda e: (
+                    e.work_order_id == order.work_order_id and e.kind is WorkOrderEventKind.closed
+                )
+            )
+            closed = found[0]
+            assert closed.unit_id == unit_id
+            assert closed.source is EventSource.terminal
+            assert closed.disposition_code == "resolved_on_scene"
+            accepted = await events.wait_for(
+                lambda e: (
+                    e.work_order_id == order.work_order_id and e.kind is WorkOrderEventKind.accepted
+                )
+            )
+            assert len(accepted) == 1
+    finally:
+        await terminal.close()
+
+
+async def test_answer_over_http_becomes_a_work_order_event(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    unit_id = unit()
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    order = work_order(unit_id)
+    try:
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+    finally:
+        await terminal.close()
+    event_id = str(uuid.uuid4())
+    async with (
+        TopicReader(topics, WORKORDERS_EVENTS.name, WorkOrderEvent) as events,
+        httpx.AsyncClient(base_url=notify.http) as client,
+    ):
+        headers = {"Authorization": f"Bearer {token_for(unit_id)}", "X-KJ-Unit": unit_id}
+        body = {"kind": "rejected", "reason": "vehicle_breakdown", "event_id": event_id}
+        for _ in range(2):  # a resend of the same answer is one event
+            response = await client.post(
+                f"/v1/workorders/{order.work_order_id}/events", json=body, headers=headers
+            )
+            assert response.status_code == 202, response.text
+        found = await events.wait_for(lambda e: e.work_order_id == order.work_order_id)
+        assert [(e.kind, e.reason) for e in found] == [
+            (WorkOrderEventKind.rejected, "vehicle_breakdown")
+        ]
+
+
+async def test_a_token_for_one_unit_cannot_read_or_answer_another_units_orders(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    owner, intruder = unit("OWN"), unit("INT")
+    order = work_order(owner)
+    await publish(producer, topics, DISPATCH_WORKORDERS.name, owner, order)
+
+    # the intruder's own token does not open the owner's socket
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await Terminal(notify.ws, owner, token=token_for(intruder)).connect()
+    assert refused.value.response.status_code == 403
+
+    # connected as itself, it never sees the owner's order and may not answer it
+    other = await Terminal(notify.ws, intruder).connect()
+    mine = await Terminal(notify.ws, owner).connect()
+    try:
+        await mine.wait_for(lambda: str(order.work_order_id) in mine.assigned())
+        await other.send(
+            {"type": "event", "work_order_id": str(order.work_order_id), "kind": "accepted"}
+        )
+        reply = await other.next_reply(str(order.work_order_id))
+        assert reply == {
+            "type": "error",
+            "reason": "not_your_work_order",
+            "detail": "this unit holds no such work order",
+            "ref": str(order.work_order_id),
+        }
+        # the connection stays up and still serves its own unit
+        await other.send({"type": "nonsense"})
+        await other.wait_for(lambda: any(f.get("reason") == "bad_frame" for f in other.frames))
+        assert other.assigned() == set()
+    finally:
+        await other.close()
+        await mine.close()
+
+    async with httpx.AsyncClient(base_url=notify.http) as client:
+        url = f"/v1/workorders/{order.work_order_id}/events"
+        as_other = {"Authorization": f"Bearer {token_for(intruder)}", "X-KJ-Unit": intruder}
+        response = await client.post(url, json={"kind": "accepted"}, headers=as_other)
+        assert response.status_code == 403
+        assert response.json()["reason"] == "not_your_work_order"
+        forged = {"Authorization": f"Bearer {token_for(intruder)}", "X-KJ-Unit": owner}
+        response = await client.post(url, json={"kind": "accepted"}, headers=forged)
+        assert response.status_code == 401
