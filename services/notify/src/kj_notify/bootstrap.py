@@ -17,7 +17,7 @@ from kj_notify.adapters.channels import HttpPushAdapter
 from kj_notify.domain.tokens import TokenBook
 from kj_notify.entrypoints.consumers import run_consumer, watch_backlog
 from kj_notify.entrypoints.http_api import create_app
-from kj_notify.entrypoints.hub import Hub, listen_for_deliveries
+from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, listen_for_deliveries
 from kj_notify.service_layer import terminals
 from kj_notify.service_layer.broadcasts import BroadcastSender, RegistryIndex, take_broadcasts
 from kj_notify.service_layer.callbacks import CallbackWorkers, RetryPolicy, take_status_changes
@@ -36,6 +36,7 @@ class Notify:
     pool: asyncpg.Pool
     outbox: Outbox
     hub: Hub
+    receipts: ReceiptBatcher
     devices: TokenBook
     integrations: TokenBook
     client: httpx.AsyncClient
@@ -51,8 +52,11 @@ class Notify:
         return bool(await self.pool.fetchval("select true"))
 
     async def on_work_orders(self, records: Sequence[ConsumerRecord]) -> None:
-        for unit_id in await terminals.take_work_orders(self.pool, self.outbox, records):
-            self.hub.poke(unit_id)
+        stored = await terminals.take_work_orders(
+            self.pool, self.outbox, records, replica=self.hub.replica
+        )
+        for delivery in stored:
+            self.hub.offer(delivery)
 
     async def on_status_changes(self, records: Sequence[ConsumerRecord]) -> None:
         for source in await take_status_changes(self.pool, self.outbox, records):
@@ -76,11 +80,13 @@ async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
         wait_max_s=settings.callback_wait_max_s,
     )
     push_url = str(settings.push_url) if settings.push_url else None
+    hub = Hub(settings.replica_id)
     notify = Notify(
         settings=settings,
         pool=pool,
         outbox=outbox,
-        hub=Hub(),
+        hub=hub,
+        receipts=ReceiptBatcher(pool, outbox, hub),
         devices=TokenBook(settings.device_token_sha256, dev_secret=dev_secret),
         integrations=TokenBook(settings.integration_token_sha256),
         client=client,
@@ -153,6 +159,7 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
                 name="broadcasts",
             ),
             asyncio.create_task(notify.sender.run(stop), name="broadcast-sender"),
+            asyncio.create_task(notify.receipts.run(stop), name="receipts"),
             asyncio.create_task(watch_backlog(notify.pool, stop), name="backlog"),
         ]
         serving = asyncio.create_task(server.serve(), name="http")

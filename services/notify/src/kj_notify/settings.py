@@ -1,6 +1,8 @@
 """The notify service's settings (env prefix `KJ_NOTIFY_`). Device and integration tokens are
 held only as SHA-256 hashes; the dev secret and push credentials are masked when printed."""
 
+import uuid
+
 from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -11,7 +13,8 @@ class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_NOTIFY_", extra="ignore")
 
     http_port: int = 8040
-    replica_id: str = "notify-1"
+    # distinct per process (default: random), so a replica ignores its own announcements
+    replica_id: str = Field(default_factory=lambda: f"notify-{uuid.uuid4().hex[:8]}")
 
     # unit_id -> sha256(device token) as hex. A token speaks only for its own unit.
     device_token_sha256: dict[str, str] = Field(default_factory=dict)

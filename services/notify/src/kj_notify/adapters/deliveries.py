@@ -26,18 +26,23 @@ class Delivery:
     withdrawn: bool
 
 
-async def store(connection: asyncpg.Connection, order: WorkOrder) -> bool:
-    """Keep a work order for its unit; True if it is new. Announces it to every replica."""
-    inserted = await connection.fetchval(
+async def store(connection: asyncpg.Connection, order: WorkOrder, replica: str) -> Delivery | None:
+    """Keep a work order for its unit; the delivery if it is new. Announces it to every replica
+    (as `replica|unit_id`, so the storing replica can ignore its own announcement). An assign
+    whose withdraw came first is stored already marked withdrawn."""
+    payload = order.model_dump(mode="json", exclude_none=True)
+    row = await connection.fetchrow(
         "insert into terminal_deliveries "
-        "(unit_id, work_order_id, alarm_id, action, payload, issued_at) "
-        "values ($1, $2, $3, $4, $5, $6) on conflict (work_order_id, action) do nothing "
-        "returning true",
+        "(unit_id, work_order_id, alarm_id, action, payload, issued_at, withdrawn_at) "
+        "values ($1, $2, $3, $4, $5, $6, (select now() from terminal_deliveries "
+        "where work_order_id = $2 and action = 'withdraw' and $4 = 'assign')) "
+        "on conflict (work_order_id, action) do nothing "
+        "returning seq, withdrawn_at is not null as withdrawn",
         order.unit_id,
         order.work_order_id,
         order.alarm_id,
         order.action.value,
-        order.model_dump(mode="json", exclude_none=True),
+        payload,
         order.issued_at,
     )
     if order.action is WorkOrderAction.withdraw:
@@ -47,18 +52,29 @@ async def store(connection: asyncpg.Connection, order: WorkOrder) -> bool:
             order.work_order_id,
             order.unit_id,
         )
-    if inserted:
-        await connection.execute("select pg_notify($1, $2)", NEW_DELIVERY_CHANNEL, order.unit_id)
-    return bool(inserted)
+    if row is None:
+        return None
+    await connection.execute(
+        "select pg_notify($1, $2)", NEW_DELIVERY_CHANNEL, f"{replica}|{order.unit_id}"
+    )
+    return Delivery(
+        delivery_id=row["seq"],
+        unit_id=order.unit_id,
+        work_order_id=order.work_order_id,
+        alarm_id=order.alarm_id,
+        action=order.action.value,
+        payload=payload,
+        issued_at=order.issued_at,
+        withdrawn=row["withdrawn"],
+    )
 
 
-async def unacknowledged(pool: asyncpg.Pool, unit_id: str, after: int) -> list[Delivery]:
+async def unacknowledged(pool: asyncpg.Pool, unit_id: str) -> list[Delivery]:
     rows = await pool.fetch(
         "select seq, unit_id, work_order_id, alarm_id, action, payload, issued_at, "
         "withdrawn_at is not null as withdrawn from terminal_deliveries "
-        "where unit_id = $1 and delivered_at is null and seq > $2 order by seq limit 500",
+        "where unit_id = $1 and delivered_at is null order by seq limit 1000",
         unit_id,
-        after,
     )
     return [
         Delivery(

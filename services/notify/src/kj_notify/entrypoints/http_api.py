@@ -22,7 +22,7 @@ from kj_notify.domain.frames import (
     parse_frame,
 )
 from kj_notify.domain.tokens import TokenBook, bearer
-from kj_notify.entrypoints.hub import Hub, TerminalSession
+from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
 from kj_notify.service_layer import terminals
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.outbox import Outbox
@@ -36,6 +36,7 @@ class Gateway(Protocol):
     pool: asyncpg.Pool
     outbox: Outbox
     hub: Hub
+    receipts: ReceiptBatcher
     devices: TokenBook
     integrations: TokenBook
 
@@ -138,14 +139,4 @@ async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) ->
         await session.send(reply)
         return
     status = ReceiptStatus.delivered if isinstance(frame, AckFrame) else ReceiptStatus.read
-    try:
-        await terminals.acknowledge(
-            gateway.pool,
-            gateway.outbox,
-            unit_id=session.unit_id,
-            delivery_id=frame.delivery_id,
-            status=status,
-        )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        # not recorded: the delivery stays unacknowledged and is sent again on reconnect
-        log.warning("receipt_not_recorded", unit_id=session.unit_id, error=type(error).__name__)
+    gateway.receipts.put(terminals.Receipt(session.unit_id, frame.delivery_id, status))

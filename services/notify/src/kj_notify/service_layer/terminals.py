@@ -2,6 +2,7 @@
 answers on. Each runs in one transaction with the outbox, so nothing is half done."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -39,11 +40,11 @@ async def dead_letter(
 
 
 async def take_work_orders(
-    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord]
-) -> set[str]:
-    """Store each work order for its unit in the batch's transaction; returns the units that
-    have something new to receive."""
-    units: set[str] = set()
+    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord], *, replica: str
+) -> list[deliveries.Delivery]:
+    """Store each work order for its unit in the batch's transaction; returns the new
+    deliveries, in order, to push once the transaction has committed."""
+    stored: list[deliveries.Delivery] = []
     async with pool.acquire() as connection, connection.transaction():
         for record in records:
             try:
@@ -58,44 +59,55 @@ async def take_work_orders(
                 continue
             if not await first_time(connection, WORKORDERS_CONSUMER, order.message_id):
                 continue
-            if await deliveries.store(connection, order):
-                units.add(order.unit_id)
-    return units
+            delivery = await deliveries.store(connection, order, replica)
+            if delivery is not None:
+                stored.append(delivery)
+    return stored
 
 
-async def acknowledge(
-    pool: asyncpg.Pool, outbox: Outbox, *, unit_id: str, delivery_id: int, status: ReceiptStatus
-) -> bool:
-    """The terminal has it (delivered) or the officer opened it (read). False if it is not this
-    unit's delivery or was already recorded."""
-    column = "read_at" if status is ReceiptStatus.read else "delivered_at"
+@dataclass(frozen=True)
+class Receipt:
+    """A terminal said it has a delivery (delivered) or the officer opened it (read)."""
+
+    unit_id: str
+    delivery_id: int
+    status: ReceiptStatus
+
+
+async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Receipt]) -> int:
+    """Record a batch of receipts in one transaction; ones that are not the unit's own delivery
+    or were already recorded are ignored. Returns how many were new."""
     now = utcnow()
+    latencies: list[float] = []
     async with pool.acquire() as connection, connection.transaction():
-        row = await deliveries.mark(connection, unit_id, delivery_id, column)
-        if row is None:
-            return False
-        ref = f"{row['work_order_id']}:{row['action']}"
-        message = receipt(
-            channel=NotificationChannel.terminal,
-            recipient=unit_id,
-            ref_id=row["work_order_id"],
-            ref=ref,
-            status=status,
-            at=now,
-        )
-        await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
-        await deliveries.on_timeline(
-            connection,
-            alarm_id=row["alarm_id"],
-            kind=f"terminal_{status.value}",
-            unit_id=unit_id,
-            work_order_id=row["work_order_id"],
-            event_id=message.message_id,
-            detail={"action": row["action"], "delivery_id": delivery_id},
-        )
-    if status is ReceiptStatus.delivered:
-        DELIVERY_SECONDS.observe(max((now - row["issued_at"]).total_seconds(), 0.0))
-    return True
+        for said in receipts:
+            column = "read_at" if said.status is ReceiptStatus.read else "delivered_at"
+            row = await deliveries.mark(connection, said.unit_id, said.delivery_id, column)
+            if row is None:
+                continue
+            message = receipt(
+                channel=NotificationChannel.terminal,
+                recipient=said.unit_id,
+                ref_id=row["work_order_id"],
+                ref=f"{row['work_order_id']}:{row['action']}",
+                status=said.status,
+                at=now,
+            )
+            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
+            await deliveries.on_timeline(
+                connection,
+                alarm_id=row["alarm_id"],
+                kind=f"terminal_{said.status.value}",
+                unit_id=said.unit_id,
+                work_order_id=row["work_order_id"],
+                event_id=message.message_id,
+                detail={"action": row["action"], "delivery_id": said.delivery_id},
+            )
+            if said.status is ReceiptStatus.delivered:
+                latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+    for seconds in latencies:
+        DELIVERY_SECONDS.observe(seconds)
+    return len(latencies)
 
 
 async def answer(
