@@ -11,8 +11,9 @@ import websockets
 from aiokafka import AIOKafkaProducer
 
 from kj_runtime.settings import KafkaSettings
+from kj_schemas.deadletter import DeadLetter
 from kj_schemas.enums import EventSource, WorkOrderAction, WorkOrderEventKind
-from kj_schemas.topics import DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.topics import DEADLETTERS, DISPATCH_WORKORDERS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrderEvent
 
 from .conftest import RunningNotify, TopicReader, publish, unit, work_order
@@ -209,3 +210,32 @@ async def test_a_token_for_one_unit_cannot_read_or_answer_another_units_orders(
         forged = {"Authorization": f"Bearer {token_for(intruder)}", "X-KJ-Unit": owner}
         response = await client.post(url, json={"kind": "accepted"}, headers=forged)
         assert response.status_code == 401
+
+
+async def test_a_repeated_work_order_message_is_kept_once_and_a_misaddressed_one_is_refused(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    unit_id, other = unit(), unit()
+    order, after = work_order(unit_id), work_order(unit_id)
+    misaddressed = work_order(unit_id)
+    async with TopicReader(topics, DEADLETTERS.name, DeadLetter) as dead_letters:
+        for message in (order, order, after):  # same key: handled in this order
+            await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, message)
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, other, misaddressed)
+        found = await dead_letters.wait_for(lambda letter: letter.reason == "key_mismatch")
+        assert str(misaddressed.work_order_id) in found[0].value
+    async with asyncio.timeout(20):
+        while not await db.fetchval(
+            "select count(*) from terminal_deliveries where work_order_id = $1", after.work_order_id
+        ):
+            await asyncio.sleep(0.05)
+    assert (
+        await db.fetchval(
+            "select count(*) from terminal_deliveries where work_order_id = $1", order.work_order_id
+        )
+        == 1
+    )
+    assert not await db.fetchval(
+        "select count(*) from terminal_deliveries where work_order_id = $1",
+        misaddressed.work_order_id,
+    )

@@ -42,9 +42,9 @@ async def dead_letter(
 async def take_work_orders(
     pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord], *, replica: str
 ) -> list[deliveries.Delivery]:
-    """Store each work order for its unit in the batch's transaction; returns the new
-    deliveries, in order, to push once the transaction has committed."""
-    stored: list[deliveries.Delivery] = []
+    """Store each work order for its unit in the batch's transaction, with the message ids
+    seen; returns the new deliveries, in order, to push once the transaction has committed."""
+    orders: list[WorkOrder] = []
     async with pool.acquire() as connection, connection.transaction():
         for record in records:
             try:
@@ -57,12 +57,18 @@ async def take_work_orders(
                 detail = f"key {key!r} does not name the work order's unit {order.unit_id!r}"
                 await dead_letter(connection, outbox, record, "key_mismatch", detail)
                 continue
-            if not await first_time(connection, WORKORDERS_CONSUMER, order.message_id):
-                continue
-            delivery = await deliveries.store(connection, order, replica)
-            if delivery is not None:
-                stored.append(delivery)
-    return stored
+            orders.append(order)
+        if not orders:
+            return []
+        fresh = await deliveries.first_times(
+            connection, WORKORDERS_CONSUMER, [order.message_id for order in orders]
+        )
+        new: list[WorkOrder] = []
+        for order in orders:
+            if order.message_id in fresh:
+                fresh.discard(order.message_id)  # a repeat inside the batch counts once
+                new.append(order)
+        return await deliveries.store(connection, new, replica)
 
 
 @dataclass(frozen=True)
@@ -79,35 +85,43 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
     or were already recorded are ignored. Returns how many were new."""
     now = utcnow()
     latencies: list[float] = []
+    recorded = 0
     async with pool.acquire() as connection, connection.transaction():
-        for said in receipts:
-            column = "read_at" if said.status is ReceiptStatus.read else "delivered_at"
-            row = await deliveries.mark(connection, said.unit_id, said.delivery_id, column)
-            if row is None:
+        timeline: list[deliveries.TimelineEntry] = []
+        for status in (ReceiptStatus.delivered, ReceiptStatus.read):
+            said = [(r.unit_id, r.delivery_id) for r in receipts if r.status is status]
+            if not said:
                 continue
-            message = receipt(
-                channel=NotificationChannel.terminal,
-                recipient=said.unit_id,
-                ref_id=row["work_order_id"],
-                ref=f"{row['work_order_id']}:{row['action']}",
-                status=said.status,
-                at=now,
-            )
-            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
-            await deliveries.on_timeline(
-                connection,
-                alarm_id=row["alarm_id"],
-                kind=f"terminal_{said.status.value}",
-                unit_id=said.unit_id,
-                work_order_id=row["work_order_id"],
-                event_id=message.message_id,
-                detail={"action": row["action"], "delivery_id": said.delivery_id},
-            )
-            if said.status is ReceiptStatus.delivered:
-                latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+            column = "read_at" if status is ReceiptStatus.read else "delivered_at"
+            for row in await deliveries.mark(connection, said, column):
+                recorded += 1
+                message = receipt(
+                    channel=NotificationChannel.terminal,
+                    recipient=row["unit_id"],
+                    ref_id=row["work_order_id"],
+                    ref=f"{row['work_order_id']}:{row['action']}",
+                    status=status,
+                    at=now,
+                )
+                await outbox.put(
+                    connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message
+                )
+                timeline.append(
+                    deliveries.TimelineEntry(
+                        alarm_id=row["alarm_id"],
+                        kind=f"terminal_{status.value}",
+                        unit_id=row["unit_id"],
+                        work_order_id=row["work_order_id"],
+                        event_id=message.message_id,
+                        detail={"action": row["action"], "delivery_id": row["seq"]},
+                    )
+                )
+                if status is ReceiptStatus.delivered:
+                    latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+        await deliveries.on_timeline(connection, timeline)
     for seconds in latencies:
         DELIVERY_SECONDS.observe(seconds)
-    return len(latencies)
+    return recorded
 
 
 async def answer(
