@@ -223,6 +223,7 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, float
             percentile(stress, 0.99) / percentile(steady, 0.99), 2
         ),
         "notify.terminals_connected": TERMINALS,
+        "notify.loadavg_1m_at_end": round(os.getloadavg()[0], 2),
         "notify.steady_rate_per_s": STEADY_RATE,
         "notify.stress_rate_per_s": STRESS_RATE,
     }
@@ -256,4 +257,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import uvloop
+
+    uvloop.run(main())

@@ -143,6 +143,7 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
                     f"{group}-workorders",
                     notify.on_work_orders,
                     stop,
+                    commit_every_s=0.5,
                 ),
                 name="workorders",
             ),

@@ -17,7 +17,12 @@ async def _main() -> None:
 
 
 def main() -> None:
-    asyncio.run(_main())
+    try:  # uvloop comes with uvicorn[standard]: cheaper sockets for many terminals
+        import uvloop
+    except ImportError:  # pragma: no cover - not on every platform
+        asyncio.run(_main())
+    else:
+        uvloop.run(_main())
 
 
 if __name__ == "__main__":
