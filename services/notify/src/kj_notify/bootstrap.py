@@ -136,33 +136,44 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
             asyncio.create_task(
                 listen_for_deliveries(settings.postgres.dsn(), notify.hub, stop), name="listener"
             ),
-            asyncio.create_task(
-                run_consumer(
-                    kafka,
-                    DISPATCH_WORKORDERS.name,
-                    f"{group}-workorders",
-                    notify.on_work_orders,
-                    stop,
-                    commit_every_s=0.5,
-                ),
-                name="workorders",
-            ),
-            asyncio.create_task(
-                run_consumer(
-                    kafka, ALARMS_STATUS.name, f"{group}-callbacks", notify.on_status_changes, stop
-                ),
-                name="callbacks",
-            ),
-            asyncio.create_task(
-                run_consumer(
-                    kafka, NOTIFY_BROADCASTS.name, f"{group}-broadcasts", notify.on_broadcasts, stop
-                ),
-                name="broadcasts",
-            ),
             asyncio.create_task(notify.sender.run(stop), name="broadcast-sender"),
             asyncio.create_task(notify.receipts.run(stop), name="receipts"),
             asyncio.create_task(watch_backlog(notify.pool, stop), name="backlog"),
         ]
+        if settings.consume:
+            tasks += [
+                asyncio.create_task(
+                    run_consumer(
+                        kafka,
+                        DISPATCH_WORKORDERS.name,
+                        f"{group}-workorders",
+                        notify.on_work_orders,
+                        stop,
+                        commit_every_s=0.5,
+                    ),
+                    name="workorders",
+                ),
+                asyncio.create_task(
+                    run_consumer(
+                        kafka,
+                        ALARMS_STATUS.name,
+                        f"{group}-callbacks",
+                        notify.on_status_changes,
+                        stop,
+                    ),
+                    name="callbacks",
+                ),
+                asyncio.create_task(
+                    run_consumer(
+                        kafka,
+                        NOTIFY_BROADCASTS.name,
+                        f"{group}-broadcasts",
+                        notify.on_broadcasts,
+                        stop,
+                    ),
+                    name="broadcasts",
+                ),
+            ]
         serving = asyncio.create_task(server.serve(), name="http")
         log.info("notify_started", port=settings.http_port, replica=settings.replica_id)
         stopping = asyncio.create_task(stop.wait())

@@ -36,3 +36,6 @@ class NotifySettings(ServiceSettings):
     push_timeout_s: float = 5.0
 
     consumer_group: str = "notify"
+    # False: a gateway-only replica that serves sockets and learns of deliveries from the others
+    # through PostgreSQL NOTIFY (decision 0040); its outbox relay, senders and workers still run.
+    consume: bool = True
