@@ -12,8 +12,9 @@ from aiokafka import AIOKafkaProducer
 
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.deadletter import DeadLetter
-from kj_schemas.enums import EventSource, WorkOrderAction, WorkOrderEventKind
-from kj_schemas.topics import DEADLETTERS, DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.enums import EventSource, ReceiptStatus, WorkOrderAction, WorkOrderEventKind
+from kj_schemas.notify import DeliveryReceipt
+from kj_schemas.topics import DEADLETTERS, DISPATCH_WORKORDERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrderEvent
 
 from .conftest import RunningNotify, TopicReader, publish, unit, work_order
@@ -24,21 +25,48 @@ async def test_work_order_reaches_an_online_terminal(
     notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
 ) -> None:
     unit_id = unit()
+    alarm_id = uuid.uuid4()
+    await db.execute(  # the alarm as the alarm service records it, so receipts reach its timeline
+        "insert into alarms (alarm_id, region, source, source_alarm_id, body_sha256, reported_at, "
+        "received_at, lat, lon, category, priority, tier, target_seconds, status) values "
+        "($1, 'shaoyang', 'sy110', $2, '\\x00', now(), now(), 27.2389, 111.4677, 'theft', 2, "
+        "'central_city', 180, 'assigned')",
+        alarm_id,
+        f"T-{alarm_id.hex[:8]}",
+    )
     terminal = await Terminal(notify.ws, unit_id).connect()
     try:
-        order = work_order(unit_id)
-        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
-        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
-        frame = terminal.orders[(str(order.work_order_id), "assign")]
-        assert frame["work_order"]["alarm_id"] == str(order.alarm_id)
-        assert frame["withdrawn"] is False
+        order = work_order(unit_id, alarm_id=alarm_id)
+        async with TopicReader(topics, NOTIFY_RECEIPTS.name, DeliveryReceipt) as receipts:
+            await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+            await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+            frame = terminal.orders[(str(order.work_order_id), "assign")]
+            assert frame["work_order"]["alarm_id"] == str(alarm_id)
+            assert frame["withdrawn"] is False
+            await terminal.send({"type": "read", "delivery_id": frame["delivery_id"]})
 
-        async with asyncio.timeout(20):  # the ack becomes a delivered receipt
-            while not await db.fetchval(
-                "select delivered_at is not null from terminal_deliveries where work_order_id=$1",
+            # the ack and the read become receipts on Kafka and on the alarm's timeline
+            found = await receipts.wait_for(
+                lambda r: r.ref_id == order.work_order_id and r.status is ReceiptStatus.read
+            )
+            assert found[0].recipient == unit_id
+            await receipts.wait_for(
+                lambda r: r.ref_id == order.work_order_id and r.status is ReceiptStatus.delivered
+            )
+        kinds = {
+            row["kind"]
+            for row in await db.fetch(
+                "select kind from alarm_timeline where alarm_id = $1 and work_order_id = $2",
+                alarm_id,
                 order.work_order_id,
-            ):
-                await asyncio.sleep(0.05)
+            )
+        }
+        assert kinds == {"terminal_delivered", "terminal_read"}
+        async with httpx.AsyncClient(base_url=notify.http) as client:
+            metrics = (await client.get("/metrics")).text
+        assert "kj_notify_terminals_connected" in metrics
+        assert "kj_notify_delivery_latency_seconds_count" in metrics
+        assert "kj_notify_undelivered_backlog" in metrics
     finally:
         await terminal.close()
 

@@ -128,6 +128,7 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
                 lifespan="off",
                 ws_ping_interval=20,
                 ws_ping_timeout=20,
+                ws_per_message_deflate=False,  # small frames: compression costs more than it saves
             )
         )
         await notify.callbacks.resume_pending()
