@@ -111,6 +111,9 @@ class CallbackWorkers:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("callback_worker_db_error", source=source, error=type(error).__name__)
                 await asyncio.sleep(1.0)
+            except Exception:  # never let one destination's surprise end its worker for good
+                log.exception("callback_worker_error", source=source)
+                await asyncio.sleep(1.0)
 
     async def _deliver(self, owed: store.OwedCallback) -> None:
         cause: str | None = None
