@@ -15,11 +15,14 @@ create table terminal_deliveries (
     stored_at timestamptz not null default now(),
     delivered_at timestamptz,
     read_at timestamptz,
+    failed_at timestamptz,        -- not acknowledged within the work order's accept window
     withdrawn_at timestamptz,
     unique (work_order_id, action)
 );
 create index terminal_deliveries_pending_idx on terminal_deliveries (unit_id, seq)
     where delivered_at is null;
+create index terminal_deliveries_overdue_idx on terminal_deliveries (issued_at)
+    where delivered_at is null and failed_at is null and withdrawn_at is null and action = 'assign';
 create index terminal_deliveries_unit_idx on terminal_deliveries (unit_id, work_order_id);
 
 -- Where each 110 integration wants its alarms' status changes, and the secret they are signed with.

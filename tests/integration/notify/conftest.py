@@ -48,6 +48,7 @@ def notify_settings(kafka: KafkaSettings, pg: PostgresSettings, **overrides: Any
         "callback_retry_window_s": 6.0,
         "callback_wait_initial_s": 0.05,
         "callback_wait_max_s": 0.5,
+        "overdue_check_s": 0.5,
     }
     values.update(overrides)
     return NotifySettings(**values)

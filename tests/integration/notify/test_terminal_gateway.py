@@ -5,6 +5,7 @@ unit."""
 import asyncio
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -21,12 +22,10 @@ from .conftest import RunningNotify, TopicReader, publish, unit, work_order
 from .terminal_client import Terminal, token_for
 
 
-async def test_work_order_reaches_an_online_terminal(
-    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
-) -> None:
-    unit_id = unit()
+async def record_alarm(db: asyncpg.Connection) -> uuid.UUID:
+    """The alarm as the alarm service records it, so receipts reach its timeline."""
     alarm_id = uuid.uuid4()
-    await db.execute(  # the alarm as the alarm service records it, so receipts reach its timeline
+    await db.execute(
         "insert into alarms (alarm_id, region, source, source_alarm_id, body_sha256, reported_at, "
         "received_at, lat, lon, category, priority, tier, target_seconds, status) values "
         "($1, 'shaoyang', 'sy110', $2, '\\x00', now(), now(), 27.2389, 111.4677, 'theft', 2, "
@@ -34,6 +33,14 @@ async def test_work_order_reaches_an_online_terminal(
         alarm_id,
         f"T-{alarm_id.hex[:8]}",
     )
+    return alarm_id
+
+
+async def test_work_order_reaches_an_online_terminal(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    unit_id = unit()
+    alarm_id = await record_alarm(db)
     terminal = await Terminal(notify.ws, unit_id).connect()
     try:
         order = work_order(unit_id, alarm_id=alarm_id)
@@ -267,3 +274,53 @@ async def test_a_repeated_work_order_message_is_kept_once_and_a_misaddressed_one
         "select count(*) from terminal_deliveries where work_order_id = $1",
         misaddressed.work_order_id,
     )
+
+
+async def test_an_order_not_acknowledged_in_time_gets_a_failed_receipt_and_still_arrives_later(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    unit_id = unit()
+    # withdrawn before its window ran out: no answer is owed, so no failed receipt
+    withdrawn = work_order(unit_id, accept_within_seconds=1)
+    withdraw = work_order(
+        unit_id,
+        action=WorkOrderAction.withdraw,
+        work_order_id=withdrawn.work_order_id,
+        accept_within_seconds=1,
+    )
+    order = work_order(unit_id, alarm_id=await record_alarm(db), accept_within_seconds=1)
+    async with TopicReader(topics, NOTIFY_RECEIPTS.name, DeliveryReceipt) as receipts:
+        for message in (withdrawn, withdraw, order):  # one key: stored in this order
+            await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, message)
+        found = await receipts.wait_for(
+            lambda r: r.ref_id == order.work_order_id and r.status is ReceiptStatus.failed
+        )
+        assert len(found) == 1
+        assert found[0].recipient == unit_id
+        assert found[0].detail == "terminal did not acknowledge within 1 s"
+    # the withdrawn one was overdue first, so the same sweep would have failed it
+    failed = await db.fetch(
+        "select work_order_id from terminal_deliveries "
+        "where unit_id = $1 and failed_at is not null",
+        unit_id,
+    )
+    assert [row["work_order_id"] for row in failed] == [order.work_order_id]
+    timeline = await db.fetch(
+        "select kind, detail->>'cause' as cause from alarm_timeline where work_order_id = $1",
+        order.work_order_id,
+    )
+    assert [(row["kind"], row["cause"]) for row in timeline] == [
+        ("terminal_failed", "terminal did not acknowledge within 1 s")
+    ]
+
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    try:  # still kept: the late terminal gets it, and its ack is a delivered receipt
+        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+        async with asyncio.timeout(20):
+            while not await db.fetchval(
+                "select delivered_at is not null from terminal_deliveries where work_order_id = $1",
+                order.work_order_id,
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        await terminal.close()

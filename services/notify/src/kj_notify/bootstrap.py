@@ -139,7 +139,10 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
             ),
             asyncio.create_task(notify.sender.run(stop), name="broadcast-sender"),
             asyncio.create_task(notify.receipts.run(stop), name="receipts"),
-            asyncio.create_task(watch_backlog(notify.pool, stop), name="backlog"),
+            asyncio.create_task(
+                watch_backlog(notify.pool, notify.outbox, stop, settings.overdue_check_s),
+                name="backlog",
+            ),
         ]
         if settings.consume:
             tasks += [

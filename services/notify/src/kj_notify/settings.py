@@ -35,6 +35,9 @@ class NotifySettings(ServiceSettings):
     push_url: AnyHttpUrl | None = None
     push_timeout_s: float = 5.0
 
+    # how often the backlog gauge is refreshed and overdue deliveries get a failed receipt
+    overdue_check_s: float = 5.0
+
     consumer_group: str = "notify"
     # False: a gateway-only replica that serves sockets and learns of deliveries from the others
     # through PostgreSQL NOTIFY (decision 0040); its outbox relay, senders and workers still run.

@@ -144,6 +144,22 @@ async def mark(
     )
 
 
+async def mark_overdue(connection: asyncpg.Connection, limit: int = 500) -> list[asyncpg.Record]:
+    """Assigns the terminal has not acknowledged within the work order's accept window, marked
+    failed once (they are still sent when the terminal comes back). A withdrawn one is not owed
+    an answer any more, so it is not failed."""
+    return await connection.fetch(
+        "update terminal_deliveries set failed_at = now() where seq in ("
+        "select seq from terminal_deliveries where delivered_at is null and failed_at is null "
+        "and withdrawn_at is null and action = 'assign' and issued_at + make_interval(secs => "
+        "(payload->>'accept_within_seconds')::int) < now() order by issued_at limit $1 "
+        "for update skip locked) "
+        "returning seq, unit_id, work_order_id, alarm_id, action, "
+        "payload->>'accept_within_seconds' as window_s",
+        limit,
+    )
+
+
 async def held(connection: asyncpg.Connection, work_order_id: UUID) -> HeldOrder | None:
     row = await connection.fetchrow(
         "select unit_id, withdrawn_at is not null as withdrawn from terminal_deliveries "

@@ -12,9 +12,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from kj_notify.adapters import deliveries
 from kj_notify.metrics import UNDELIVERED
+from kj_notify.service_layer.terminals import fail_overdue
 from kj_runtime.consumer import CONSUMED, HANDLER_FAILURES, consume_batches
 from kj_runtime.kafka import make_consumer
 from kj_runtime.lifecycle import sleep_or_stop
+from kj_runtime.outbox import Outbox
 from kj_runtime.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -82,13 +84,16 @@ async def consume_committing_every(
         await consumer.commit()
 
 
-async def watch_backlog(pool: asyncpg.Pool, stop: asyncio.Event, every_s: float = 5.0) -> None:
-    """Keep the undelivered-backlog gauge current."""
+async def watch_backlog(
+    pool: asyncpg.Pool, outbox: Outbox, stop: asyncio.Event, every_s: float = 5.0
+) -> None:
+    """Keep the undelivered-backlog gauge current; record failed receipts for overdue ones."""
     while not stop.is_set():
         try:
             UNDELIVERED.set(await deliveries.backlog(pool))
-        except Exception:  # noqa: S110 - a gauge is best effort; the next round tries again
-            pass
+            await fail_overdue(pool, outbox)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("backlog_check_failed", error=type(error).__name__)  # next round retries
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_s)
         except TimeoutError:

@@ -124,6 +124,38 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
     return recorded
 
 
+async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
+    """A failed receipt for each work order its terminal did not acknowledge in time."""
+    now = utcnow()
+    async with pool.acquire() as connection, connection.transaction():
+        rows = await deliveries.mark_overdue(connection)
+        timeline: list[deliveries.TimelineEntry] = []
+        for row in rows:
+            detail = f"terminal did not acknowledge within {row['window_s']} s"
+            message = receipt(
+                channel=NotificationChannel.terminal,
+                recipient=row["unit_id"],
+                ref_id=row["work_order_id"],
+                ref=f"{row['work_order_id']}:{row['action']}",
+                status=ReceiptStatus.failed,
+                at=now,
+                detail=detail,
+            )
+            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
+            timeline.append(
+                deliveries.TimelineEntry(
+                    alarm_id=row["alarm_id"],
+                    kind="terminal_failed",
+                    unit_id=row["unit_id"],
+                    work_order_id=row["work_order_id"],
+                    event_id=message.message_id,
+                    detail={"delivery_id": row["seq"], "cause": detail},
+                )
+            )
+        await deliveries.on_timeline(connection, timeline)
+    return len(rows)
+
+
 async def answer(
     pool: asyncpg.Pool, outbox: Outbox, *, unit_id: str, work_order_id: UUID, answer: Answer
 ) -> UUID:
