@@ -143,6 +143,7 @@ class TopicReader:
         self.consumer = make_consumer(kafka, topic, group_id=None)
         self.model = model
         self.seen: list[Any] = []
+        self.keys: dict[int, bytes | None] = {}  # id(message) -> its record's key
 
     async def __aenter__(self) -> "TopicReader":
         await self.consumer.start()
@@ -159,4 +160,11 @@ class TopicReader:
                     return matching
                 batches = await self.consumer.getmany(timeout_ms=200)
                 for records in batches.values():
-                    self.seen.extend(decode(self.model, record.value) for record in records)
+                    for record in records:
+                        message = decode(self.model, record.value)
+                        self.keys[id(message)] = record.key
+                        self.seen.append(message)
+
+    def key_of(self, message: Any) -> str | None:
+        key = self.keys.get(id(message))
+        return key.decode() if key is not None else None

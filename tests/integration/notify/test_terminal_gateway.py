@@ -4,6 +4,7 @@ unit."""
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -130,44 +131,97 @@ async def test_unacknowledged_orders_are_sent_again_on_reconnect(
         await again.close()
 
 
-async def test_answer_over_the_socket_becomes_a_work_order_event(
+async def nth_reply(terminal: Terminal, ref: str, n: int) -> dict[str, Any]:
+    """The n-th reply (ok or error) the terminal got about `ref`, once it has arrived."""
+
+    def replies() -> list[dict[str, Any]]:
+        return [f for f in terminal.frames if f.get("ref") == ref]
+
+    await terminal.wait_for(lambda: len(replies()) >= n)
+    return replies()[n - 1]
+
+
+async def test_answers_over_the_socket_become_the_work_order_events_dispatch_reads(
     notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
 ) -> None:
     unit_id = unit()
     terminal = await Terminal(notify.ws, unit_id).connect()
     order = work_order(unit_id)
+    wo = str(order.work_order_id)
+    answers: list[dict[str, object]] = [
+        {"kind": "accepted", "event_id": str(uuid.uuid4())},
+        {"kind": "en_route"},
+        {"kind": "on_scene", "location": {"lat": 27.2391, "lon": 111.4675}},
+        {"kind": "closed", "disposition_code": "resolved_on_scene"},
+    ]
     try:
         await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
-        await terminal.wait_for(lambda: str(order.work_order_id) in terminal.assigned())
+        await terminal.wait_for(lambda: wo in terminal.assigned())
         async with TopicReader(topics, WORKORDERS_EVENTS.name, WorkOrderEvent) as events:
-            await terminal.send(
-                {"type": "event", "work_order_id": str(order.work_order_id), "kind": "accepted"}
+            event_ids = []
+            for n, answer in enumerate(answers, start=1):
+                await terminal.send({"type": "event", "work_order_id": wo, **answer})
+                reply = await nth_reply(terminal, wo, n)
+                assert reply["type"] == "ok", reply
+                event_ids.append(uuid.UUID(reply["event_id"]))
+            # the terminal resends its first answer (it missed the reply): still one event
+            await terminal.send({"type": "event", "work_order_id": wo, **answers[0]})
+            assert (await nth_reply(terminal, wo, len(answers) + 1))["event_id"] == str(
+                event_ids[0]
             )
-            reply = await terminal.next_reply(str(order.work_order_id))
-            assert reply["type"] == "ok"
-            await terminal.send(
-                {
-                    "type": "event",
-                    "work_order_id": str(order.work_order_id),
-                    "kind": "closed",
-                    "disposition_code": "resolved_on_scene",
-                }
-            )
+
             found = await events.wait_for(
                 lambda e: (
                     e.work_order_id == order.work_order_id and e.kind is WorkOrderEventKind.closed
                 )
             )
-            closed = found[0]
-            assert closed.unit_id == unit_id
-            assert closed.source is EventSource.terminal
-            assert closed.disposition_code == "resolved_on_scene"
-            accepted = await events.wait_for(
-                lambda e: (
-                    e.work_order_id == order.work_order_id and e.kind is WorkOrderEventKind.accepted
-                )
-            )
-            assert len(accepted) == 1
+            mine = [e for e in events.seen if e.work_order_id == order.work_order_id]
+            # what dispatch needs to act: its work order, the unit (also the record key, so one
+            # unit's events stay in order), the kind in the order answered, and the details
+            assert [e.kind for e in mine] == [
+                WorkOrderEventKind.accepted,
+                WorkOrderEventKind.en_route,
+                WorkOrderEventKind.on_scene,
+                WorkOrderEventKind.closed,
+            ]
+            assert [e.message_id for e in mine] == event_ids
+            assert str(mine[0].message_id) == answers[0]["event_id"]
+            assert all(e.unit_id == unit_id and events.key_of(e) == unit_id for e in mine)
+            assert all(e.source is EventSource.terminal for e in mine)
+            assert mine[2].location is not None
+            assert (mine[2].location.lat, mine[2].location.lon) == (27.2391, 111.4675)
+            assert found[0].disposition_code == "resolved_on_scene"
+    finally:
+        await terminal.close()
+
+
+async def test_answers_that_break_the_rules_are_refused_with_a_reason(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    unit_id = unit()
+    order = work_order(unit_id)
+    withdraw = work_order(
+        unit_id, action=WorkOrderAction.withdraw, work_order_id=order.work_order_id
+    )
+    wo = str(order.work_order_id)
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    try:
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+        await terminal.wait_for(lambda: wo in terminal.assigned())
+        refusals = [
+            ({"kind": "closed"}, "disposition_required"),
+            ({"kind": "rejected"}, "reason_required"),
+        ]
+        for n, (answer, reason) in enumerate(refusals, start=1):
+            await terminal.send({"type": "event", "work_order_id": wo, **answer})
+            reply = await nth_reply(terminal, wo, n)
+            assert (reply["type"], reply["reason"]) == ("error", reason)
+
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, withdraw)
+        await terminal.wait_for(lambda: (wo, "withdraw") in terminal.orders)
+        await terminal.send({"type": "event", "work_order_id": wo, "kind": "accepted"})
+        reply = await nth_reply(terminal, wo, 3)
+        assert (reply["type"], reply["reason"]) == ("error", "withdrawn")
     finally:
         await terminal.close()
 
