@@ -1,0 +1,100 @@
+"""Kafka consumers: each parses a batch, hands it to its handler, and wakes whoever sends.
+Every replica consumes work orders in the shared group; a replica that does not hold the
+unit's socket learns of the new delivery through PostgreSQL NOTIFY (decision 0040)."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from kj_notify.adapters import deliveries
+from kj_notify.metrics import UNDELIVERED
+from kj_notify.service_layer.terminals import fail_overdue
+from kj_runtime.consumer import CONSUMED, HANDLER_FAILURES, consume_batches
+from kj_runtime.kafka import make_consumer
+from kj_runtime.lifecycle import sleep_or_stop
+from kj_runtime.outbox import Outbox
+from kj_runtime.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Sequence[ConsumerRecord]], Awaitable[None]]
+
+
+async def run_consumer(
+    kafka: KafkaSettings,
+    topic: str,
+    group: str,
+    handle: Handler,
+    stop: asyncio.Event,
+    *,
+    commit_every_s: float | None = None,
+) -> None:
+    """`commit_every_s=None`: the runtime's loop (commit after every batch). A number: commit at
+    most that often (decision 0041), for handlers that are idempotent by message id."""
+    consumer = make_consumer(kafka, topic, group_id=group, fetch_max_wait_ms=20)
+    await consumer.start()
+    try:
+        if commit_every_s is None:
+            await consume_batches(consumer, handle, stop, group=group, timeout_ms=50)
+        else:
+            await consume_committing_every(consumer, handle, stop, group, commit_every_s)
+    finally:
+        await consumer.stop()
+
+
+async def consume_committing_every(
+    consumer: AIOKafkaConsumer,
+    handle: Handler,
+    stop: asyncio.Event,
+    group: str,
+    commit_every_s: float,
+) -> None:
+    """Like kj_runtime.consumer.consume_batches, but the offset commit (a broker round trip)
+    is not on the path of every batch: after a crash the records since the last commit are
+    handled again, and the handler drops them by message id."""
+    last_commit = time.monotonic()
+    dirty = False
+    backoff = 0.1
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=50, max_records=2000)
+        if batches:
+            records = [record for partition in batches.values() for record in partition]
+            try:
+                await handle(records)
+                backoff = 0.1
+            except Exception as error:
+                HANDLER_FAILURES.labels(group).inc()
+                log.warning("batch_failed_will_retry", group=group, error=repr(error))
+                for partition, partition_records in batches.items():
+                    consumer.seek(partition, partition_records[0].offset)
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            dirty = True
+            for partition, partition_records in batches.items():
+                CONSUMED.labels(group, partition.topic).inc(len(partition_records))
+        if dirty and time.monotonic() - last_commit >= commit_every_s:
+            await consumer.commit()
+            dirty, last_commit = False, time.monotonic()
+    if dirty:
+        await consumer.commit()
+
+
+async def watch_backlog(
+    pool: asyncpg.Pool, outbox: Outbox, stop: asyncio.Event, every_s: float = 5.0
+) -> None:
+    """Keep the undelivered-backlog gauge current; record failed receipts for overdue ones."""
+    while not stop.is_set():
+        try:
+            UNDELIVERED.set(await deliveries.backlog(pool))
+            await fail_overdue(pool, outbox)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("backlog_check_failed", error=type(error).__name__)  # next round retries
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+        except TimeoutError:
+            pass

@@ -1,0 +1,142 @@
+"""The gateway's HTTP and WebSocket surface: `/v1/terminals/ws` for terminals, the answer
+endpoint for terminals that cannot hold a socket, and callback registration for 110
+integrations. Handlers parse, check who is speaking and hand off."""
+
+from typing import Annotated, Any, Protocol
+from uuid import UUID
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import AnyHttpUrl, Field, ValidationError
+
+from kj_notify.adapters import callbacks as callback_store
+from kj_notify.domain.answers import Refused
+from kj_notify.domain.frames import (
+    AckFrame,
+    Answer,
+    AnswerFrame,
+    error_frame,
+    ok_frame,
+    parse_frame,
+)
+from kj_notify.domain.tokens import TokenBook, bearer
+from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
+from kj_notify.service_layer import terminals
+from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
+from kj_runtime.outbox import Outbox
+from kj_schemas.base import Contract, SourceId
+from kj_schemas.enums import ReceiptStatus
+
+log = structlog.get_logger(__name__)
+
+
+class Gateway(Protocol):
+    pool: asyncpg.Pool
+    outbox: Outbox
+    hub: Hub
+    receipts: ReceiptBatcher
+    devices: TokenBook
+    integrations: TokenBook
+
+
+class CallbackRegistration(Contract):
+    url: AnyHttpUrl
+    signing_secret: Annotated[str, Field(min_length=16, max_length=256)]
+
+
+def create_app(gateway: Gateway, checks: dict[str, ReadinessCheck]) -> FastAPI:
+    app = FastAPI(title="kj-notify", version="1")
+    add_ops_routes(app, checks)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Any, error: Refused) -> JSONResponse:
+        return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
+
+    @app.websocket("/v1/terminals/ws")
+    async def terminal_socket(websocket: WebSocket, unit_id: str = Query(max_length=64)) -> None:
+        token = bearer(websocket.headers.get("authorization"))
+        if not gateway.devices.speaks_for(unit_id, token):
+            await websocket.close(code=1008, reason="device token does not speak for this unit")
+            return
+        await websocket.accept()
+        session = TerminalSession(unit_id, websocket, gateway.pool)
+        await session.send({"type": "hello", "unit_id": unit_id})
+        await gateway.hub.join(session)
+        try:
+            while True:
+                raw = await websocket.receive_text()
+                await _handle_frame(gateway, session, raw)
+        except WebSocketDisconnect:
+            pass
+        except RuntimeError:  # closed by a newer connection of the same unit
+            pass
+        finally:
+            await gateway.hub.leave(session)
+
+    @app.post("/v1/workorders/{work_order_id}/events", status_code=202)
+    async def post_answer(
+        work_order_id: UUID,
+        answer: Answer,
+        authorization: Annotated[str | None, Header()] = None,
+        x_kj_unit: Annotated[str | None, Header()] = None,
+    ) -> dict[str, str]:
+        unit_id = x_kj_unit or ""
+        if not gateway.devices.speaks_for(unit_id, bearer(authorization)):
+            raise HTTPException(401, "a device token for the unit named in X-KJ-Unit is required")
+        event_id = await terminals.answer(
+            gateway.pool,
+            gateway.outbox,
+            unit_id=unit_id,
+            work_order_id=work_order_id,
+            answer=answer,
+        )
+        return {"event_id": str(event_id)}
+
+    @app.put("/v1/integrations/{source}/callback")
+    async def register_callback(
+        source: SourceId,
+        registration: CallbackRegistration,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> dict[str, str]:
+        if not gateway.integrations.speaks_for(source, bearer(authorization)):
+            raise HTTPException(401, "an API token for this integration is required")
+        await callback_store.register(
+            gateway.pool, source, str(registration.url), registration.signing_secret
+        )
+        log.info("callback_registered", source=source)
+        return {"source": source, "url": str(registration.url)}
+
+    return app
+
+
+async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) -> None:
+    """One frame from a terminal; bad frames get an error frame and the socket stays up."""
+    try:
+        frame = parse_frame(raw)
+    except ValidationError as error:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        await session.send(error_frame("bad_frame", detail[:500]))
+        return
+    if isinstance(frame, AnswerFrame):
+        answer = Answer.model_validate(frame.model_dump(exclude={"type", "work_order_id"}))
+        try:
+            event_id = await terminals.answer(
+                gateway.pool,
+                gateway.outbox,
+                unit_id=session.unit_id,
+                work_order_id=frame.work_order_id,
+                answer=answer,
+            )
+        except Refused as refused:
+            await session.send(
+                error_frame(refused.reason, refused.detail, str(frame.work_order_id))
+            )
+            return
+        reply = ok_frame(str(frame.work_order_id), "event")
+        reply["event_id"] = str(event_id)
+        await session.send(reply)
+        return
+    status = ReceiptStatus.delivered if isinstance(frame, AckFrame) else ReceiptStatus.read
+    gateway.receipts.put(terminals.Receipt(session.unit_id, frame.delivery_id, status))

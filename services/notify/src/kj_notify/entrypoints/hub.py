@@ -1,0 +1,207 @@
+"""The terminals connected to this replica. A session sends its unit's deliveries in order:
+new ones handed over by this replica's consumer right after its commit, and, on connect or
+when another replica announces one (PostgreSQL NOTIFY), a sweep of everything the unit has not
+acknowledged. Receipts from terminals are recorded in small batches."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import WebSocket
+
+from kj_notify.adapters import deliveries
+from kj_notify.adapters.deliveries import Delivery
+from kj_notify.domain.frames import delivery_frame
+from kj_notify.metrics import TERMINALS_CONNECTED
+from kj_notify.service_layer.terminals import Receipt, acknowledge
+from kj_runtime.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+class TerminalSession:
+    def __init__(self, unit_id: str, websocket: WebSocket, pool: asyncpg.Pool) -> None:
+        self.unit_id = unit_id
+        self.websocket = websocket
+        self.pool = pool
+        self.wake = asyncio.Event()
+        self.wake.set()
+        self.needs_sweep = True  # on connect: everything not yet acknowledged, in order
+        self.offered: list[Delivery] = []
+        self.sent: set[int] = set()  # delivery ids sent on this connection
+        self._send_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.websocket.send_json(frame)
+
+    def offer(self, delivery: Delivery) -> None:
+        self.offered.append(delivery)
+        self.wake.set()
+
+    def sweep(self) -> None:
+        self.needs_sweep = True
+        self.wake.set()
+
+    def acknowledged(self, delivery_id: int) -> None:
+        self.sent.discard(delivery_id)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._pump(), name=f"pump-{self.unit_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                if self.needs_sweep:
+                    self.needs_sweep = False
+                    for delivery in await deliveries.unacknowledged(self.pool, self.unit_id):
+                        await self._deliver(delivery)
+                offered, self.offered = self.offered, []
+                for delivery in offered:
+                    await self._deliver(delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the socket went away or the database hiccuped
+            log.info("terminal_pump_ended", unit_id=self.unit_id, error=type(error).__name__)
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=1011)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.delivery_id in self.sent:
+            return
+        await self.send(
+            delivery_frame(
+                delivery_id=delivery.delivery_id,
+                work_order_id=delivery.work_order_id,
+                action=delivery.action,
+                withdrawn=delivery.withdrawn,
+                work_order=delivery.payload,
+            )
+        )
+        self.sent.add(delivery.delivery_id)
+
+
+class Hub:
+    def __init__(self, replica: str) -> None:
+        self.replica = replica
+        self.sessions: dict[str, TerminalSession] = {}
+
+    async def join(self, session: TerminalSession) -> None:
+        previous = self.sessions.get(session.unit_id)
+        self.sessions[session.unit_id] = session
+        TERMINALS_CONNECTED.set(len(self.sessions))
+        if previous is not None:
+            await previous.stop()
+            with contextlib.suppress(Exception):
+                await previous.websocket.close(code=4000, reason="replaced by a newer connection")
+        session.start()
+
+    async def leave(self, session: TerminalSession) -> None:
+        if self.sessions.get(session.unit_id) is session:
+            del self.sessions[session.unit_id]
+            TERMINALS_CONNECTED.set(len(self.sessions))
+        await session.stop()
+
+    def offer(self, delivery: Delivery) -> None:
+        """A delivery this replica just committed: sent without reading it back."""
+        session = self.sessions.get(delivery.unit_id)
+        if session is not None:
+            session.offer(delivery)
+
+    def announced(self, payload: str) -> None:
+        """A NOTIFY `replica|unit_id`; another replica's deliveries are swept from the table."""
+        replica, _, unit_id = payload.partition("|")
+        if replica != self.replica:
+            session = self.sessions.get(unit_id)
+            if session is not None:
+                session.sweep()
+
+    def sweep_all(self) -> None:
+        for session in self.sessions.values():
+            session.sweep()
+
+    async def close_all(self) -> None:
+        for session in list(self.sessions.values()):
+            await self.leave(session)
+            with contextlib.suppress(Exception):
+                await session.websocket.close(code=1001, reason="gateway shutting down")
+
+
+class ReceiptBatcher:
+    """Receipts from all terminals, recorded a batch per transaction. A receipt lost here (queue
+    full, database down) only means the delivery is sent again on the next reconnect."""
+
+    def __init__(self, pool: asyncpg.Pool, outbox: Outbox, hub: Hub, limit: int = 20_000) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.hub = hub
+        self.queue: asyncio.Queue[Receipt] = asyncio.Queue(limit)
+
+    def put(self, receipt: Receipt) -> None:
+        try:
+            self.queue.put_nowait(receipt)
+        except asyncio.QueueFull:
+            log.warning("receipt_dropped_queue_full", unit_id=receipt.unit_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                first = await asyncio.wait_for(self.queue.get(), timeout=0.5)
+                batch = [first]
+                while not self.queue.empty() and len(batch) < 500:
+                    batch.append(self.queue.get_nowait())
+                try:
+                    await acknowledge(self.pool, self.outbox, batch)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    log.warning("receipts_not_recorded", count=len(batch), error=repr(error))
+                    continue
+                for receipt in batch:
+                    session = self.hub.sessions.get(receipt.unit_id)
+                    if session is not None:
+                        session.acknowledged(receipt.delivery_id)
+
+
+def _setter(event: asyncio.Event) -> Callable[[object], None]:
+    return lambda _connection: event.set()
+
+
+async def listen_for_deliveries(pool_dsn: str, hub: Hub, stop: asyncio.Event) -> None:
+    """Hear of deliveries other replicas store. After a (re)connect every session sweeps, so
+    nothing announced while deaf is missed."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            connection = await asyncpg.connect(pool_dsn)
+        except (OSError, asyncpg.PostgresError) as error:
+            log.warning("delivery_listener_connect_failed", error=type(error).__name__)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+            continue
+        backoff = 0.2
+        try:
+            await connection.add_listener(
+                deliveries.NEW_DELIVERY_CHANNEL, lambda _c, _p, _ch, payload: hub.announced(payload)
+            )
+            hub.sweep_all()
+            closed = asyncio.Event()
+            connection.add_termination_listener(_setter(closed))
+            stop_wait = asyncio.ensure_future(stop.wait())
+            closed_wait = asyncio.ensure_future(closed.wait())
+            await asyncio.wait({stop_wait, closed_wait}, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            closed_wait.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()

@@ -1,0 +1,191 @@
+"""Status callbacks to 110 integrations. The consumer records each change owed to a registered
+integration (PostgreSQL is the queue); one worker per destination posts them in order, signed,
+retrying with exponential backoff and jitter for a bounded window, then dead-letters with the
+cause. A slow or dead receiver only ever holds up its own worker."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import stamina
+import structlog
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from kj_notify.adapters import callbacks as store
+from kj_notify.domain.signing import signed_headers
+from kj_notify.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES
+from kj_notify.service_layer.receipts import receipt
+from kj_notify.service_layer.terminals import SERVICE, dead_letter
+from kj_runtime.outbox import Outbox
+from kj_schemas.alarms import AlarmStatusChanged
+from kj_schemas.base import utcnow
+from kj_schemas.codec import decode
+from kj_schemas.deadletter import DeadLetter
+from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS
+
+log = structlog.get_logger(__name__)
+
+
+class CallbackFailed(Exception):
+    """One attempt failed; the message is the cause a person reads in the dead letter."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    timeout_s: float
+    window_s: float
+    wait_initial_s: float
+    wait_max_s: float
+
+    @property
+    def lease_s(self) -> float:
+        return self.timeout_s + self.wait_max_s + 10.0
+
+
+async def take_status_changes(
+    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord]
+) -> set[str]:
+    """Record each change owed to a registered integration; returns the sources with new work."""
+    sources: set[str] = set()
+    async with pool.acquire() as connection, connection.transaction():
+        for record in records:
+            try:
+                change = decode(AlarmStatusChanged, record.value)
+            except (ValidationError, ValueError) as error:
+                await dead_letter(connection, outbox, record, "schema", str(error))
+                continue
+            if not await store.registered(connection, change.source):
+                continue
+            if await store.owe(connection, change.message_id, change.source, record):
+                sources.add(change.source)
+    return sources
+
+
+class CallbackWorkers:
+    """One task per destination with work; bounded by the number of integrations."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, outbox: Outbox, client: httpx.AsyncClient, policy: RetryPolicy
+    ) -> None:
+        self.pool = pool
+        self.outbox = outbox
+        self.client = client
+        self.policy = policy
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+
+    def wake(self, source: str) -> None:
+        self._wake.setdefault(source, asyncio.Event()).set()
+        task = self._tasks.get(source)
+        if task is None or task.done():
+            self._tasks[source] = asyncio.create_task(self._run(source), name=f"callback-{source}")
+
+    async def resume_pending(self) -> None:
+        for source in await store.sources_with_pending(self.pool):
+            self.wake(source)
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self, source: str) -> None:
+        wake = self._wake[source]
+        while True:
+            wake.clear()
+            try:
+                owed = await store.claim_next(self.pool, source, self.policy.lease_s)
+                if owed is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), timeout=self.policy.lease_s)
+                    continue
+                await self._deliver(owed)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("callback_worker_db_error", source=source, error=type(error).__name__)
+                await asyncio.sleep(1.0)
+            except Exception:  # never let one destination's surprise end its worker for good
+                log.exception("callback_worker_error", source=source)
+                await asyncio.sleep(1.0)
+
+    async def _deliver(self, owed: store.OwedCallback) -> None:
+        cause: str | None = None
+        try:
+            async for attempt in stamina.retry_context(
+                on=CallbackFailed,
+                attempts=None,
+                timeout=self.policy.window_s,
+                wait_initial=self.policy.wait_initial_s,
+                wait_max=self.policy.wait_max_s,
+                wait_jitter=self.policy.wait_initial_s,
+            ):
+                with attempt:
+                    await self._post_once(owed)
+        except CallbackFailed as error:
+            cause = str(error)
+        await self._finish(owed, cause)
+
+    async def _post_once(self, owed: store.OwedCallback) -> None:
+        destination = await store.destination(self.pool, owed.source)
+        if destination is None:
+            raise CallbackFailed("the integration no longer has a callback URL")
+        timestamp = str(int(time.time()))
+        try:
+            response = await self.client.post(
+                destination.url,
+                content=owed.body,
+                headers=signed_headers(destination.signing_secret, timestamp, owed.body),
+                timeout=self.policy.timeout_s,
+            )
+        except httpx.TimeoutException:
+            cause = f"no answer within {self.policy.timeout_s:g}s"
+        except httpx.HTTPError as error:
+            cause = f"{type(error).__name__}: {error}"[:300]
+        else:
+            if response.is_success:
+                CALLBACK_ATTEMPTS.labels("delivered").inc()
+                return
+            cause = f"HTTP {response.status_code}"
+        CALLBACK_ATTEMPTS.labels("failed").inc()
+        await store.attempted(self.pool, owed.id, cause, self.policy.lease_s)
+        raise CallbackFailed(cause)
+
+    async def _finish(self, owed: store.OwedCallback, cause: str | None) -> None:
+        now = utcnow()
+        status = ReceiptStatus.failed if cause else ReceiptStatus.delivered
+        message = receipt(
+            channel=NotificationChannel.callback,
+            recipient=owed.source,
+            ref_id=owed.message_id,
+            ref=str(owed.message_id),
+            status=status,
+            at=now,
+            detail=cause,
+        )
+        async with self.pool.acquire() as connection, connection.transaction():
+            await store.finish(connection, owed.id, "dead" if cause else "delivered", cause)
+            await self.outbox.put(connection, NOTIFY_RECEIPTS.name, str(owed.message_id), message)
+            if cause:
+                letter = DeadLetter(
+                    source_topic=owed.source_topic,
+                    partition=owed.source_partition,
+                    offset=owed.source_offset,
+                    key=owed.source,
+                    value=owed.body.decode("utf-8", "replace"),
+                    reason="callback_failed",
+                    detail=f"callback to {owed.source} failed for "
+                    f"{self.policy.window_s:g}s; last cause: {cause}",
+                    service=SERVICE,
+                    failed_at=now,
+                )
+                await self.outbox.put(connection, DEADLETTERS.name, owed.source_topic, letter)
+        if cause:
+            CALLBACK_FAILURES.inc()
+            log.info("callback_dead_lettered", source=owed.source, cause=cause)

@@ -1,0 +1,178 @@
+"""Handlers for the terminal side: keep work orders for their units, record receipts, pass
+answers on. Each runs in one transaction with the outbox, so nothing is half done."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+import structlog
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from kj_notify.adapters import deliveries
+from kj_notify.domain.answers import Refused, check_answer, event_for
+from kj_notify.domain.frames import Answer
+from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
+from kj_notify.service_layer.receipts import receipt
+from kj_runtime.deadletters import DEAD_LETTERS, dead_letter_for
+from kj_runtime.idempotency import first_time
+from kj_runtime.outbox import Outbox
+from kj_schemas.base import utcnow
+from kj_schemas.codec import decode
+from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
+from kj_schemas.workorders import WorkOrder
+
+log = structlog.get_logger(__name__)
+SERVICE = "notify"
+WORKORDERS_CONSUMER = "notify-workorders"
+ANSWERS_CONSUMER = "notify-answers"
+
+
+async def dead_letter(
+    connection: asyncpg.Connection, outbox: Outbox, record: ConsumerRecord, reason: str, detail: str
+) -> None:
+    letter = dead_letter_for(record, service=SERVICE, reason=reason, detail=detail)
+    DEAD_LETTERS.labels(SERVICE, record.topic, reason).inc()
+    log.info("dead_letter", source_topic=record.topic, offset=record.offset, reason=reason)
+    await outbox.put(connection, DEADLETTERS.name, record.topic, letter)
+
+
+async def take_work_orders(
+    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord], *, replica: str
+) -> list[deliveries.Delivery]:
+    """Store each work order for its unit in the batch's transaction, with the message ids
+    seen; returns the new deliveries, in order, to push once the transaction has committed."""
+    orders: list[WorkOrder] = []
+    async with pool.acquire() as connection, connection.transaction():
+        for record in records:
+            try:
+                order = decode(WorkOrder, record.value)
+            except (ValidationError, ValueError) as error:
+                await dead_letter(connection, outbox, record, "schema", str(error))
+                continue
+            key = record.key.decode("utf-8", "replace") if record.key else None
+            if key != order.unit_id:
+                detail = f"key {key!r} does not name the work order's unit {order.unit_id!r}"
+                await dead_letter(connection, outbox, record, "key_mismatch", detail)
+                continue
+            orders.append(order)
+        if not orders:
+            return []
+        fresh = await deliveries.first_times(
+            connection, WORKORDERS_CONSUMER, [order.message_id for order in orders]
+        )
+        new: list[WorkOrder] = []
+        for order in orders:
+            if order.message_id in fresh:
+                fresh.discard(order.message_id)  # a repeat inside the batch counts once
+                new.append(order)
+        return await deliveries.store(connection, new, replica)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A terminal said it has a delivery (delivered) or the officer opened it (read)."""
+
+    unit_id: str
+    delivery_id: int
+    status: ReceiptStatus
+
+
+async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Receipt]) -> int:
+    """Record a batch of receipts in one transaction; ones that are not the unit's own delivery
+    or were already recorded are ignored. Returns how many were new."""
+    now = utcnow()
+    latencies: list[float] = []
+    recorded = 0
+    async with pool.acquire() as connection, connection.transaction():
+        timeline: list[deliveries.TimelineEntry] = []
+        for status in (ReceiptStatus.delivered, ReceiptStatus.read):
+            said = [(r.unit_id, r.delivery_id) for r in receipts if r.status is status]
+            if not said:
+                continue
+            column = "read_at" if status is ReceiptStatus.read else "delivered_at"
+            for row in await deliveries.mark(connection, said, column):
+                recorded += 1
+                message = receipt(
+                    channel=NotificationChannel.terminal,
+                    recipient=row["unit_id"],
+                    ref_id=row["work_order_id"],
+                    ref=f"{row['work_order_id']}:{row['action']}",
+                    status=status,
+                    at=now,
+                )
+                await outbox.put(
+                    connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message
+                )
+                timeline.append(
+                    deliveries.TimelineEntry(
+                        alarm_id=row["alarm_id"],
+                        kind=f"terminal_{status.value}",
+                        unit_id=row["unit_id"],
+                        work_order_id=row["work_order_id"],
+                        event_id=message.message_id,
+                        detail={"action": row["action"], "delivery_id": row["seq"]},
+                    )
+                )
+                if status is ReceiptStatus.delivered:
+                    latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+        await deliveries.on_timeline(connection, timeline)
+    for seconds in latencies:
+        DELIVERY_SECONDS.observe(seconds)
+    return recorded
+
+
+async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
+    """A failed receipt for each work order its terminal did not acknowledge in time."""
+    now = utcnow()
+    async with pool.acquire() as connection, connection.transaction():
+        rows = await deliveries.mark_overdue(connection)
+        timeline: list[deliveries.TimelineEntry] = []
+        for row in rows:
+            detail = f"terminal did not acknowledge within {row['window_s']} s"
+            message = receipt(
+                channel=NotificationChannel.terminal,
+                recipient=row["unit_id"],
+                ref_id=row["work_order_id"],
+                ref=f"{row['work_order_id']}:{row['action']}",
+                status=ReceiptStatus.failed,
+                at=now,
+                detail=detail,
+            )
+            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
+            timeline.append(
+                deliveries.TimelineEntry(
+                    alarm_id=row["alarm_id"],
+                    kind="terminal_failed",
+                    unit_id=row["unit_id"],
+                    work_order_id=row["work_order_id"],
+                    event_id=message.message_id,
+                    detail={"delivery_id": row["seq"], "cause": detail},
+                )
+            )
+        await deliveries.on_timeline(connection, timeline)
+    return len(rows)
+
+
+async def answer(
+    pool: asyncpg.Pool, outbox: Outbox, *, unit_id: str, work_order_id: UUID, answer: Answer
+) -> UUID:
+    """Pass a unit's answer on as a WorkOrderEvent; raises Refused when it may not answer.
+    Returns the event's id (the same one again for a repeated answer)."""
+    async with pool.acquire() as connection, connection.transaction():
+        held = await deliveries.held(connection, work_order_id)
+        try:
+            check_answer(held, unit_id, answer)
+        except Refused as refused:
+            ANSWERS.labels(refused.reason).inc()
+            raise
+        assert held is not None
+        event = event_for(held, answer, utcnow())
+        if await first_time(connection, ANSWERS_CONSUMER, event.message_id):
+            await outbox.put(connection, WORKORDERS_EVENTS.name, unit_id, event)
+            ANSWERS.labels("accepted").inc()
+        else:
+            ANSWERS.labels("repeat").inc()
+    return event.message_id

@@ -1,0 +1,150 @@
+"""Status callbacks to 110 systems: signed, retried until answered, dead-lettered when a
+receiver never answers, and one dead receiver does not hold up the others."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from kj_notify.domain.signing import verify
+from kj_runtime.settings import KafkaSettings
+from kj_schemas.alarms import AlarmStatusChanged
+from kj_schemas.codec import decode
+from kj_schemas.deadletter import DeadLetter
+from kj_schemas.enums import AlarmStatus
+from kj_schemas.topics import ALARMS_STATUS, DEADLETTERS
+
+from .callback_receiver import running_receiver
+from .conftest import INTEGRATION_TOKEN, RunningNotify, TopicReader, publish
+
+SECRET = "shared-secret-of-at-least-16"
+
+
+async def register(notify: RunningNotify, source: str, url: str) -> None:
+    async with httpx.AsyncClient(base_url=notify.http) as client:
+        response = await client.put(
+            f"/v1/integrations/{source}/callback",
+            json={"url": url, "signing_secret": SECRET},
+            headers={"Authorization": f"Bearer {INTEGRATION_TOKEN}"},
+        )
+        assert response.status_code == 200, response.text
+
+
+def change(source: str, status: AlarmStatus, alarm_id: uuid.UUID) -> AlarmStatusChanged:
+    return AlarmStatusChanged(
+        alarm_id=alarm_id,
+        source=source,
+        source_alarm_id=f"{source}-{alarm_id.hex[:8]}",
+        status=status,
+        at=datetime.now(UTC),
+    )
+
+
+def signed(received) -> bool:
+    return verify(
+        SECRET,
+        received.headers["x-kj-timestamp"],
+        received.body,
+        received.headers["x-kj-signature"],
+    )
+
+
+async def test_registering_needs_the_integrations_token(notify: RunningNotify) -> None:
+    async with httpx.AsyncClient(base_url=notify.http) as client:
+        response = await client.put(
+            "/v1/integrations/sy110/callback",
+            json={"url": "http://127.0.0.1:9/x", "signing_secret": SECRET},
+            headers={"Authorization": "Bearer wrong"},
+        )
+        assert response.status_code == 401
+
+
+async def test_every_status_change_arrives_signed_and_in_order(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    async with running_receiver() as receiver:
+        await register(notify, "good110", receiver.url("/good/ordered"))
+        alarm_id = uuid.uuid4()
+        steps = [
+            AlarmStatus.accepted,
+            AlarmStatus.assigned,
+            AlarmStatus.on_scene,
+            AlarmStatus.closed,
+        ]
+        for status in steps:
+            await publish(
+                producer,
+                topics,
+                ALARMS_STATUS.name,
+                str(alarm_id),
+                change("good110", status, alarm_id),
+            )
+        await receiver.wait_for(lambda: len(receiver.at("/good/ordered")) == len(steps))
+        got = [decode(AlarmStatusChanged, r.body) for r in receiver.at("/good/ordered")]
+        assert [c.status for c in got] == steps
+        assert all(signed(r) for r in receiver.at("/good/ordered"))
+
+
+async def test_a_receiver_that_fails_three_times_gets_it_once_more_and_it_is_not_lost(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    async with running_receiver() as receiver:
+        await register(notify, "sy110", receiver.url("/flaky/one"))
+        sent = change("sy110", AlarmStatus.assigned, uuid.uuid4())
+        await publish(producer, topics, ALARMS_STATUS.name, str(sent.alarm_id), sent)
+        await receiver.wait_for(lambda: any(r.answered == 200 for r in receiver.at("/flaky/one")))
+        answers = [r.answered for r in receiver.at("/flaky/one")]
+        assert answers == [500, 500, 500, 200]
+        assert {
+            decode(AlarmStatusChanged, r.body).message_id for r in receiver.at("/flaky/one")
+        } == {sent.message_id}
+        assert all(signed(r) for r in receiver.at("/flaky/one"))
+        async with asyncio.timeout(20):  # the 200 is recorded once the sender has it
+            while (
+                row := await db.fetchrow(
+                    "select status, attempts from callback_deliveries where message_id = $1",
+                    sent.message_id,
+                )
+            )["status"] == "pending":
+                await asyncio.sleep(0.05)
+        assert (row["status"], row["attempts"]) == ("delivered", 4)
+
+
+async def test_a_receiver_that_never_answers_ends_in_dead_letters_without_delaying_others(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+) -> None:
+    async with (
+        running_receiver() as receiver,
+        TopicReader(topics, DEADLETTERS.name, DeadLetter) as dead_letters,
+    ):
+        await register(notify, "dead110", receiver.url("/dead/one"))
+        await register(notify, "good110", receiver.url("/good/others"))
+        stuck = change("dead110", AlarmStatus.accepted, uuid.uuid4())
+        await publish(producer, topics, ALARMS_STATUS.name, str(stuck.alarm_id), stuck)
+        others = [change("good110", AlarmStatus.accepted, uuid.uuid4()) for _ in range(5)]
+        for message in others:
+            await publish(producer, topics, ALARMS_STATUS.name, str(message.alarm_id), message)
+
+        await receiver.wait_for(lambda: len(receiver.at("/good/others")) == len(others))
+        # the others all arrived while the dead receiver's change was still being retried
+        status = await db.fetchval(
+            "select status from callback_deliveries where message_id = $1", stuck.message_id
+        )
+        assert status == "pending"
+
+        found = await dead_letters.wait_for(
+            lambda letter: (
+                letter.reason == "callback_failed"
+                and decode(AlarmStatusChanged, letter.value).message_id == stuck.message_id
+            )
+        )
+        assert "no answer" in found[0].detail
+        assert found[0].source_topic == topics.topic(ALARMS_STATUS.name)
+        assert (
+            await db.fetchval(
+                "select status from callback_deliveries where message_id = $1", stuck.message_id
+            )
+            == "dead"
+        )
