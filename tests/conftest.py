@@ -1,6 +1,6 @@
 """Shared fixtures. Integration tests talk to the real Kafka broker and PostgreSQL server that
-`make up` starts; each test session uses its own database and its own topic prefix, and
-removes both at the end."""
+`make up` starts; each test package uses its own database (copied from a migrated template of
+the session) and its own topic prefix, and removes both at the end."""
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -11,11 +11,11 @@ import pytest
 
 from kj_runtime.city_store import store_city
 from kj_runtime.db import connect
-from kj_runtime.kafka import create_topics, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 
-from .stack import SAMPLE_CITY, admin_connection, delete_topics
+from .isolation import package_database, package_topics
+from .stack import SAMPLE_CITY, admin_connection
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -52,11 +52,17 @@ async def empty_database(pg_settings: PostgresSettings) -> AsyncIterator[Postgre
 
 
 @pytest.fixture(scope="session")
-async def database(empty_database: PostgresSettings) -> PostgresSettings:
-    """The session's database, migrated, with the sample city loaded."""
+async def template_database(empty_database: PostgresSettings) -> PostgresSettings:
+    """The session's database, migrated, with the sample city loaded: the template that each
+    test package's own database is copied from."""
     apply_migrations(empty_database)
     await store_city(empty_database, SAMPLE_CITY)
     return empty_database
+
+
+# the tests directly under tests/ share one pair; each service's package defines its own
+database = package_database()
+topics = package_topics()
 
 
 @pytest.fixture
@@ -66,15 +72,6 @@ async def db(database: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
-
-
-@pytest.fixture(scope="session")
-async def topics(kafka_settings: KafkaSettings) -> AsyncIterator[KafkaSettings]:
-    """The catalogue's topics under this session's prefix, deleted at the end."""
-    await wait_for_kafka(kafka_settings, deadline_s=60)
-    created, _ = await create_topics(kafka_settings)
-    yield kafka_settings
-    await delete_topics(kafka_settings, created)
 
 
 @pytest.fixture

@@ -15,6 +15,10 @@ from kj_alarm.bootstrap import AlarmService, build
 from kj_alarm.settings import DEV_TOKEN, AlarmSettings
 from kj_runtime.kafka import make_consumer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from tests.isolation import package_database, package_topics
+
+database = package_database()  # this package's own database and topics (tests/isolation.py)
+topics = package_topics()
 
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
 _ids = itertools.count(1)
@@ -24,7 +28,7 @@ def settings_for(database: PostgresSettings, topics: KafkaSettings, **extra: Any
     return AlarmSettings(kafka=topics, postgres=database, **extra)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def alarm_service(
     database: PostgresSettings, topics: KafkaSettings
 ) -> AsyncIterator[AlarmService]:

@@ -11,8 +11,12 @@ from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.settings import DispatchSettings
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import UnitStatus
+from tests.isolation import package_database, package_topics
 
 from .helpers import CITY, Peers, Watcher, east, unit_state
+
+database = package_database()  # this package's own database and topics (tests/isolation.py)
+topics = package_topics()
 
 Start = Callable[..., AbstractAsyncContextManager[Dispatcher]]
 

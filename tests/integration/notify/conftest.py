@@ -22,8 +22,12 @@ from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import decode, encode
 from kj_schemas.enums import AlarmCategory, ResponseTier, WorkOrderAction
 from kj_schemas.workorders import WorkOrder
+from tests.isolation import package_database, package_topics
 
 from .terminal_client import DEV_SECRET
+
+database = package_database()  # this package's own database and topics (tests/isolation.py)
+topics = package_topics()
 
 INTEGRATION_TOKEN = "sy110-api-token-for-tests"
 

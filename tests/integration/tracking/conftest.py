@@ -18,6 +18,10 @@ from kj_tracking.adapters.ping_codec import encode_fix
 from kj_tracking.bootstrap import TrackingService, bootstrap
 from kj_tracking.domain.units import Fix
 from kj_tracking.settings import TrackingSettings
+from tests.isolation import package_database, package_topics
+
+database = package_database()  # this package's own database and topics (tests/isolation.py)
+topics = package_topics()
 
 UNIT = "SY-P01-C1"
 CHECKPOINT = (27.25146, 111.456798)  # SY-P01-K1, radius 40 m
