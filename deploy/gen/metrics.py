@@ -134,9 +134,15 @@ TERMINALS = _m(
     "kj_notify_terminals_connected", "gauge", (), "kj-notify", "terminal WebSockets open"
 )
 DELIVERY = _m(
-    "kj_notify_delivery_seconds", "histogram", (), "kj-notify", "work order to terminal delivery"
+    "kj_notify_delivery_latency_seconds",
+    "histogram",
+    (),
+    "kj-notify",
+    "work order to terminal delivery",
 )
-UNDELIVERED = _m("kj_notify_undelivered", "gauge", (), "kj-notify", "messages not yet delivered")
+UNDELIVERED = _m(
+    "kj_notify_undelivered_backlog", "gauge", (), "kj-notify", "messages not yet delivered"
+)
 CALLBACKS = _m(
     "kj_notify_callback_attempts_total",
     "counter",
