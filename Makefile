@@ -63,14 +63,21 @@ lint: install ## ruff and mypy
 
 bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results.json
 	@for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python -m bench.$$(basename $$b .py) || exit 1; done
-	@cat bench/results.json
+	@$(RUN) python -m bench.summary
 
 DURATION ?=
 demo: up ## the main job: the four services driven by a simulated city, live dashboard (DURATION=300 ends with a report)
-	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),)
+	@bash deploy/demo-prometheus.sh start || echo "prometheus: not available; the demo runs without it"
+	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),); status=$$?; \
+	 if [ -n "$(DURATION)" ] && bash deploy/demo-prometheus.sh status >/dev/null 2>&1; then \
+	   $(RUN) python -m deploy.snapshot --prometheus http://127.0.0.1:$${KJ_PROMETHEUS_PORT:-19090} \
+	     --minutes $$(( $(if $(DURATION),$(DURATION),0) / 60 + 1 )) --out .local/demo/board-135.png || true; \
+	 fi; \
+	 bash deploy/demo-prometheus.sh stop; exit $$status
 
 run: up ## the four services alone against the local infrastructure, logs to the terminal; Ctrl-C stops
 	@$(RUN) python -m kj_sim.services
 
 study: install ## the offline dispatch-policy study: a simulated day at 1x, 2x, 4x load; table and plots in docs/study/
 	@$(RUN) python -m kj_sim.study.run
+	@$(RUN) python -m bench.summary >/dev/null

@@ -142,7 +142,9 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     sim_task = asyncio.create_task(simulation.run(stop, duration_s=args.duration))
     connection = await connect(settings.postgres)
     endpoints = [f"{s.name}: {s.url}/metrics" for s in SERVICES] + [
-        f"API docs: {args.alarm_url}/docs"
+        f"API docs: {args.alarm_url}/docs",
+        "Prometheus (with its alert rules): "
+        f"http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
     ]
     clock = time.monotonic()
     try:
