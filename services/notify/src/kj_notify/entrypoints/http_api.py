@@ -66,7 +66,17 @@ def create_app(gateway: Gateway, checks: dict[str, ReadinessCheck]) -> FastAPI:
         await gateway.hub.join(session)
         try:
             while True:
-                raw = await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                # terminals send JSON in text frames, some libraries in binary ones: take both
+                raw = message.get("text")
+                if raw is None:
+                    try:
+                        raw = (message.get("bytes") or b"").decode("utf-8")
+                    except UnicodeDecodeError:
+                        await session.send({"type": "error", "reason": "frame_not_utf8_json"})
+                        continue
                 await _handle_frame(gateway, session, raw)
         except WebSocketDisconnect:
             pass
