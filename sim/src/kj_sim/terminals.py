@@ -27,6 +27,11 @@ def dev_token(secret: str, unit_id: str) -> str:
     return hmac.new(secret.encode(), f"unit:{unit_id}".encode(), hashlib.sha256).hexdigest()
 
 
+def _text(frame: dict[str, Any]) -> str:
+    """Frames go as text frames, as the gateway documents (JSON in UTF-8)."""
+    return orjson.dumps(frame).decode()
+
+
 class GatewayTerminals:
     def __init__(
         self,
@@ -82,7 +87,7 @@ class GatewayTerminals:
     async def _on_frame(self, unit_id: str, socket: Any, frame: dict[str, Any]) -> None:
         if frame.get("type") != "work_order":
             return
-        await socket.send(orjson.dumps({"type": "ack", "delivery_id": frame["delivery_id"]}))
+        await socket.send(_text({"type": "ack", "delivery_id": frame["delivery_id"]}))
         assert self.fleet is not None
         unit = self.fleet.index[unit_id]
         order = frame["work_order"]
@@ -95,7 +100,7 @@ class GatewayTerminals:
         if self.rng.uniform() < self.never_answer_share:
             return  # the officer never answers: dispatch must re-assign
         await asyncio.sleep(float(self.rng.lognormal(np.log(6.0), 0.5)))
-        await socket.send(orjson.dumps({"type": "read", "delivery_id": frame["delivery_id"]}))
+        await socket.send(_text({"type": "read", "delivery_id": frame["delivery_id"]}))
         await self._answer(unit_id, work_order_id, "accepted")
         self.fleet.send_to_scene(unit, order["scene"]["lat"], order["scene"]["lon"], work_order_id)
         await self._answer(unit_id, work_order_id, "en_route")
@@ -113,7 +118,9 @@ class GatewayTerminals:
             **extra,
         }
         try:
-            await socket.send(orjson.dumps(frame))
+            await socket.send(
+                orjson.dumps(frame).decode()
+            )  # a text frame, as the gateway documents
         except websockets.WebSocketException:
             log.debug("answer_lost", unit_id=unit_id, kind=kind)
 
