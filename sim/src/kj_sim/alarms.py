@@ -155,7 +155,7 @@ class AlarmStream:
         phone = f"1{int(self.rng.integers(30, 99))}{int(self.rng.integers(0, 10**8)):08d}"
         return {
             "source": self.source,
-            "source_alarm_id": f"SIM-{self.start:%Y%m%d}-{self._seq:06d}",
+            "source_alarm_id": f"SIM-{self.start:%Y%m%d-%H%M%S}-{self._seq:06d}",
             "reported_at": (self.start + timedelta(seconds=at)).isoformat(),
             "caller_phone": phone,
             "location": {"lat": lat, "lon": lon},

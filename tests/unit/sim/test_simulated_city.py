@@ -31,6 +31,14 @@ def test_same_seed_gives_the_same_calls_and_another_seed_does_not(city: City) ->
     assert calls(7) != calls(8)
 
 
+def test_a_second_run_on_the_same_day_gets_new_alarm_ids(city: City) -> None:
+    """The intake answers 409 to a known id with another body: a rerun must not reuse ids."""
+    first = AlarmStream(city, seed=1, per_hour=600, start=EVENING).due(600)
+    later = AlarmStream(city, seed=1, per_hour=600, start=EVENING + timedelta(minutes=7)).due(600)
+    assert first and later
+    assert not {c["source_alarm_id"] for c in first} & {c["source_alarm_id"] for c in later}
+
+
 def test_every_generated_call_is_a_valid_110_report(city: City) -> None:
     for body in AlarmStream(city, seed=1, per_hour=600, start=EVENING).due(3600):
         AlarmReport.model_validate(body)
