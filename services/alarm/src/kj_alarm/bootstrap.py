@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from kj_alarm.adapters import alarm_store
+from kj_alarm.adapters.relay import LingeringRelay
 from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
@@ -118,7 +119,12 @@ async def build(settings: AlarmSettings) -> AlarmService:
         return bool(await pool.fetchval("select true", timeout=2))
 
     add_ops_routes(app, {"postgres": database_answers})
-    relay = OutboxRelay(relay_pool, lambda: make_producer(settings.kafka), outbox)
+    relay = LingeringRelay(
+        relay_pool,
+        lambda: make_producer(settings.kafka),
+        outbox,
+        linger_s=settings.relay_linger_ms / 1000,
+    )
     service = AlarmService(settings, deps, app, relay)
     service.pools.append(relay_pool)
     return service

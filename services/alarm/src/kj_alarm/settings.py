@@ -36,6 +36,8 @@ class AlarmSettings(ServiceSettings):
     intake_writers: int = Field(default=2, ge=1)
     intake_max_batch: int = Field(default=200, ge=1)
     intake_linger_ms: float = Field(default=0.0, ge=0)
+    # the outbox relay waits this long before each pass, so one pass carries many commits
+    relay_linger_ms: float = Field(default=10.0, ge=0)
     consume_intake: bool = True  # alarms.intake for integrations that prefer Kafka
     consume_workorders: bool = True  # dispatch.workorders + workorders.events → timeline
 

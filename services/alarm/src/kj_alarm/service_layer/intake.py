@@ -310,12 +310,18 @@ def _decide(
         if is_diverted(report.category):
             status = AlarmStatus.diverted
         else:
+            min_lat, max_lat, min_lon, max_lon = search_box(lat, lon, rule.distance_m)
             target = merge_target(
                 lat=lat,
                 lon=lon,
                 reported_at=report.reported_at,
                 category=report.category,
-                open_alarms=candidates,
+                # the batch's candidates are every alarm's neighbours: keep this one's
+                open_alarms=[
+                    c
+                    for c in candidates
+                    if min_lat <= c.lat <= max_lat and min_lon <= c.lon <= max_lon
+                ],
                 rule=rule,
             )
             if target is not None:
