@@ -1,5 +1,6 @@
 """Every answer of POST /v1/alarms and the read side, through the real database and broker."""
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -279,3 +280,53 @@ async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
         assert int(answer.headers["retry-after"]) > 0
     finally:
         await pool.close()
+
+
+async def test_concurrent_callers_about_one_incident_make_one_alarm_and_count_every_caller(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Calls arriving together share one transaction (group commit) or queue on the merge
+    locks; either way exactly one is dispatched and the others are counted on it."""
+    at = "2026-11-11T11:11:00+08:00"
+    bodies = [
+        report(
+            location={"lat": 27.4101 + i * 0.0001, "lon": 111.6101},
+            category="fight",
+            reported_at=at,
+        )
+        for i in range(6)
+    ]
+    answers = await asyncio.gather(*(post(client, body) for body in bodies))
+    assert [a.status_code for a in answers] == [201] * 6
+    results = [a.json() for a in answers]
+    accepted = [r for r in results if r["status"] == "accepted"]
+    assert len(accepted) == 1, results
+    incident = accepted[0]["alarm_id"]
+    assert all(r["merged_into"] == incident for r in results if r["status"] == "merged")
+    callers = await db.fetchval(
+        "select callers from alarms where alarm_id = $1", uuid.UUID(incident)
+    )
+    assert callers == 6
+    counts = await db.fetch(
+        "select (detail->>'callers')::int as n from alarm_timeline "
+        "where alarm_id = $1 and kind = 'caller_added' order by n",
+        uuid.UUID(incident),
+    )
+    assert [r["n"] for r in counts] == [2, 3, 4, 5, 6]
+
+
+async def test_the_same_report_sent_twice_at_once_is_one_alarm_and_a_changed_one_conflicts(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    body = report()
+    changed = {**body, "priority": 1}
+    first, second, third = await asyncio.gather(
+        post(client, body), post(client, body), post(client, changed)
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 201]
+    assert first.json() == second.json()
+    assert third.status_code == 409
+    rows = await db.fetchval(
+        "select count(*) from alarms where source_alarm_id = $1", body["source_alarm_id"]
+    )
+    assert rows == 1

@@ -11,12 +11,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from kj_alarm.adapters import alarm_store
+from kj_alarm.adapters.relay import LingeringRelay
 from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
 from kj_alarm.entrypoints.kafka_intake import KafkaIntake
 from kj_alarm.entrypoints.workorder_events import WorkOrderTimeline
-from kj_alarm.service_layer.deps import Deps
+from kj_alarm.service_layer.deps import Deps, GroupCommit
 from kj_alarm.settings import AlarmSettings
 from kj_runtime.consumer import consume_batches
 from kj_runtime.db import create_pool
@@ -85,6 +86,8 @@ class AlarmService:
         for close in self.closers:
             with contextlib.suppress(Exception):
                 await close()
+        if self.deps.writer is not None:
+            await self.deps.writer.close()
         await self.deps.pool.close()
         for pool in self.pools:
             await pool.close()
@@ -97,14 +100,31 @@ async def build(settings: AlarmSettings) -> AlarmService:
     relay_pool = await create_pool(settings.postgres, min_size=1, max_size=2, timeout=5)
     outbox = Outbox(SERVICE, topic_prefix=settings.kafka.topic_prefix)
     rule = MergeRule(settings.merge_distance_m, settings.merge_window_s)
-    deps = Deps(pool=pool, classifier=classifier, region=region, outbox=outbox, merge_rule=rule)
+    group_commit = GroupCommit(
+        writers=settings.intake_writers,
+        max_batch=settings.intake_max_batch,
+        linger_s=settings.intake_linger_ms / 1000,
+    )
+    deps = Deps(
+        pool=pool,
+        classifier=classifier,
+        region=region,
+        outbox=outbox,
+        merge_rule=rule,
+        group_commit=group_commit,
+    )
     app = create_app(settings, deps)
 
     async def database_answers() -> bool:
         return bool(await pool.fetchval("select true", timeout=2))
 
     add_ops_routes(app, {"postgres": database_answers})
-    relay = OutboxRelay(relay_pool, lambda: make_producer(settings.kafka), outbox)
+    relay = LingeringRelay(
+        relay_pool,
+        lambda: make_producer(settings.kafka),
+        outbox,
+        linger_s=settings.relay_linger_ms / 1000,
+    )
     service = AlarmService(settings, deps, app, relay)
     service.pools.append(relay_pool)
     return service

@@ -31,6 +31,13 @@ class AlarmSettings(ServiceSettings):
     county_target_seconds: int | None = None  # overrides the city's county target when set
     board_max_page: int = 500
     retry_after_s: int = 2
+    # group commit (decision 0011): transactions in flight, alarms per transaction at most,
+    # and how long the first alarm of a transaction waits for company (0: no wait)
+    intake_writers: int = Field(default=2, ge=1)
+    intake_max_batch: int = Field(default=200, ge=1)
+    intake_linger_ms: float = Field(default=0.0, ge=0)
+    # the outbox relay waits this long before each pass, so one pass carries many commits
+    relay_linger_ms: float = Field(default=10.0, ge=0)
     consume_intake: bool = True  # alarms.intake for integrations that prefer Kafka
     consume_workorders: bool = True  # dispatch.workorders + workorders.events → timeline
 

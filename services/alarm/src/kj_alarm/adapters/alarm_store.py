@@ -3,13 +3,13 @@ connection of the caller's transaction; none decides anything."""
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from kj_alarm.domain.duplicates import OpenAlarm, search_box
+from kj_alarm.domain.duplicates import OpenAlarm
 from kj_schemas.enums import AlarmCategory
 
 # the two-key advisory lock namespace for the duplicate-call grid cells
@@ -62,51 +62,67 @@ async def light_reset(connection: asyncpg.Connection) -> None:
         await connection.execute("rollback")
 
 
-async def open_nearby(
+_OPEN = "status in ('accepted', 'assigned', 'on_scene')"
+
+
+async def repeats_and_open_nearby(
     connection: asyncpg.Connection,
-    *,
-    lat: float,
-    lon: float,
-    distance_m: float,
-    reported_at: datetime,
-    window_s: float,
-) -> list[OpenAlarm]:
-    min_lat, max_lat, min_lon, max_lon = search_box(lat, lon, distance_m)
+    keys: Sequence[tuple[str, str]],
+    boxes: Sequence[tuple[float, float, float, float, datetime, float]],
+) -> tuple[dict[tuple[str, str], asyncpg.Record], list[OpenAlarm]]:
+    """In one round trip: the alarms already recorded under any of `keys` (source,
+    source_alarm_id), and the open alarms inside any of `boxes` (min_lat, max_lat, min_lon,
+    max_lon, reported_at, window_s): those reported within window_s of reported_at."""
     rows = await connection.fetch(
-        """select alarm_id, lat, lon, reported_at, category from alarms
-           where status in ('accepted', 'assigned', 'on_scene')
-             and reported_at between $1 and $2
-             and lat between $3 and $4 and lon between $5 and $6""",
-        reported_at - timedelta(seconds=window_s),
-        reported_at + timedelta(seconds=window_s),
-        min_lat,
-        max_lat,
-        min_lon,
-        max_lon,
+        f"""select true as repeat, {_ALARM_COLUMNS} from alarms
+            where (source, source_alarm_id) in (
+                select s, i from unnest($1::text[], $2::text[]) as k(s, i))
+            union all
+            select false, {_ALARM_COLUMNS} from unnest(
+                $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::timestamptz[],
+                $8::float8[]) as b(la0, la1, lo0, lo1, t, w)
+            cross join lateral (  -- per box, so each is an index range scan on reported_at
+                select * from alarms
+                where {_OPEN}
+                  and reported_at between b.t - make_interval(secs => b.w)
+                                      and b.t + make_interval(secs => b.w)
+                  and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1) as alarms""",  # noqa: S608
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        *([b[i] for b in boxes] for i in range(6)),
     )
-    return [
-        OpenAlarm(r["alarm_id"], r["lat"], r["lon"], r["reported_at"], AlarmCategory(r["category"]))
+    repeats = {(r["source"], r["source_alarm_id"]): r for r in rows if r["repeat"]}
+    nearby = {
+        r["alarm_id"]: OpenAlarm(
+            r["alarm_id"], r["lat"], r["lon"], r["reported_at"], AlarmCategory(r["category"])
+        )
         for r in rows
-    ]
+        if not r["repeat"]
+    }
+    return repeats, list(nearby.values())
 
 
-async def record_new_alarm(
+async def record_new_alarms(
     connection: asyncpg.Connection,
-    values: dict[str, Any],
-    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any]]],
+    alarms: Sequence[dict[str, Any]],
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, str]],
     outgoing: Sequence[tuple[str, bytes, bytes]],
     *,
     stream: str,
     channel: str,
 ) -> None:
-    """The alarm row, its timeline entries and its outbox rows (topic, key, value) in one
-    statement (one round trip); the relay is woken at commit. Foreign keys are checked at the
-    end of the statement, when the alarm row exists."""
-    columns = ", ".join(values)
-    n = len(values)
-    params = ", ".join(f"${i}" for i in range(1, n + 1))
+    """The alarm rows, their timeline entries (detail as JSON text) and their outbox rows
+    (topic, key, value, in order) in one statement (one round trip); the relay is woken at
+    commit. Foreign keys are checked at the end of the statement, when every row exists."""
+    columns = list(_NEW_ALARM_TYPES)
+    arrays = [[a[c] for a in alarms] for c in columns]
+    n = len(columns)
+    unnested = ", ".join(f"${i + 1}::{_NEW_ALARM_TYPES[c]}[]" for i, c in enumerate(columns))
     sql = f"""
-        with alarm as (insert into alarms ({columns}) values ({params})),
+        with alarm as (
+            insert into alarms ({", ".join(columns)})
+            select * from unnest({unnested})
+        ),
         timeline as (
             insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail)
             select a, k, t, u, w, d::jsonb
@@ -123,19 +139,36 @@ async def record_new_alarm(
         select pg_notify(${n + 11}, '')"""  # noqa: S608 - fixed column names
     await connection.execute(
         sql,
-        *values.values(),
-        [e[0] for e in entries],
-        [e[1] for e in entries],
-        [e[2] for e in entries],
-        [e[3] for e in entries],
-        [e[4] for e in entries],
-        [json.dumps(e[5]) for e in entries],
+        *arrays,
+        *([e[i] for e in entries] for i in range(6)),
         stream,
-        [o[0] for o in outgoing],
-        [o[1] for o in outgoing],
-        [o[2] for o in outgoing],
+        *([o[i] for o in outgoing] for i in range(3)),
         channel,
     )
+
+
+# the columns of a new alarm row and their PostgreSQL types (for unnest)
+_NEW_ALARM_TYPES = {
+    "alarm_id": "uuid",
+    "region": "text",
+    "source": "text",
+    "source_alarm_id": "text",
+    "body_sha256": "bytea",
+    "reported_at": "timestamptz",
+    "received_at": "timestamptz",
+    "caller_phone": "text",
+    "lat": "float8",
+    "lon": "float8",
+    "address": "text",
+    "category": "text",
+    "priority": "int2",
+    "description": "text",
+    "tier": "text",
+    "target_seconds": "int4",
+    "status": "text",
+    "merged_into": "uuid",
+    "callers": "int4",
+}
 
 
 async def add_callers(connection: asyncpg.Connection, alarm_id: UUID, delta: int) -> int:
@@ -147,6 +180,20 @@ async def add_callers(connection: asyncpg.Connection, alarm_id: UUID, delta: int
             delta,
         )
     )
+
+
+async def add_callers_many(
+    connection: asyncpg.Connection, deltas: dict[UUID, int]
+) -> dict[UUID, int]:
+    """Add each alarm's new callers; the callers each alarm has now."""
+    rows = await connection.fetch(
+        """update alarms set callers = greatest(callers + d.delta, 1)
+           from unnest($1::uuid[], $2::int[]) as d(id, delta)
+           where alarm_id = d.id returning alarm_id, callers""",
+        list(deltas),
+        list(deltas.values()),
+    )
+    return {r["alarm_id"]: int(r["callers"]) for r in rows}
 
 
 async def set_status(

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -10,6 +11,15 @@ from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
+
+
+@dataclass(frozen=True)
+class GroupCommit:
+    """How intake coalesces concurrent alarms into one transaction (decision 0011)."""
+
+    writers: int = 2  # transactions in flight at once, each on its own connection
+    max_batch: int = 200  # alarms per transaction at most
+    linger_s: float = 0.0  # extra wait for company after the first alarm of a batch
 
 
 @dataclass
@@ -20,3 +30,6 @@ class Deps:
     outbox: Outbox
     merge_rule: MergeRule = field(default_factory=MergeRule)
     clock: Callable[[], datetime] = utcnow
+    group_commit: GroupCommit = field(default_factory=GroupCommit)
+    # the intake writer (service_layer.intake.IntakeWriter), made on first use
+    writer: Any = None
