@@ -217,6 +217,8 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         pinger.start()
         sent_at: dict[uuid.UUID, float] = {}
         latencies: list[float] = []
+        # per alarm, wall clock (s): sent, acked by the broker, relayed, read back
+        stamps: dict[uuid.UUID, dict[str, float]] = {}
         done = asyncio.Event()
 
         async def read_orders() -> None:
@@ -227,6 +229,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 t0 = sent_at.pop(order.alarm_id, None)
                 if t0 is not None:
                     latencies.append((time.perf_counter() - t0) * 1000)
+                    if order.alarm_id in stamps:
+                        stamps[order.alarm_id] |= {
+                            "relayed": record.timestamp / 1000,
+                            "read": time.time(),
+                        }
                 for kind in (WorkOrderEventKind.accepted, WorkOrderEventKind.closed):
                     answer = WorkOrderEvent(
                         work_order_id=order.work_order_id,
@@ -263,9 +270,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 target_seconds=180,
             )
             sent_at[alarm.alarm_id] = time.perf_counter()
+            sent = time.time()
             await producer.send_and_wait(
                 kafka.topic("alarms.accepted"), encode(alarm), key=alarm.region.encode()
             )
+            stamps[alarm.alarm_id] = {"sent": sent, "acked": time.time()}
             return alarm.alarm_id
 
         # warm up: the service started, read the fleet and joined its groups when an alarm
@@ -282,6 +291,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         await asyncio.sleep(1.0)
         latencies.clear()
         sent_at.clear()
+        stamps.clear()
         for _ in range(ALARMS):
             await send_alarm()
             await asyncio.sleep(1 / ALARM_RATE)
@@ -289,6 +299,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             await done.wait()
         stop_pings.set()
         breakdown = await _service_breakdown(8039)
+        breakdown |= await _stages(pg, stamps)
         reader.cancel()
         await consumer.stop()
         await producer.stop()
@@ -326,6 +337,52 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             await topic_admin.delete_topics(created)
         finally:
             await topic_admin.close()
+
+
+async def _stages(
+    pg: PostgresSettings, stamps: dict[uuid.UUID, dict[str, float]]
+) -> dict[str, float]:
+    """Where each alarm's time went, p50/p99 per stage, from wall-clock stamps: the bench's
+    send and the broker's ack, dispatch's receipt (the recording transaction's start) and work
+    order (issued_at, in the writing transaction), the relay's send (the record's timestamp)
+    and the bench reading it back."""
+    connection = await connect(pg)
+    try:
+        rows = await connection.fetch(
+            """select a.alarm_id, extract(epoch from a.received_at) as received,
+                      extract(epoch from w.issued_at) as issued
+               from dispatch_alarms a join work_orders w using (alarm_id)
+               where w.role = 'primary' and a.alarm_id = any($1)""",
+            list(stamps),
+        )
+    finally:
+        await connection.close()
+    for row in rows:
+        stamps[row["alarm_id"]] |= {
+            "received": float(row["received"]),
+            "issued": float(row["issued"]),
+        }
+    stages = [
+        ("produce", "sent", "acked"),
+        ("consume", "acked", "received"),
+        ("plan_and_write", "received", "issued"),
+        ("relay", "issued", "relayed"),
+        ("deliver", "relayed", "read"),
+    ]
+    figures: dict[str, float] = {}
+    for name, start, end in stages:
+        spans = [1000 * (s[end] - s[start]) for s in stamps.values() if start in s and end in s]
+        if spans:
+            figures[f"dispatch.stage_{name}_p50_ms"] = round(float(np.percentile(spans, 50)), 1)
+            figures[f"dispatch.stage_{name}_p99_ms"] = round(float(np.percentile(spans, 99)), 1)
+    print("stages (p50/p99 ms):", figures)
+    full = [s for s in stamps.values() if all(k in s for _, k, _ in stages) and "read" in s]
+    for s in sorted(full, key=lambda s: s["read"] - s["sent"])[-5:]:
+        print(
+            "  slow:",
+            {name: round(1000 * (s[end] - s[start]), 1) for name, start, end in stages},
+        )
+    return figures
 
 
 async def _service_breakdown(port: int) -> dict[str, float]:
