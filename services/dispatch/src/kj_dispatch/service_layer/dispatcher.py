@@ -75,6 +75,9 @@ class Dispatcher:
         self.fleet_ready = asyncio.Event()
         self.coverage_dirty = True
         self._gaps: set[str] = set()
+        # when the first alarm still waiting for the planner reached us (monotonic seconds):
+        # the batch window runs from there, so recording the alarm is not paid on top of it
+        self.batch_opened_at: float | None = None
 
     # ---- restart --------------------------------------------------------------------------
 
@@ -116,12 +119,15 @@ class Dispatcher:
 
     async def receive_alarms(self, alarms: Sequence[AlarmAccepted]) -> int:
         """Record alarms as received (idempotent by message id); the planner takes them."""
+        arrived = time.monotonic()
         async with self.pool.acquire() as connection, connection.transaction():
             new = await repo.record_received(connection, alarms)
         for alarm in new:
             self.alarms[alarm.alarm_id] = alarm
             self.waiting.add(alarm.alarm_id)
         if new:
+            if self.batch_opened_at is None:
+                self.batch_opened_at = arrived
             self.wake.set()
         return len(new)
 
@@ -161,6 +167,7 @@ class Dispatcher:
             return
         started = time.perf_counter()
         now = self.clock()
+        self.batch_opened_at = None  # alarms recorded from here on make the next batch
         self.fleet.refresh_index(time.monotonic())
         calls = [self._call(self.alarms[alarm_id]) for alarm_id in self.waiting]
         decision = decide(
