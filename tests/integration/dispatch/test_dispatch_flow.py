@@ -133,6 +133,26 @@ async def test_reassigns_when_the_unit_does_not_accept_in_time(
         assert rows[0]["status"] == "withdrawn"
 
 
+async def test_a_rejected_work_order_goes_to_the_next_unit(
+    start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
+) -> None:
+    async with start_dispatch():
+        await peers.units(unit_state("SY-P06-M1", east(200)), unit_state("SY-P06-M2", east(700)))
+        theft = alarm(east(0))
+        await peers.alarm(theft)
+        (first,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id))
+        assert first.unit_id == "SY-P06-M1"
+        await peers.event(event(first, WorkOrderEventKind.rejected, reason="vehicle_fault"))
+        (second,) = await watcher.wait_for(
+            lambda: [o for o in watcher.for_alarm(theft.alarm_id) if o.unit_id != first.unit_id]
+        )
+        assert second.unit_id == "SY-P06-M2"
+        status = await db.fetchval(
+            "select status from work_orders where work_order_id = $1", first.work_order_id
+        )
+        assert status == "rejected"
+
+
 async def test_an_alarm_waits_when_no_unit_is_free_and_goes_the_moment_one_is(
     start_dispatch: Start, peers: Peers, watcher: Watcher
 ) -> None:
