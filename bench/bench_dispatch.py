@@ -59,7 +59,7 @@ from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 LAT0, LON0 = 27.2412, 111.4688
-ALARMS = 300
+ALARMS = 500
 ALARM_RATE = 20.0  # per second
 PING_RATE = 5000
 SEARCH_UNITS = 100_000
