@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -240,8 +241,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             "KJ_DISPATCH_ETA__STALE_AFTER_S": "600",
             "KJ_DISPATCH_ETA__DROP_AFTER_S": "3600",
         }
+        # KJ_BENCH_PROFILE=<file>: the service runs under cProfile, written when it stops
+        profile = os.environ.get("KJ_BENCH_PROFILE")
+        command = ["-m", "cProfile", "-o", profile] if profile else []
         dispatch = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kj_dispatch.main", env=env, stdout=subprocess.DEVNULL
+            sys.executable, *command, "-m", "kj_dispatch.main", env=env, stdout=subprocess.DEVNULL
         )
         window_ms = 10  # the service's default batch_window_ms, included in every figure
         consumer = AIOKafkaConsumer(
@@ -343,11 +347,14 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         latencies.clear()
         sent_at.clear()
         stamps.clear()
+        cpu_before, wall_before = _cpu_seconds(dispatch.pid), time.monotonic()
         for _ in range(ALARMS):
             await send_alarm()
             await asyncio.sleep(1 / ALARM_RATE)
         async with asyncio.timeout(60):
             await done.wait()
+        cpu_share = (_cpu_seconds(dispatch.pid) - cpu_before) / (time.monotonic() - wall_before)
+        print(f"dispatch service CPU while measured: {100 * cpu_share:.0f}% of one core")
         stop_pings.set()
         breakdown = await _service_breakdown(8039)
         breakdown |= await _stages(pg, stamps)
@@ -366,6 +373,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             "dispatch.alarm_to_workorder_p99_ms": round(p99, 1),
             "dispatch.batch_window_ms": window_ms,
             "dispatch.background_pings_per_s": PING_RATE,
+            "dispatch.service_cpu_percent": round(100 * cpu_share, 1),
         } | breakdown
     finally:
         if pinger is not None:
@@ -388,6 +396,12 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             await topic_admin.delete_topics(created)
         finally:
             await topic_admin.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _stages(
