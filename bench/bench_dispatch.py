@@ -4,10 +4,15 @@ started). Two figures, each measured side by side with its baseline in one run:
 1. Alarm accepted -> work order published, p50/p99, through the real broker and database:
    an AlarmAccepted produced on alarms.accepted, the dispatch service (its own process, batch
    window included) records, plans, writes and relays it, and the WorkOrder is read back from
-   dispatch.workorders. Meanwhile another process sends 5,000 GPS pings/s on patrol.pings.
-   Simulated terminals accept and close each work order so units return to patrol.
+   dispatch.workorders. Meanwhile another process sends 5,000 GPS pings/s on patrol.pings and
+   each city unit's state once a second on units.state (what patrol tracking would pass on).
+   Simulated terminals accept and close each work order so units return to patrol. 500 alarms
+   at 20/s are measured; each one's time is also split into stages from wall-clock stamps
+   (produce, consume, plan and write, relay, deliver) and the service's CPU share is recorded,
+   because on a shared machine the tail follows the neighbours' load.
 2. Candidate search over 100,000 units: median microseconds per query through the k-d tree
-   (top-k by distance, re-ranked by ETA), beside a full numpy scan of every unit.
+   (top-k by distance, re-ranked by ETA, as many options as the policy asks for a one-unit
+   plan), beside a full numpy scan of every unit.
 
 Uses its own database and topic prefix, removed at the end."""
 
@@ -21,18 +26,21 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.geo import LocalProjection
+from kj_dispatch.domain.policy import PolicyParams
 from kj_runtime.city_store import store_city
 from kj_runtime.db import connect
 from kj_runtime.kafka import create_topics, wait_for_kafka
@@ -55,7 +63,7 @@ from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 LAT0, LON0 = 27.2412, 111.4688
-ALARMS = 300
+ALARMS = 500
 ALARM_RATE = 20.0  # per second
 PING_RATE = 5000
 SEARCH_UNITS = 100_000
@@ -94,10 +102,11 @@ def bench_candidate_search() -> dict[str, float]:
     fleet.refresh_index(0.0)
     build_ms = (time.perf_counter() - started) * 1000
     queries = [_point(rng, 15_000) for _ in range(SEARCH_QUERIES)]
+    want = PolicyParams().options_per_call + 1
     tree_us = []
     for lat, lon in queries:
         t0 = time.perf_counter_ns()
-        fleet.index.nearest(lat, lon, now, accept=lambda u: u.dispatchable(now), want=5)
+        fleet.index.nearest(lat, lon, now, accept=lambda u: u.dispatchable(now), want=want)
         tree_us.append((time.perf_counter_ns() - t0) / 1000)
     # baseline: a vectorised scan of every unit's distance (what the index avoids)
     units = list(fleet)
@@ -128,33 +137,70 @@ def bench_candidate_search() -> dict[str, float]:
 # ---- 2. alarm -> work order through the broker ----------------------------------------------
 
 
-def _pinger(bootstrap: str, topic: str, rate: int, stop: Any) -> None:
-    uvloop.run(_pings(bootstrap, topic, rate, stop))
+def _pinger(
+    bootstrap: str, topic: str, rate: int, stop: Any, states_topic: str, fleet: list[UnitState]
+) -> None:
+    uvloop.run(_pings(bootstrap, topic, rate, stop, states_topic, fleet))
 
 
-async def _pings(bootstrap: str, topic: str, rate: int, stop: Any) -> None:
-    """`rate` pings a second until `stop` (a multiprocessing Event) is set, 5 minutes at most."""
+async def _pings(
+    bootstrap: str, topic: str, rate: int, stop: Any, states_topic: str, fleet: list[UnitState]
+) -> None:
+    """`rate` pings a second until `stop` (a multiprocessing Event) is set, 5 minutes at most;
+    and, as patrol tracking would publish them, each city unit's state once a second (moved a
+    few metres), which dispatch consumes and indexes."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
     await producer.start()
     rng = random.Random(2)  # noqa: S311 - seeded, reproducible load
-    units = [f"PING-{i:04d}" for i in range(2000)]
-    sent, started = 0, time.monotonic()
+    partitions = sorted(await producer.partitions_for(topic))
+    partitioner = DefaultPartitioner()
+    units = [
+        (unit, key, partitioner(key, partitions, partitions))
+        for unit in (f"PING-{i:04d}" for i in range(2000))
+        for key in [unit.encode()]
+    ]
+    sent, states, started, cpu = 0, 0, time.monotonic(), time.process_time()
     try:
         while (elapsed := time.monotonic() - started) < 300 and not stop.is_set():
+            while states < int(elapsed * len(fleet)):
+                state = fleet[states % len(fleet)]
+                now = datetime.now(UTC)
+                state = state.model_copy(
+                    update={
+                        "lat": state.lat + rng.uniform(-20, 20) / 110_574,
+                        "lon": state.lon + rng.uniform(-20, 20) / 98_900,
+                        "fix_at": now,
+                        "last_seen_at": now,
+                    }
+                )
+                fleet[states % len(fleet)] = state
+                await producer.send(states_topic, encode(state), key=state.unit_id.encode())
+                states += 1
             due = int(elapsed * rate)
-            while sent < due:
-                unit = units[sent % len(units)]
-                lat, lon = _point(rng, 10_000)
-                value = (
-                    f'{{"unit_id":"{unit}","ts":"{datetime.now(UTC).isoformat()}",'
-                    f'"lat":{lat:.6f},"lon":{lon:.6f},"speed_kmh":30.0}}'
-                ).encode()
-                await producer.send(topic, value, key=unit.encode())
-                sent += 1
+            if sent < due:  # one batch per partition: the load generator's CPU stays small
+                batches = {p: producer.create_batch() for p in partitions}
+                for _ in range(due - sent):
+                    unit, key, partition = units[sent % len(units)]
+                    lat, lon = _point(rng, 10_000)
+                    value = (
+                        f'{{"unit_id":"{unit}","ts":"{datetime.now(UTC).isoformat()}",'
+                        f'"lat":{lat:.6f},"lon":{lon:.6f},"speed_kmh":30.0}}'
+                    ).encode()
+                    if batches[partition].append(key=key, value=value, timestamp=None) is None:
+                        await producer.send_batch(batches[partition], topic, partition=partition)
+                        batches[partition] = producer.create_batch()
+                        batches[partition].append(key=key, value=value, timestamp=None)
+                    sent += 1
+                for partition, batch in batches.items():
+                    if batch.record_count():
+                        await producer.send_batch(batch, topic, partition=partition)
             await asyncio.sleep(0.005)
     finally:
         await producer.stop()
-        print(f"pinger: {sent} pings in {time.monotonic() - started:.1f} s")
+        print(
+            f"pinger: {sent} pings and {states} unit states in {time.monotonic() - started:.1f} s, "
+            f"{time.process_time() - cpu:.1f} s of CPU"
+        )
 
 
 async def bench_alarm_to_work_order() -> dict[str, float]:
@@ -174,6 +220,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         await producer.start()
         rng = random.Random(3)  # noqa: S311 - seeded, reproducible load
         now = datetime.now(UTC)
+        fleet: list[UnitState] = []
         for unit in CITY.units:
             lat, lon = _point(rng, 4000)
             state = UnitState(
@@ -186,6 +233,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 fix_at=now,
                 last_seen_at=now,
             )
+            fleet.append(state)
             await producer.send(kafka.topic("units.state"), encode(state), key=unit.id.encode())
         await producer.flush()
         env = os.environ | {
@@ -196,8 +244,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             "KJ_DISPATCH_ETA__STALE_AFTER_S": "600",
             "KJ_DISPATCH_ETA__DROP_AFTER_S": "3600",
         }
+        # KJ_BENCH_PROFILE=<file>: the service runs under cProfile, written when it stops
+        profile = os.environ.get("KJ_BENCH_PROFILE")
+        command = ["-m", "cProfile", "-o", profile] if profile else []
         dispatch = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kj_dispatch.main", env=env, stdout=subprocess.DEVNULL
+            sys.executable, *command, "-m", "kj_dispatch.main", env=env, stdout=subprocess.DEVNULL
         )
         window_ms = 10  # the service's default batch_window_ms, included in every figure
         consumer = AIOKafkaConsumer(
@@ -212,11 +263,20 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         stop_pings = context.Event()
         pinger = context.Process(
             target=_pinger,
-            args=(kafka.bootstrap, kafka.topic("patrol.pings"), PING_RATE, stop_pings),
+            args=(
+                kafka.bootstrap,
+                kafka.topic("patrol.pings"),
+                PING_RATE,
+                stop_pings,
+                kafka.topic("units.state"),
+                fleet,
+            ),
         )
         pinger.start()
         sent_at: dict[uuid.UUID, float] = {}
         latencies: list[float] = []
+        # per alarm, wall clock (s): sent, acked by the broker, relayed, read back
+        stamps: dict[uuid.UUID, dict[str, float]] = {}
         done = asyncio.Event()
 
         async def read_orders() -> None:
@@ -227,6 +287,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 t0 = sent_at.pop(order.alarm_id, None)
                 if t0 is not None:
                     latencies.append((time.perf_counter() - t0) * 1000)
+                    if order.alarm_id in stamps:
+                        stamps[order.alarm_id] |= {
+                            "relayed": record.timestamp / 1000,
+                            "read": time.time(),
+                        }
                 for kind in (WorkOrderEventKind.accepted, WorkOrderEventKind.closed):
                     answer = WorkOrderEvent(
                         work_order_id=order.work_order_id,
@@ -263,9 +328,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 target_seconds=180,
             )
             sent_at[alarm.alarm_id] = time.perf_counter()
+            sent = time.time()
             await producer.send_and_wait(
                 kafka.topic("alarms.accepted"), encode(alarm), key=alarm.region.encode()
             )
+            stamps[alarm.alarm_id] = {"sent": sent, "acked": time.time()}
             return alarm.alarm_id
 
         # warm up: the service started, read the fleet and joined its groups when an alarm
@@ -282,13 +349,18 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         await asyncio.sleep(1.0)
         latencies.clear()
         sent_at.clear()
+        stamps.clear()
+        cpu_before, wall_before = _cpu_seconds(dispatch.pid), time.monotonic()
         for _ in range(ALARMS):
             await send_alarm()
             await asyncio.sleep(1 / ALARM_RATE)
         async with asyncio.timeout(60):
             await done.wait()
+        cpu_share = (_cpu_seconds(dispatch.pid) - cpu_before) / (time.monotonic() - wall_before)
+        print(f"dispatch service CPU while measured: {100 * cpu_share:.0f}% of one core")
         stop_pings.set()
         breakdown = await _service_breakdown(8039)
+        breakdown |= await _stages(pg, stamps)
         reader.cancel()
         await consumer.stop()
         await producer.stop()
@@ -304,6 +376,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             "dispatch.alarm_to_workorder_p99_ms": round(p99, 1),
             "dispatch.batch_window_ms": window_ms,
             "dispatch.background_pings_per_s": PING_RATE,
+            "dispatch.service_cpu_percent": round(100 * cpu_share, 1),
         } | breakdown
     finally:
         if pinger is not None:
@@ -328,9 +401,61 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             await topic_admin.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _stages(
+    pg: PostgresSettings, stamps: dict[uuid.UUID, dict[str, float]]
+) -> dict[str, float]:
+    """Where each alarm's time went, p50/p99 per stage, from wall-clock stamps: the bench's
+    send and the broker's ack, dispatch's receipt (the recording transaction's start) and work
+    order (issued_at, in the writing transaction), the relay's send (the record's timestamp)
+    and the bench reading it back."""
+    connection = await connect(pg)
+    try:
+        rows = await connection.fetch(
+            """select a.alarm_id, extract(epoch from a.received_at) as received,
+                      extract(epoch from w.issued_at) as issued
+               from dispatch_alarms a join work_orders w using (alarm_id)
+               where w.role = 'primary' and a.alarm_id = any($1)""",
+            list(stamps),
+        )
+    finally:
+        await connection.close()
+    for row in rows:
+        stamps[row["alarm_id"]] |= {
+            "received": float(row["received"]),
+            "issued": float(row["issued"]),
+        }
+    stages = [
+        ("produce", "sent", "acked"),
+        ("consume", "acked", "received"),
+        ("plan_and_write", "received", "issued"),
+        ("relay", "issued", "relayed"),
+        ("deliver", "relayed", "read"),
+    ]
+    figures: dict[str, float] = {}
+    for name, start, end in stages:
+        spans = [1000 * (s[end] - s[start]) for s in stamps.values() if start in s and end in s]
+        if spans:
+            figures[f"dispatch.stage_{name}_p50_ms"] = round(float(np.percentile(spans, 50)), 1)
+            figures[f"dispatch.stage_{name}_p99_ms"] = round(float(np.percentile(spans, 99)), 1)
+    print("stages (p50/p99 ms):", figures)
+    full = [s for s in stamps.values() if all(k in s for _, k, _ in stages) and "read" in s]
+    for s in sorted(full, key=lambda s: s["read"] - s["sent"])[-5:]:
+        print(
+            "  slow:",
+            {name: round(1000 * (s[end] - s[start]), 1) for name, start, end in stages},
+        )
+    return figures
+
+
 async def _service_breakdown(port: int) -> dict[str, float]:
-    """Where the time goes, from the service's own metrics: mean alarm received -> work order
-    written (the platform's share), mean time to decide a batch, mean consume batch."""
+    """From the service's own metrics: mean time to decide a batch, mean consume batch (alarms
+    and work-order events)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
     text = (await reader.read()).decode()
@@ -348,9 +473,6 @@ async def _service_breakdown(port: int) -> dict[str, float]:
         return round(1000 * total(f"{name}_sum") / count, 2) if count else 0.0
 
     figures = {
-        "dispatch.alarm_to_workorder_written_mean_ms": mean_ms(
-            "kj_dispatch_platform_share_seconds"
-        ),
         "dispatch.plan_batch_mean_ms": mean_ms("kj_dispatch_plan_seconds"),
         "dispatch.consume_batch_mean_ms": mean_ms("kj_consume_batch_seconds"),
     }

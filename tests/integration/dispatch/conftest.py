@@ -13,7 +13,7 @@ from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import UnitStatus
 from tests.isolation import package_database, package_topics
 
-from .helpers import CITY, Peers, Watcher, east, unit_state
+from .helpers import CITY, Peers, Terminals, Watcher, east, unit_state
 
 database = package_database()  # this package's own database and topics (tests/isolation.py)
 topics = package_topics()
@@ -31,6 +31,13 @@ async def peers(topics: KafkaSettings) -> AsyncIterator[Peers]:
 async def watcher(topics: KafkaSettings) -> AsyncIterator[Watcher]:
     async with Watcher(topics) as watcher:
         yield watcher
+
+
+@pytest.fixture
+async def terminals(topics: KafkaSettings, peers: Peers) -> AsyncIterator[Terminals]:
+    """Every unit accepts and closes each work order it is given, at once."""
+    async with Terminals(topics, peers, close_after_s=0) as terminals:
+        yield terminals
 
 
 @pytest.fixture

@@ -191,3 +191,55 @@ class Watcher:
 
     def notices_for(self, alarm_id: UUID, kind: str) -> list[CommandNotice]:
         return [n for n in self.notices if n.alarm_id == alarm_id and n.kind == kind]
+
+
+class Terminals:
+    """Every unit's terminal: accepts each work order it is given at once and closes it
+    `close_after_s` later; counts the work orders it answered."""
+
+    def __init__(self, settings: KafkaSettings, peers: Peers, *, close_after_s: float) -> None:
+        self.peers = peers
+        self.close_after_s = close_after_s
+        self.answered = 0
+        self.consumer = AIOKafkaConsumer(
+            settings.topic("dispatch.workorders"),
+            bootstrap_servers=settings.bootstrap,
+            group_id=f"terminals-{uuid4().hex[:6]}",
+            auto_offset_reset="latest",
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> "Terminals":
+        await self.consumer.start()
+        while not self.consumer.assignment():
+            await asyncio.sleep(0.05)
+        for tp in self.consumer.assignment():
+            await self.consumer.seek_to_end(tp)
+            await self.consumer.position(tp)
+        self._tasks.add(asyncio.create_task(self._run()))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.consumer.stop()
+
+    async def _run(self) -> None:
+        async for record in self.consumer:
+            order = decode(WorkOrder, record.value)
+            if order.action == "assign":
+                await self.peers.event(event(order, WorkOrderEventKind.accepted))
+                self.answered += 1
+                if self.close_after_s > 0:
+                    task = asyncio.create_task(self._close_later(order))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                else:
+                    await self._close(order)
+
+    async def _close_later(self, order: WorkOrder) -> None:
+        await asyncio.sleep(self.close_after_s)  # the unit's time on the call
+        await self._close(order)
+
+    async def _close(self, order: WorkOrder) -> None:
+        await self.peers.event(event(order, WorkOrderEventKind.closed, disposition_code="resolved"))

@@ -6,7 +6,13 @@ import asyncio
 
 import asyncpg
 
-from kj_schemas.enums import AlarmCategory, EventSource, UnitStatus, WorkOrderEventKind
+from kj_schemas.enums import (
+    AlarmCategory,
+    EventSource,
+    ResponseTier,
+    UnitStatus,
+    WorkOrderEventKind,
+)
 
 from .conftest import Start
 from .helpers import Peers, Watcher, alarm, east, event, unit_state
@@ -73,6 +79,36 @@ async def test_on_scene_is_measured_and_closing_returns_the_unit_to_patrol(
         assert again.unit_id == "SY-P06-C1"
 
 
+async def test_a_predicted_miss_tells_the_command_centre_and_sends_a_backup_from_another_platform(
+    start_dispatch: Start, peers: Peers, watcher: Watcher
+) -> None:
+    async with start_dispatch():
+        await peers.units(
+            unit_state("SY-P06-M1", east(1500)),
+            unit_state("SY-P06-M2", east(1600)),
+            unit_state("SY-P05-M1", east(1800)),
+        )
+        jumper = alarm(
+            east(0),
+            priority=1,
+            category=AlarmCategory.suicide_attempt,
+            tier=ResponseTier.key_location,
+            target_seconds=60,
+        )
+        await peers.alarm(jumper)
+        orders = await watcher.wait_for(
+            lambda: (
+                len(watcher.for_alarm(jumper.alarm_id)) == 2 and watcher.for_alarm(jumper.alarm_id)
+            )
+        )  # keyed by unit: they may come back in either order
+        by_role = {order.role: order for order in orders}
+        primary, backup = by_role["primary"], by_role["backup"]
+        assert (primary.unit_id, primary.at_risk) == ("SY-P06-M1", True)
+        assert (backup.unit_id, backup.reason) == ("SY-P05-M1", "at_risk_backup")
+        (told,) = await watcher.wait_for(lambda: watcher.notices_for(jumper.alarm_id, "at_risk"))
+        assert told.unit_id == "SY-P06-M1" and told.reason == "best_eta_exceeds_target"
+
+
 async def test_reassigns_when_the_unit_does_not_accept_in_time(
     start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
 ) -> None:
@@ -95,6 +131,26 @@ async def test_reassigns_when_the_unit_does_not_accept_in_time(
             fight.alarm_id,
         )
         assert rows[0]["status"] == "withdrawn"
+
+
+async def test_a_rejected_work_order_goes_to_the_next_unit(
+    start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
+) -> None:
+    async with start_dispatch():
+        await peers.units(unit_state("SY-P06-M1", east(200)), unit_state("SY-P06-M2", east(700)))
+        theft = alarm(east(0))
+        await peers.alarm(theft)
+        (first,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id))
+        assert first.unit_id == "SY-P06-M1"
+        await peers.event(event(first, WorkOrderEventKind.rejected, reason="vehicle_fault"))
+        (second,) = await watcher.wait_for(
+            lambda: [o for o in watcher.for_alarm(theft.alarm_id) if o.unit_id != first.unit_id]
+        )
+        assert second.unit_id == "SY-P06-M2"
+        status = await db.fetchval(
+            "select status from work_orders where work_order_id = $1", first.work_order_id
+        )
+        assert status == "rejected"
 
 
 async def test_an_alarm_waits_when_no_unit_is_free_and_goes_the_moment_one_is(

@@ -4,136 +4,43 @@ the worst case, as if a rebalance went wrong), so they race for alarms and for u
 message-id record and the partial unique indexes must hold the invariant."""
 
 import asyncio
-import os
 import random
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from uuid import uuid4
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
-from kj_schemas.codec import decode
-from kj_schemas.enums import AlarmCategory, WorkOrderAction, WorkOrderEventKind
-from kj_schemas.workorders import WorkOrder
+from kj_schemas.enums import AlarmCategory
 
-from .helpers import CITY, Peers, alarm, east, event, unit_state
+from .helpers import CITY, Peers, Terminals, alarm, east, unit_state
+from .processes import free_port, get, metric_sum, spawn_dispatch, stop, wait_ready
 
 ALARMS = 500
 BURST = 50
 CATEGORIES = [AlarmCategory.theft, AlarmCategory.fight, AlarmCategory.violent_crime]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _get(port: int, path: str) -> str:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
-    body = await reader.read()
-    writer.close()
-    return body.decode()
-
-
-def _sum(metrics: str, name: str) -> float:
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics.splitlines()
-        if line.startswith(name + "{") or line.startswith(name + " ")
-    )
-
-
-async def _ready(port: int) -> bool:
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.write(b"GET /readyz HTTP/1.0\r\nHost: x\r\n\r\n")
-    status = await reader.readline()
-    writer.close()
-    return b" 200 " in status
-
-
 @pytest.fixture
 def two_dispatchers(
     topics: KafkaSettings, database: PostgresSettings, quiet_city: None
 ) -> Iterator[list[int]]:
-    ports = [_free_port(), _free_port()]
-    processes = []
-    for name, port in zip("ab", ports, strict=True):
-        env = os.environ | {
-            "KJ_KAFKA_TOPIC_PREFIX": topics.topic_prefix,
-            "KJ_PG_DATABASE": database.database,
-            "KJ_DISPATCH_HTTP_PORT": str(port),
-            "KJ_DISPATCH_GROUP_ID": f"dispatch-{name}-{uuid4().hex[:6]}",
-            "KJ_DISPATCH_LOG_LEVEL": "warning",
-            "KJ_DISPATCH_ACCEPT_TIMEOUT_S": "600",
-            "KJ_DISPATCH_QUEUE_RETRY_S": "0.3",
-            "KJ_DISPATCH_INDEX_REBUILD_INTERVAL_S": "0",
-        }
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "kj_dispatch.main"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
+    ports = [free_port(), free_port()]
+    processes = [
+        spawn_dispatch(topics, database, port=port, group_id=f"dispatch-{name}-{uuid4().hex[:6]}")
+        for name, port in zip("ab", ports, strict=True)
+    ]
     yield ports
     for process in processes:
         process.terminate()
     for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert process.returncode in (0, -15), (
-            process.stderr.read().decode()[-2000:] if process.stderr else ""
-        )
-
-
-@pytest.fixture
-async def terminals(topics: KafkaSettings, peers: Peers) -> AsyncIterator[None]:
-    """Every unit accepts and closes each work order it is given, at once."""
-    consumer = AIOKafkaConsumer(
-        topics.topic("dispatch.workorders"),
-        bootstrap_servers=topics.bootstrap,
-        group_id=f"terminals-{uuid4().hex[:6]}",
-        auto_offset_reset="latest",
-    )
-    await consumer.start()
-    while not consumer.assignment():
-        await asyncio.sleep(0.05)
-    for tp in consumer.assignment():
-        await consumer.seek_to_end(tp)
-        await consumer.position(tp)
-
-    async def answer() -> None:
-        async for record in consumer:
-            order = decode(WorkOrder, record.value)
-            if order.action is WorkOrderAction.assign:
-                await peers.event(event(order, WorkOrderEventKind.accepted))
-                await peers.event(
-                    event(order, WorkOrderEventKind.closed, disposition_code="resolved")
-                )
-
-    task = asyncio.create_task(answer())
-    yield
-    task.cancel()
-    await consumer.stop()
+        stop(process)
 
 
 @pytest.mark.slow
 async def test_two_dispatchers_never_give_a_unit_or_an_alarm_two_work_orders(
-    two_dispatchers: list[int], terminals: None, peers: Peers, db: asyncpg.Connection
+    two_dispatchers: list[int], terminals: Terminals, peers: Peers, db: asyncpg.Connection
 ) -> None:
     rng = random.Random(5)
     await peers.units(
@@ -142,9 +49,7 @@ async def test_two_dispatchers_never_give_a_unit_or_an_alarm_two_work_orders(
             for u in CITY.units
         )
     )
-    async with asyncio.timeout(60):
-        while not all([await _ready(port) for port in two_dispatchers]):
-            await asyncio.sleep(0.2)
+    await wait_ready(*two_dispatchers)
     alarms = [
         alarm(
             east(rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)),
@@ -198,11 +103,11 @@ async def test_two_dispatchers_never_give_a_unit_or_an_alarm_two_work_orders(
     assert (doubled_units, doubled_alarms) == (0, 0)
     assert overlapping == [], [dict(r) for r in overlapping]
     # both processes did real work, and raced for units at least sometimes
-    scraped = [await _get(port, "/metrics") for port in two_dispatchers]
-    assert all(_sum(m, "kj_dispatch_assignments_total") > 0 for m in scraped)
+    scraped = [await get(port, "/metrics") for port in two_dispatchers]
+    assert all(metric_sum(m, "kj_dispatch_assignments_total") > 0 for m in scraped)
     print(
         "work orders per process:",
-        [_sum(m, "kj_dispatch_assignments_total") for m in scraped],
+        [metric_sum(m, "kj_dispatch_assignments_total") for m in scraped],
         "unit conflicts:",
-        [_sum(m, "kj_dispatch_unit_conflicts_total") for m in scraped],
+        [metric_sum(m, "kj_dispatch_unit_conflicts_total") for m in scraped],
     )

@@ -54,3 +54,23 @@ def test_a_fix_older_than_the_limit_is_not_used() -> None:
 def test_the_straight_line_model_is_an_eta_model() -> None:
     model: EtaModel = StraightLineEta()
     assert model.estimate(unit(), LAT0, LON0, NOW) is not None
+
+
+def test_many_units_at_once_give_the_same_estimates_as_one_by_one() -> None:
+    model = StraightLineEta(EtaParams(stale_after_s=60, drop_after_s=300))
+    units = [
+        FleetUnit(f"U{i}", "SY-P01", kind, *east(300 * i), NOW - timedelta(seconds=age), True)
+        for i, (kind, age) in enumerate(
+            [(UnitKind.car, 5), (UnitKind.motorcycle, 90), (UnitKind.command_vehicle, 400)]
+        )
+    ]
+    scene = east(-700)
+    together = model.estimates(units, *scene, NOW)
+    for i, unit in enumerate(units):
+        alone = model.estimate(unit, *scene, NOW)
+        if alone is None:
+            assert together.seconds[i] == float("inf")
+        else:
+            assert abs(together.seconds[i] - alone.seconds) < 1e-6
+            assert bool(together.stale[i]) == alone.stale
+    assert [bool(s) for s in together.stale] == [False, True, True]

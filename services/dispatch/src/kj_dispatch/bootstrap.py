@@ -104,7 +104,9 @@ async def running(settings: DispatchSettings, stop: asyncio.Event) -> AsyncItera
         )
         relay = OutboxRelay(
             pool,
-            lambda: make_producer(settings.kafka),
+            # no linger: a work order goes the moment it is committed (rows that commit
+            # together are still sent in one request)
+            lambda: make_producer(settings.kafka, linger_ms=0),
             dispatcher.outbox,
             poll_interval_s=0.2,
         )

@@ -78,6 +78,9 @@ class CandidateIndex:
         x, y = self.projection.xy(lat, lon)
         total = len(self._units)
         k = k or want + 3
+        estimate = self.eta.estimate
+        options: list[Option] = []
+        looked = seen = free = stale = 0
         while True:
             kk = min(k, total)
             distances, indexes = self._tree.query(
@@ -87,9 +90,8 @@ class CandidateIndex:
                 distances, indexes = [distances], [indexes]
             else:  # plain Python numbers: iterating numpy scalars costs more than the search
                 distances, indexes = distances.tolist(), indexes.tolist()
-            options: list[Option] = []
-            seen = free = stale = 0
-            for distance, index in zip(distances, indexes, strict=True):
+            # a widened query starts past the units the last one already looked at
+            for distance, index in zip(distances[looked:], indexes[looked:], strict=True):
                 if distance == _INF:
                     break
                 seen += 1
@@ -97,8 +99,8 @@ class CandidateIndex:
                 if not accept(unit):
                     continue
                 free += 1
-                estimate = self.eta.estimate(unit, lat, lon, now)
-                if estimate is None:
+                eta = estimate(unit, lat, lon, now)
+                if eta is None:
                     stale += 1
                     continue
                 options.append(
@@ -106,13 +108,18 @@ class CandidateIndex:
                         unit.unit_id,
                         unit.platform_id,
                         unit.kind,
-                        estimate.seconds,
-                        estimate.stale,
+                        eta.seconds,
+                        eta.stale,
                         unit.commitment,
                     )
                 )
-            exhausted = kk >= total or (seen < kk)
+            exhausted = kk >= total or seen < kk
             if len(options) >= want or exhausted:
-                options.sort(key=lambda o: o.eta_s)
+                options.sort(key=_by_eta)
                 return Search(options, seen, free, stale)
+            looked = kk
             k *= 4
+
+
+def _by_eta(option: Option) -> float:
+    return option.eta_s

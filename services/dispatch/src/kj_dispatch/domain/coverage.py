@@ -2,12 +2,18 @@
 it within its tier target, each with a suggested move-up of an idle unit from a platform that
 has spare ones. A suggestion for the command centre, never an automatic move."""
 
-from collections.abc import Iterable, Mapping
+import math
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from kj_dispatch.domain.eta import EtaModel
 from kj_dispatch.domain.model import FleetUnit
+
+_NONE = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,37 +42,27 @@ def coverage_gaps(
     spare_at_least: int = 2,
 ) -> list[CoverageGap]:
     free = [u for u in units if u.dispatchable(now)]
-    free_by_platform: dict[str, list[FleetUnit]] = {}
-    for unit in free:
-        free_by_platform.setdefault(unit.platform_id, []).append(unit)
+    per_platform = Counter(u.platform_id for u in free)
+    platform_of = np.array([u.platform_id for u in free], dtype=object)
+    has_spares = np.array([per_platform[p] >= spare_at_least for p in platform_of], dtype=bool)
     gaps: list[CoverageGap] = []
     for area in areas:
-        best: float | None = None
-        for unit in free:
-            estimate = eta.estimate(unit, area.lat, area.lon, now)
-            if estimate is not None and (best is None or estimate.seconds < best):
-                best = estimate.seconds
-        if best is not None and best <= area.target_s:
+        # every free unit's ETA to the platform's base at once (inf: fix too old to use)
+        seconds = eta.estimates(free, area.lat, area.lon, now).seconds if free else _NONE
+        best = float(seconds.min()) if len(seconds) else math.inf
+        if best <= area.target_s:
             continue
-        unit_id, from_platform = _suggest(area, free_by_platform, eta, now, spare_at_least)
-        gaps.append(CoverageGap(area.platform_id, best, area.target_s, unit_id, from_platform))
+        # the move-up: the idle unit nearest the gap among platforms that keep one at home
+        movable = np.where(has_spares & (platform_of != area.platform_id), seconds, math.inf)
+        j = int(movable.argmin()) if len(movable) else -1
+        suggested = free[j] if j >= 0 and movable[j] < math.inf else None
+        gaps.append(
+            CoverageGap(
+                area.platform_id,
+                best if best < math.inf else None,
+                area.target_s,
+                suggested.unit_id if suggested else None,
+                suggested.platform_id if suggested else None,
+            )
+        )
     return gaps
-
-
-def _suggest(
-    area: PlatformArea,
-    free_by_platform: Mapping[str, list[FleetUnit]],
-    eta: EtaModel,
-    now: datetime,
-    spare_at_least: int,
-) -> tuple[str | None, str | None]:
-    """The idle unit nearest the gap among platforms that keep at least one unit at home."""
-    best: tuple[float, str, str] | None = None
-    for platform_id, units in free_by_platform.items():
-        if platform_id == area.platform_id or len(units) < spare_at_least:
-            continue
-        for unit in units:
-            estimate = eta.estimate(unit, area.lat, area.lon, now)
-            if estimate is not None and (best is None or estimate.seconds < best[0]):
-                best = (estimate.seconds, unit.unit_id, platform_id)
-    return (best[1], best[2]) if best else (None, None)

@@ -1,16 +1,20 @@
 """Travel time from a unit's last fix to a scene. `EtaModel` is the interface the policy uses;
 `StraightLineEta` is today's model. A road-network router (a networkx graph loaded from a
-GeoJSON road file, say) implements the same protocol later without touching the policy."""
+GeoJSON road file, say) implements the same protocol later without touching the policy: its
+`estimates` may simply loop over `estimate`."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from math import asin, cos, pi, sin, sqrt
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from kj_dispatch.domain.geo import haversine_m
+from kj_dispatch.domain.geo import EARTH_RADIUS_M
 from kj_dispatch.domain.model import FleetUnit
 from kj_schemas.enums import UnitKind
 
@@ -49,10 +53,26 @@ class Eta:
     stale: bool  # the fix was old: the estimate was widened
 
 
+@dataclass(frozen=True, slots=True)
+class Etas:
+    """Estimates for many units to one scene, in the units' order."""
+
+    seconds: np.ndarray  # float; inf where the fix is too old to use
+    stale: np.ndarray  # bool; the estimate was widened for an old fix
+
+
 class EtaModel(Protocol):
     def estimate(self, unit: FleetUnit, lat: float, lon: float, now: datetime) -> Eta | None:
         """Seconds from the unit's last fix to (lat, lon); None when the fix is too old to use."""
         ...
+
+    def estimates(self, units: Sequence[FleetUnit], lat: float, lon: float, now: datetime) -> Etas:
+        """`estimate` for many units at once (the coverage report asks about the whole fleet
+        for every platform)."""
+        ...
+
+
+_RAD = pi / 180
 
 
 @lru_cache(maxsize=8)
@@ -75,6 +95,7 @@ class StraightLineEta:
         self._now: datetime | None = None  # the last `now` seen, with its epoch and factor
         self._now_ts = 0.0
         self._factor = 1.0
+        self._diameter_circuity = 2 * EARTH_RADIUS_M * p.circuity
 
     def congestion(self, now: datetime) -> float:
         key = int(now.timestamp()) // 3600
@@ -83,15 +104,46 @@ class StraightLineEta:
             self._hour_cache = (key, self.params.congestion_by_hour.get(hour, 1.0))
         return self._hour_cache[1]
 
-    def estimate(self, unit: FleetUnit, lat: float, lon: float, now: datetime) -> Eta | None:
-        p = self.params
+    def _at(self, now: datetime) -> None:
         if now is not self._now:  # one query asks about many units at the same instant
             self._now, self._now_ts, self._factor = now, now.timestamp(), self.congestion(now)
+
+    def estimate(self, unit: FleetUnit, lat: float, lon: float, now: datetime) -> Eta | None:
+        # called for every candidate of every alarm: haversine inlined, no attribute chains
+        if now is not self._now:
+            self._at(now)
+        p = self.params
         age = self._now_ts - unit.fix_ts
         if age > p.drop_after_s:
             return None
-        metres = haversine_m(unit.lat, unit.lon, lat, lon) * p.circuity
-        seconds = (metres / self._mps[unit.kind] + self._startup[unit.kind]) * self._factor
+        p1, p2 = unit.lat * _RAD, lat * _RAD
+        a = sin((p2 - p1) * 0.5) ** 2 + cos(p1) * cos(p2) * sin((lon - unit.lon) * _RAD * 0.5) ** 2
+        metres = self._diameter_circuity * asin(min(1.0, sqrt(a)))
+        kind = unit.kind
+        seconds = (metres / self._mps[kind] + self._startup[kind]) * self._factor
         if age > p.stale_after_s:
             return Eta(seconds + p.stale_widen_factor * age, True)
         return Eta(seconds, False)
+
+    def estimates(self, units: Sequence[FleetUnit], lat: float, lon: float, now: datetime) -> Etas:
+        """The same arithmetic as `estimate`, in numpy over every unit at once."""
+        p = self.params
+        self._at(now)
+        n = len(units)
+        mps, startup = self._mps, self._startup
+        lats = np.radians(np.fromiter([u.lat for u in units], np.float64, n))
+        lons = np.fromiter([u.lon for u in units], np.float64, n)
+        speed = np.fromiter([mps[u.kind] for u in units], np.float64, n)
+        start = np.fromiter([startup[u.kind] for u in units], np.float64, n)
+        age = self._now_ts - np.fromiter([u.fix_ts for u in units], np.float64, n)
+        p2 = np.radians(lat)
+        a = (
+            np.sin((p2 - lats) / 2) ** 2
+            + np.cos(lats) * np.cos(p2) * np.sin(np.radians(lon - lons) / 2) ** 2
+        )
+        metres = (2 * EARTH_RADIUS_M * p.circuity) * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        seconds = (metres / speed + start) * self._factor
+        stale = age > p.stale_after_s
+        seconds = np.where(stale, seconds + p.stale_widen_factor * age, seconds)
+        seconds[age > p.drop_after_s] = np.inf
+        return Etas(seconds, stale)

@@ -2,6 +2,7 @@
 the coverage report. Each watches the stop event and survives a database hiccup."""
 
 import asyncio
+import time
 
 import asyncpg
 import structlog
@@ -27,7 +28,11 @@ async def run_planner(
             dispatcher.wake.clear()
             continue
         if window_s > 0 and dispatcher.wake.is_set():
-            await sleep_or_stop(stop, window_s)
+            # the window runs from the first waiting alarm's arrival, not from this wake-up
+            opened = dispatcher.batch_opened_at
+            left = window_s if opened is None else window_s - (time.monotonic() - opened)
+            if left > 0:
+                await sleep_or_stop(stop, left)
         dispatcher.wake.clear()
         try:
             await dispatcher.plan_once()

@@ -5,7 +5,8 @@ sends in the same transaction (the outbox); memory follows only after the commit
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -37,8 +38,27 @@ class Timings:
     unresponsive_hold_s: float = 300.0
 
 
+# the database refused one alarm's work orders: a unit (or the alarm's primary) is held, or
+# two dispatchers deadlocked on units; the alarm is planned again
+_REFUSED = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+
+
 class _AlarmTaken(Exception):
     """The alarm is no longer waiting (another dispatcher assigned or closed it)."""
+
+
+@dataclass
+class _BatchOutcome:
+    """What one batch's transaction did, applied to memory once it has committed."""
+
+    assigned: list[tuple[AlarmAccepted, list[OpenOrder], list[OpenOrder]]] = field(
+        default_factory=list
+    )
+    taken: list[UUID] = field(default_factory=list)
+    queued: list[tuple[AlarmAccepted, str, bool]] = field(default_factory=list)
+    conflicts: list[tuple[AlarmAccepted, list[Assignment], asyncpg.PostgresError]] = field(
+        default_factory=list
+    )
 
 
 class Dispatcher:
@@ -75,6 +95,9 @@ class Dispatcher:
         self.fleet_ready = asyncio.Event()
         self.coverage_dirty = True
         self._gaps: set[str] = set()
+        # when the first alarm still waiting for the planner reached us (monotonic seconds):
+        # the batch window runs from there, so recording the alarm is not paid on top of it
+        self.batch_opened_at: float | None = None
 
     # ---- restart --------------------------------------------------------------------------
 
@@ -116,12 +139,15 @@ class Dispatcher:
 
     async def receive_alarms(self, alarms: Sequence[AlarmAccepted]) -> int:
         """Record alarms as received (idempotent by message id); the planner takes them."""
+        arrived = time.monotonic()
         async with self.pool.acquire() as connection, connection.transaction():
             new = await repo.record_received(connection, alarms)
         for alarm in new:
             self.alarms[alarm.alarm_id] = alarm
             self.waiting.add(alarm.alarm_id)
         if new:
+            if self.batch_opened_at is None:
+                self.batch_opened_at = arrived
             self.wake.set()
         return len(new)
 
@@ -156,11 +182,14 @@ class Dispatcher:
         )
 
     async def plan_once(self) -> None:
-        """Decide every waiting alarm together, then write each alarm's decision."""
+        """Decide every waiting alarm together, then write the whole batch in one transaction
+        (one commit, however many alarms), each alarm in its own savepoint so that a unit taken
+        by another dispatcher undoes only that alarm's work orders. Memory follows the commit."""
         if not self.waiting:
             return
         started = time.perf_counter()
         now = self.clock()
+        self.batch_opened_at = None  # alarms recorded from here on make the next batch
         self.fleet.refresh_index(time.monotonic())
         calls = [self._call(self.alarms[alarm_id]) for alarm_id in self.waiting]
         decision = decide(
@@ -175,96 +204,141 @@ class Dispatcher:
         by_alarm: dict[UUID, list[Assignment]] = {}
         for assignment in decision.assignments:
             by_alarm.setdefault(assignment.call.alarm_id, []).append(assignment)
-        for alarm_id, assignments in by_alarm.items():
-            await self._assign(self.alarms[alarm_id], assignments, now)
-        for shortfall in decision.shortfalls:
-            await self._queue(self.alarms[shortfall.call.alarm_id], shortfall.reason, now)
-        metrics.QUEUED_ALARMS.set(len(self.queued))
-
-    async def _assign(
-        self, alarm: AlarmAccepted, assignments: list[Assignment], now: datetime
-    ) -> None:
-        orders: list[OpenOrder] = []
-        preempted: list[OpenOrder] = []
+        shortfalls = [
+            (self.alarms[s.call.alarm_id], s.reason)
+            for s in decision.shortfalls
+            if self.queued.get(s.call.alarm_id) != s.reason  # told once per reason
+        ]
+        if not by_alarm and not shortfalls:
+            metrics.QUEUED_ALARMS.set(len(self.queued))
+            return
+        outcome = _BatchOutcome()
+        alone = len(by_alarm) + len(shortfalls) == 1  # nothing else to keep: no savepoint
         try:
             async with self.pool.acquire() as connection, connection.transaction():
-                # issued when written, not when decided: a unit freed by another dispatcher
-                # between the two must not look held twice in the work orders' history
-                now = max(now, self.clock())
-                accept_by = now + timedelta(seconds=self.timings.accept_timeout_s)
-                for a in assignments:
-                    if a.option.preempts is not None:
-                        old = self.orders.get(a.option.preempts.work_order_id)
-                        if old is not None and await self._preempt(connection, old, alarm, now):
-                            preempted.append(old)
-                    order = OpenOrder(
-                        work_order_id=uuid4(),
-                        alarm_id=alarm.alarm_id,
-                        unit_id=a.option.unit_id,
-                        platform_id=a.option.platform_id,
-                        role=a.role,
-                        status="assigned",
-                        priority=alarm.priority,
-                        issued_at=now,
-                        accept_by=accept_by,
-                        eta_s=a.option.eta_s,
-                        reason=a.reason,
-                        at_risk=a.at_risk,
-                        runner_up_unit_id=a.runner_up.unit_id if a.runner_up else None,
-                        runner_up_eta_s=a.runner_up.eta_s if a.runner_up else None,
-                    )
-                    await repo.insert_work_order(
-                        connection,
-                        work_order_id=order.work_order_id,
-                        alarm_id=alarm.alarm_id,
-                        unit_id=order.unit_id,
-                        platform_id=order.platform_id,
-                        role=order.role,
-                        status="assigned",
-                        eta_seconds=order.eta_s,
-                        reason=order.reason,
-                        runner_up_unit_id=order.runner_up_unit_id,
-                        runner_up_eta_seconds=order.runner_up_eta_s,
-                        at_risk=order.at_risk,
-                        issued_at=now,
-                        accept_by=accept_by,
-                    )
-                    await self.outbox.put(
-                        connection,
-                        DISPATCH_WORKORDERS.name,
-                        order.unit_id,
-                        work_order(order, alarm, accept_within_s=self.timings.accept_timeout_s),
-                    )
-                    orders.append(order)
-                primary = orders[0]
-                if primary.role == "primary":
-                    moved = await repo.set_alarm_state(
-                        connection, alarm.alarm_id, "assigned", only_from=("pending", "queued")
-                    )
-                    if not moved:
-                        raise _AlarmTaken
-                    if primary.at_risk:
-                        await self.outbox.put(
-                            connection,
-                            DISPATCH_NOTICES.name,
-                            alarm.region,
-                            notice(
-                                NoticeKind.at_risk,
-                                region=alarm.region,
-                                at=now,
-                                reason="best_eta_exceeds_target",
-                                alarm=alarm,
-                                unit_id=primary.unit_id,
-                                platform_id=primary.platform_id,
-                                eta_s=primary.eta_s,
-                            ),
-                        )
-        except asyncpg.UniqueViolationError as error:
-            await self._conflict(alarm, assignments, error)
-            return
+                for alarm_id, assignments in by_alarm.items():
+                    alarm = self.alarms[alarm_id]
+                    try:
+                        async with nullcontext() if alone else connection.transaction():
+                            orders, preempted = await self._write_assignment(
+                                connection, alarm, assignments, now
+                            )
+                    except _REFUSED as error:
+                        if alone:
+                            raise
+                        outcome.conflicts.append((alarm, assignments, error))
+                    except _AlarmTaken:
+                        if alone:
+                            raise
+                        outcome.taken.append(alarm_id)
+                    else:
+                        outcome.assigned.append((alarm, orders, preempted))
+                for alarm, reason in shortfalls:
+                    moved = await self._write_queued(connection, alarm, reason, now)
+                    outcome.queued.append((alarm, reason, moved))
+        except _REFUSED as error:  # the batch's one alarm: its transaction rolled back
+            ((alarm_id, assignments),) = by_alarm.items()
+            outcome = _BatchOutcome(conflicts=[(self.alarms[alarm_id], assignments, error)])
         except _AlarmTaken:
-            self._forget_alarm(alarm.alarm_id)
-            return
+            outcome = _BatchOutcome(taken=list(by_alarm))
+        for alarm, orders, preempted in outcome.assigned:
+            self._assigned(alarm, orders, preempted)
+        for alarm_id in outcome.taken:
+            self._forget_alarm(alarm_id)
+        for alarm, reason, moved in outcome.queued:
+            self._queued(alarm, reason, moved)
+        for alarm, assignments, refused in outcome.conflicts:
+            await self._conflict(alarm, assignments, refused)
+        metrics.QUEUED_ALARMS.set(len(self.queued))
+
+    async def _write_assignment(
+        self,
+        connection: asyncpg.Connection,
+        alarm: AlarmAccepted,
+        assignments: list[Assignment],
+        now: datetime,
+    ) -> tuple[list[OpenOrder], list[OpenOrder]]:
+        """One alarm's work orders, preemptions, state and messages; raises _AlarmTaken when
+        the alarm is no longer waiting, UniqueViolationError when a unit is held."""
+        orders: list[OpenOrder] = []
+        preempted: list[OpenOrder] = []
+        # issued when written, not when decided: a unit freed by another dispatcher
+        # between the two must not look held twice in the work orders' history
+        now = max(now, self.clock())
+        accept_by = now + timedelta(seconds=self.timings.accept_timeout_s)
+        for a in assignments:
+            if a.option.preempts is not None:
+                old = self.orders.get(a.option.preempts.work_order_id)
+                if old is not None and await self._preempt(connection, old, alarm, now):
+                    preempted.append(old)
+            order = OpenOrder(
+                work_order_id=uuid4(),
+                alarm_id=alarm.alarm_id,
+                unit_id=a.option.unit_id,
+                platform_id=a.option.platform_id,
+                role=a.role,
+                status="assigned",
+                priority=alarm.priority,
+                issued_at=now,
+                accept_by=accept_by,
+                eta_s=a.option.eta_s,
+                reason=a.reason,
+                at_risk=a.at_risk,
+                runner_up_unit_id=a.runner_up.unit_id if a.runner_up else None,
+                runner_up_eta_s=a.runner_up.eta_s if a.runner_up else None,
+            )
+            await repo.insert_work_order(
+                connection,
+                work_order_id=order.work_order_id,
+                alarm_id=alarm.alarm_id,
+                unit_id=order.unit_id,
+                platform_id=order.platform_id,
+                role=order.role,
+                status="assigned",
+                eta_seconds=order.eta_s,
+                reason=order.reason,
+                runner_up_unit_id=order.runner_up_unit_id,
+                runner_up_eta_seconds=order.runner_up_eta_s,
+                at_risk=order.at_risk,
+                issued_at=now,
+                accept_by=accept_by,
+            )
+            await self.outbox.put(
+                connection,
+                DISPATCH_WORKORDERS.name,
+                order.unit_id,
+                work_order(order, alarm, accept_within_s=self.timings.accept_timeout_s),
+            )
+            orders.append(order)
+        primary = orders[0]
+        if primary.role == "primary":
+            moved = await repo.set_alarm_state(
+                connection, alarm.alarm_id, "assigned", only_from=("pending", "queued")
+            )
+            if not moved:
+                raise _AlarmTaken
+            if primary.at_risk:
+                await self.outbox.put(
+                    connection,
+                    DISPATCH_NOTICES.name,
+                    alarm.region,
+                    notice(
+                        NoticeKind.at_risk,
+                        region=alarm.region,
+                        at=now,
+                        reason="best_eta_exceeds_target",
+                        alarm=alarm,
+                        unit_id=primary.unit_id,
+                        platform_id=primary.platform_id,
+                        eta_s=primary.eta_s,
+                    ),
+                )
+        return orders, preempted
+
+    def _assigned(
+        self, alarm: AlarmAccepted, orders: list[OpenOrder], preempted: list[OpenOrder]
+    ) -> None:
+        """Memory after the commit: the orders are ours, the preempted calls wait again."""
         for old in preempted:
             self._requeue_after_losing(old, reason="preempted")
         for order in orders:
@@ -276,7 +350,7 @@ class Dispatcher:
         if orders[0].at_risk:
             metrics.AT_RISK_TOTAL.labels(str(alarm.tier)).inc()
         metrics.PLATFORM_SHARE_SECONDS.labels(str(alarm.tier)).observe(
-            max((now - alarm.received_at).total_seconds(), 0.0)
+            max((orders[0].issued_at - alarm.received_at).total_seconds(), 0.0)
         )
         log.info(
             "alarm_assigned",
@@ -331,10 +405,11 @@ class Dispatcher:
         self,
         alarm: AlarmAccepted,
         assignments: list[Assignment],
-        error: asyncpg.UniqueViolationError,
+        error: asyncpg.PostgresError,
     ) -> None:
         """The database refused: a unit already holds an open work order (another dispatcher
-        took it), or the alarm already has its primary. Treat the unit as busy and re-plan."""
+        took it), or the alarm already has its primary (or two dispatchers deadlocked on
+        units). Treat the held units as busy and re-plan."""
         metrics.UNIT_CONFLICTS_TOTAL.inc()
         if getattr(error, "constraint_name", "") == "work_orders_one_open_primary_per_alarm":
             self._forget_alarm(alarm.alarm_id)
@@ -349,27 +424,26 @@ class Dispatcher:
         log.info("unit_conflict_replan", alarm_id=str(alarm.alarm_id), units=sorted(held))
         self.wake.set()
 
-    async def _queue(self, alarm: AlarmAccepted, reason: str, now: datetime) -> None:
-        """No unit now: the alarm waits; the command centre hears why (once per reason)."""
-        if self.queued.get(alarm.alarm_id) == reason:
-            return
-        async with self.pool.acquire() as connection, connection.transaction():
-            moved = await repo.set_alarm_state(
-                connection, alarm.alarm_id, "queued", only_from=("pending", "queued"), reason=reason
+    async def _write_queued(
+        self, connection: asyncpg.Connection, alarm: AlarmAccepted, reason: str, now: datetime
+    ) -> bool:
+        """No unit now: the alarm waits; the command centre hears why. False when the alarm
+        is no longer waiting (another dispatcher assigned or closed it)."""
+        moved = await repo.set_alarm_state(
+            connection, alarm.alarm_id, "queued", only_from=("pending", "queued"), reason=reason
+        )
+        if moved:
+            await self.outbox.put(
+                connection,
+                DISPATCH_NOTICES.name,
+                alarm.region,
+                notice(
+                    NoticeKind.shortfall, region=alarm.region, at=now, reason=reason, alarm=alarm
+                ),
             )
-            if moved:
-                await self.outbox.put(
-                    connection,
-                    DISPATCH_NOTICES.name,
-                    alarm.region,
-                    notice(
-                        NoticeKind.shortfall,
-                        region=alarm.region,
-                        at=now,
-                        reason=reason,
-                        alarm=alarm,
-                    ),
-                )
+        return moved
+
+    def _queued(self, alarm: AlarmAccepted, reason: str, moved: bool) -> None:
         if not moved:
             self._forget_alarm(alarm.alarm_id)
             return
