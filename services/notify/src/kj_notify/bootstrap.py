@@ -13,6 +13,7 @@ import uvicorn
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 
+from kj_notify.adapters import pools
 from kj_notify.adapters.channels import HttpPushAdapter
 from kj_notify.domain.tokens import TokenBook
 from kj_notify.entrypoints.consumers import run_consumer, watch_backlog
@@ -22,7 +23,6 @@ from kj_notify.service_layer import terminals
 from kj_notify.service_layer.broadcasts import BroadcastSender, RegistryIndex, take_broadcasts
 from kj_notify.service_layer.callbacks import CallbackWorkers, RetryPolicy, take_status_changes
 from kj_notify.settings import NotifySettings
-from kj_runtime.db import create_pool
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.topics import ALARMS_STATUS, DISPATCH_WORKORDERS, NOTIFY_BROADCASTS
@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 class Notify:
     settings: NotifySettings
     pool: asyncpg.Pool
+    relay_pool: asyncpg.Pool
     outbox: Outbox
     hub: Hub
     receipts: ReceiptBatcher
@@ -69,7 +70,8 @@ class Notify:
 
 @contextlib.asynccontextmanager
 async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
-    pool = await create_pool(settings.postgres)
+    pool = await pools.work_pool(settings.postgres)
+    relay_pool = await pools.relay_pool(settings.postgres)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     outbox = Outbox("notify", settings.kafka.topic_prefix)
     dev_secret = settings.dev_token_secret.get_secret_value() if settings.dev_token_secret else None
@@ -84,6 +86,7 @@ async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
     notify = Notify(
         settings=settings,
         pool=pool,
+        relay_pool=relay_pool,
         outbox=outbox,
         hub=hub,
         receipts=ReceiptBatcher(pool, outbox, hub),
@@ -101,6 +104,7 @@ async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
     finally:
         await notify.callbacks.close()
         await client.aclose()
+        await relay_pool.close()
         await pool.close()
 
 
@@ -117,7 +121,7 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
     async with build(settings) as notify:
         kafka = settings.kafka
         group = settings.consumer_group
-        relay = OutboxRelay(notify.pool, lambda: make_producer(kafka), notify.outbox)
+        relay = OutboxRelay(notify.relay_pool, lambda: make_producer(kafka), notify.outbox)
         server = _Server(
             uvicorn.Config(
                 notify.app,
