@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from kj_notify.adapters import pools
 from kj_notify.adapters.channels import HttpPushAdapter
+from kj_notify.adapters.deliveries import Delivery
 from kj_notify.domain.tokens import TokenBook
 from kj_notify.entrypoints.consumers import run_consumer, watch_backlog
 from kj_notify.entrypoints.http_api import create_app
@@ -53,11 +54,19 @@ class Notify:
         return bool(await self.pool.fetchval("select true"))
 
     async def on_work_orders(self, records: Sequence[ConsumerRecord]) -> None:
-        stored = await terminals.take_work_orders(
-            self.pool, self.outbox, records, replica=self.hub.replica
-        )
-        for delivery in stored:
-            self.hub.offer(delivery)
+        """Store the batch; its deliveries go to their sockets while the COMMIT runs."""
+        pushed: list[tuple[list[Delivery], asyncio.Future[None]]] = []
+
+        def push(stored: list[Delivery]) -> None:
+            pushed.append((stored, self.hub.push_before_commit(stored)))
+
+        try:
+            await terminals.take_work_orders(
+                self.pool, self.outbox, records, replica=self.hub.replica, on_stored=push
+            )
+        finally:
+            for stored, outcome in pushed:
+                self.hub.settle(stored, outcome)
 
     async def on_status_changes(self, records: Sequence[ConsumerRecord]) -> None:
         for source in await take_status_changes(self.pool, self.outbox, records):

@@ -1,7 +1,7 @@
 """Handlers for the terminal side: keep work orders for their units, record receipts, pass
 answers on. Each runs in one transaction with the outbox, so nothing is half done."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -40,10 +40,17 @@ async def dead_letter(
 
 
 async def take_work_orders(
-    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord], *, replica: str
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    records: Sequence[ConsumerRecord],
+    *,
+    replica: str,
+    on_stored: Callable[[list[deliveries.Delivery]], None] | None = None,
 ) -> list[deliveries.Delivery]:
     """Store each work order for its unit in the batch's transaction, with the message ids
-    seen; returns the new deliveries, in order, to push once the transaction has committed."""
+    seen; returns the new deliveries, in order. `on_stored` gets them as soon as they are
+    written, before the COMMIT (whose WAL flush is most of the time spent here), so they can
+    be pushed while it runs; see Hub.push_before_commit for why that keeps every promise."""
     orders: list[WorkOrder] = []
     async with pool.acquire() as connection, connection.transaction():
         for record in records:
@@ -68,7 +75,10 @@ async def take_work_orders(
             if order.message_id in fresh:
                 fresh.discard(order.message_id)  # a repeat inside the batch counts once
                 new.append(order)
-        return await deliveries.store(connection, new, replica)
+        stored = await deliveries.store(connection, new, replica)
+        if on_stored is not None and stored:
+            on_stored(stored)
+        return stored
 
 
 @dataclass(frozen=True)
