@@ -65,19 +65,11 @@ async def take_work_orders(
                 await dead_letter(connection, outbox, record, "key_mismatch", detail)
                 continue
             orders.append(order)
-        if not orders:
-            return []
-        fresh = await deliveries.first_times(
-            connection, WORKORDERS_CONSUMER, [order.message_id for order in orders]
-        )
-        new: list[WorkOrder] = []
-        for order in orders:
-            if order.message_id in fresh:
-                fresh.discard(order.message_id)  # a repeat inside the batch counts once
-                new.append(order)
-        stored = await deliveries.store(connection, new, replica)
+        stored = await deliveries.store(connection, WORKORDERS_CONSUMER, orders)
         if on_stored is not None and stored:
-            on_stored(stored)
+            on_stored(stored)  # sent while the rest of the transaction runs
+        await deliveries.withdraw(connection, stored)
+        await deliveries.announce(connection, stored, replica)
         return stored
 
 
