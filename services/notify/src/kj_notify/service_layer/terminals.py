@@ -10,7 +10,7 @@ import structlog
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from kj_notify.adapters import deliveries
+from kj_notify.adapters import deliveries, outbox_rows
 from kj_notify.domain.answers import Refused, check_answer, event_for
 from kj_notify.domain.frames import Answer
 from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
@@ -21,6 +21,7 @@ from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
 from kj_schemas.codec import decode
 from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
 
@@ -90,6 +91,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
     recorded = 0
     async with pool.acquire() as connection, connection.transaction():
         timeline: list[deliveries.TimelineEntry] = []
+        messages: list[tuple[str, DeliveryReceipt]] = []
         for status in (ReceiptStatus.delivered, ReceiptStatus.read):
             said = [(r.unit_id, r.delivery_id) for r in receipts if r.status is status]
             if not said:
@@ -105,9 +107,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                     status=status,
                     at=now,
                 )
-                await outbox.put(
-                    connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message
-                )
+                messages.append((str(row["work_order_id"]), message))
                 timeline.append(
                     deliveries.TimelineEntry(
                         alarm_id=row["alarm_id"],
@@ -120,6 +120,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                 )
                 if status is ReceiptStatus.delivered:
                     latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     for seconds in latencies:
         DELIVERY_SECONDS.observe(seconds)
@@ -132,6 +133,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
     async with pool.acquire() as connection, connection.transaction():
         rows = await deliveries.mark_overdue(connection)
         timeline: list[deliveries.TimelineEntry] = []
+        messages: list[tuple[str, DeliveryReceipt]] = []
         for row in rows:
             detail = f"terminal did not acknowledge within {row['window_s']} s"
             message = receipt(
@@ -143,7 +145,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                 at=now,
                 detail=detail,
             )
-            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
+            messages.append((str(row["work_order_id"]), message))
             timeline.append(
                 deliveries.TimelineEntry(
                     alarm_id=row["alarm_id"],
@@ -154,6 +156,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                     detail={"delivery_id": row["seq"], "cause": detail},
                 )
             )
+        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     return len(rows)
 
