@@ -22,6 +22,7 @@ from kj_runtime.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
+FETCH_MAX_WAIT_MS = 500
 Handler = Callable[[Sequence[ConsumerRecord]], Awaitable[None]]
 
 
@@ -36,7 +37,10 @@ async def run_consumer(
 ) -> None:
     """`commit_every_s=None`: the runtime's loop (commit after every batch). A number: commit at
     most that often (decision 0041), for handlers that are idempotent by message id."""
-    consumer = make_consumer(kafka, topic, group_id=group, fetch_max_wait_ms=20)
+    # The broker answers a waiting fetch as soon as a record arrives, so the wait bound only
+    # matters when the topic is idle: a short one costs latency nothing but makes each idle
+    # consumer poll 50 times a second (about 35 ms of CPU a second each, measured; 8 at 500).
+    consumer = make_consumer(kafka, topic, group_id=group, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
     await consumer.start()
     try:
         if commit_every_s is None:
@@ -134,6 +138,8 @@ async def watch_backlog(
             await fail_overdue(pool, outbox)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             log.warning("backlog_check_failed", error=type(error).__name__)  # next round retries
+        except Exception:  # a bug here must not take the gateway down with it
+            log.exception("backlog_check_crashed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=every_s)
         except TimeoutError:
