@@ -12,6 +12,7 @@ import pytest
 import websockets
 from aiokafka import AIOKafkaProducer
 
+from kj_notify.adapters import deliveries
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.deadletter import DeadLetter
 from kj_schemas.enums import EventSource, ReceiptStatus, WorkOrderAction, WorkOrderEventKind
@@ -376,5 +377,59 @@ async def test_an_order_not_acknowledged_in_time_gets_a_failed_receipt_and_still
                 order.work_order_id,
             ):
                 await asyncio.sleep(0.05)
+    finally:
+        await terminal.close()
+
+
+async def test_a_batch_that_fails_after_its_push_is_stored_and_sent_again_and_acked_once(
+    notify: RunningNotify,
+    producer: AIOKafkaProducer,
+    topics: KafkaSettings,
+    db: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deliveries go to the socket before their COMMIT (decision 0042): when that transaction
+    then fails, the work order is stored again under a new delivery id and sent again; the
+    terminal drops the repeat, and only the stored delivery ends up acknowledged."""
+    unit_id = unit()
+    order = work_order(unit_id)
+    wo = str(order.work_order_id)
+    announce = deliveries.announce
+    failed_ids: list[int] = []
+
+    async def fail_once_after_the_push(
+        connection: asyncpg.Connection, stored: list[deliveries.Delivery], replica: str
+    ) -> None:
+        if not failed_ids and any(d.work_order_id == order.work_order_id for d in stored):
+            failed_ids.extend(d.delivery_id for d in stored)
+            raise OSError("injected: the connection broke before the COMMIT")
+        await announce(connection, stored, replica)
+
+    monkeypatch.setattr(deliveries, "announce", fail_once_after_the_push)
+    terminal = await Terminal(notify.ws, unit_id).connect()
+    try:
+        await publish(producer, topics, DISPATCH_WORKORDERS.name, unit_id, order)
+
+        def frames_for_order() -> list[int]:
+            return [
+                f["delivery_id"]
+                for f in terminal.frames
+                if f["type"] == "work_order" and f["work_order_id"] == wo
+            ]
+
+        await terminal.wait_for(lambda: len(frames_for_order()) == 2)
+        first, second = frames_for_order()
+        assert failed_ids == [first]  # sent before its transaction failed
+        assert terminal.assigned() == {wo}  # the terminal holds it once
+        async with asyncio.timeout(20):
+            while not await db.fetchval(
+                "select delivered_at is not null from terminal_deliveries where work_order_id = $1",
+                order.work_order_id,
+            ):
+                await asyncio.sleep(0.05)
+        rows = await db.fetch(
+            "select seq from terminal_deliveries where work_order_id = $1", order.work_order_id
+        )
+        assert [row["seq"] for row in rows] == [second]
     finally:
         await terminal.close()

@@ -13,7 +13,9 @@ import uvicorn
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 
+from kj_notify.adapters import pools
 from kj_notify.adapters.channels import HttpPushAdapter
+from kj_notify.adapters.deliveries import Delivery
 from kj_notify.domain.tokens import TokenBook
 from kj_notify.entrypoints.consumers import run_consumer, watch_backlog
 from kj_notify.entrypoints.http_api import create_app
@@ -22,7 +24,6 @@ from kj_notify.service_layer import terminals
 from kj_notify.service_layer.broadcasts import BroadcastSender, RegistryIndex, take_broadcasts
 from kj_notify.service_layer.callbacks import CallbackWorkers, RetryPolicy, take_status_changes
 from kj_notify.settings import NotifySettings
-from kj_runtime.db import create_pool
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.topics import ALARMS_STATUS, DISPATCH_WORKORDERS, NOTIFY_BROADCASTS
@@ -34,6 +35,7 @@ log = structlog.get_logger(__name__)
 class Notify:
     settings: NotifySettings
     pool: asyncpg.Pool
+    relay_pool: asyncpg.Pool
     outbox: Outbox
     hub: Hub
     receipts: ReceiptBatcher
@@ -52,11 +54,19 @@ class Notify:
         return bool(await self.pool.fetchval("select true"))
 
     async def on_work_orders(self, records: Sequence[ConsumerRecord]) -> None:
-        stored = await terminals.take_work_orders(
-            self.pool, self.outbox, records, replica=self.hub.replica
-        )
-        for delivery in stored:
-            self.hub.offer(delivery)
+        """Store the batch; its deliveries go to their sockets while the COMMIT runs."""
+        pushed: list[tuple[list[Delivery], asyncio.Future[None]]] = []
+
+        def push(stored: list[Delivery]) -> None:
+            pushed.append((stored, self.hub.push_before_commit(stored)))
+
+        try:
+            await terminals.take_work_orders(
+                self.pool, self.outbox, records, replica=self.hub.replica, on_stored=push
+            )
+        finally:
+            for stored, outcome in pushed:
+                self.hub.settle(stored, outcome)
 
     async def on_status_changes(self, records: Sequence[ConsumerRecord]) -> None:
         for source in await take_status_changes(self.pool, self.outbox, records):
@@ -69,7 +79,8 @@ class Notify:
 
 @contextlib.asynccontextmanager
 async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
-    pool = await create_pool(settings.postgres)
+    pool = await pools.work_pool(settings.postgres)
+    relay_pool = await pools.relay_pool(settings.postgres)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     outbox = Outbox("notify", settings.kafka.topic_prefix)
     dev_secret = settings.dev_token_secret.get_secret_value() if settings.dev_token_secret else None
@@ -84,6 +95,7 @@ async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
     notify = Notify(
         settings=settings,
         pool=pool,
+        relay_pool=relay_pool,
         outbox=outbox,
         hub=hub,
         receipts=ReceiptBatcher(pool, outbox, hub),
@@ -101,6 +113,7 @@ async def build(settings: NotifySettings) -> AsyncIterator[Notify]:
     finally:
         await notify.callbacks.close()
         await client.aclose()
+        await relay_pool.close()
         await pool.close()
 
 
@@ -117,7 +130,7 @@ async def run(settings: NotifySettings, stop: asyncio.Event) -> None:
     async with build(settings) as notify:
         kafka = settings.kafka
         group = settings.consumer_group
-        relay = OutboxRelay(notify.pool, lambda: make_producer(kafka), notify.outbox)
+        relay = OutboxRelay(notify.relay_pool, lambda: make_producer(kafka), notify.outbox)
         server = _Server(
             uvicorn.Config(
                 notify.app,

@@ -1,6 +1,7 @@
 """`kj-notify`: the terminal gateway, status callbacks and broadcasts, until SIGTERM/SIGINT."""
 
 import asyncio
+import gc
 
 from kj_notify.bootstrap import run
 from kj_notify.settings import NotifySettings
@@ -13,6 +14,10 @@ async def _main() -> None:
     configure_logging("notify", level=settings.log_level, json=settings.log_json)
     stop = asyncio.Event()
     stop_on_signals(stop)
+    # what is loaded by now (modules, models, schemas) lives as long as the process: out of the
+    # cyclic collector's way, so its full passes, which stall every socket, stay short
+    gc.collect()
+    gc.freeze()
     await run(settings, stop)
 
 

@@ -9,7 +9,6 @@ import asyncpg
 import orjson
 
 from kj_notify.domain.answers import HeldOrder
-from kj_schemas.enums import WorkOrderAction
 from kj_schemas.workorders import WorkOrder
 
 NEW_DELIVERY_CHANNEL = "notify_terminal_delivery"
@@ -27,40 +26,31 @@ class Delivery:
     withdrawn: bool
 
 
-async def first_times(
-    connection: asyncpg.Connection, consumer: str, message_ids: list[UUID]
-) -> set[UUID]:
-    """The ids `consumer` has not processed before, recorded now (the batch form of
-    kj_runtime.idempotency.first_time, in the caller's transaction)."""
-    rows = await connection.fetch(
-        "insert into processed_messages (consumer, message_id) select $1, unnest($2::uuid[]) "
-        "on conflict do nothing returning message_id",
-        consumer,
-        message_ids,
-    )
-    return {row["message_id"] for row in rows}
-
-
 async def store(
-    connection: asyncpg.Connection, orders: list[WorkOrder], replica: str
+    connection: asyncpg.Connection, consumer: str, orders: list[WorkOrder]
 ) -> list[Delivery]:
-    """Keep work orders for their units, in order; returns the new deliveries. Announces them to
-    every replica (as `replica|unit_id`, so the storing replica can ignore its own). An assign
-    whose withdraw came earlier is stored already marked withdrawn; a withdraw marks its assign."""
+    """Keep work orders for their units, in order, skipping any message `consumer` has
+    processed before (its id is recorded now, in the same statement: one round trip); returns
+    the new deliveries. An assign whose withdraw came earlier is stored already marked
+    withdrawn. Call `withdraw` and `announce` next, in the same transaction."""
     if not orders:
         return []
     payloads = [order.model_dump(mode="json", exclude_none=True) for order in orders]
     rows = await connection.fetch(
+        "with fresh as (insert into processed_messages (consumer, message_id) "
+        "select $1, unnest($9::uuid[]) on conflict do nothing returning message_id) "
         "insert into terminal_deliveries "
         "(unit_id, work_order_id, alarm_id, action, payload, issued_at, withdrawn_at) "
         "select t.unit_id, t.work_order_id, t.alarm_id, t.action, t.payload::jsonb, t.issued_at, "
         "(select now() from terminal_deliveries w where w.work_order_id = t.work_order_id "
         "and w.action = 'withdraw' and t.action = 'assign' limit 1) "
-        "from unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
-        "$6::timestamptz[], $7::int[]) "
-        "as t(unit_id, work_order_id, alarm_id, action, payload, issued_at, ord) order by t.ord "
-        "on conflict (work_order_id, action) do nothing "
+        "from unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], "
+        "$7::timestamptz[], $8::int[], $9::uuid[]) "
+        "as t(unit_id, work_order_id, alarm_id, action, payload, issued_at, ord, message_id) "
+        "where t.message_id in (select message_id from fresh) order by t.ord "
+        "on conflict (work_order_id, action) do nothing "  # also a repeat inside the batch
         "returning seq, work_order_id, action, withdrawn_at is not null as withdrawn",
+        consumer,
         [order.unit_id for order in orders],
         [order.work_order_id for order in orders],
         [order.alarm_id for order in orders],
@@ -68,17 +58,8 @@ async def store(
         [orjson.dumps(payload).decode() for payload in payloads],
         [order.issued_at for order in orders],
         list(range(len(orders))),
+        [order.message_id for order in orders],
     )
-    withdraws = [order for order in orders if order.action is WorkOrderAction.withdraw]
-    if withdraws:
-        await connection.execute(
-            "update terminal_deliveries d set withdrawn_at = coalesce(d.withdrawn_at, now()) "
-            "from unnest($1::uuid[], $2::text[]) as w(work_order_id, unit_id) "
-            "where d.work_order_id = w.work_order_id and d.unit_id = w.unit_id "
-            "and d.action = 'assign'",
-            [order.work_order_id for order in withdraws],
-            [order.unit_id for order in withdraws],
-        )
     index = {(order.work_order_id, order.action.value): i for i, order in enumerate(orders)}
     stored: list[Delivery] = []
     for row in sorted(rows, key=lambda row: row["seq"]):
@@ -96,13 +77,32 @@ async def store(
                 withdrawn=row["withdrawn"],
             )
         )
+    return stored
+
+
+async def withdraw(connection: asyncpg.Connection, stored: list[Delivery]) -> None:
+    """A newly stored withdraw marks its assign (which may have come in the same batch)."""
+    withdraws = [delivery for delivery in stored if delivery.action == "withdraw"]
+    if withdraws:
+        await connection.execute(
+            "update terminal_deliveries d set withdrawn_at = coalesce(d.withdrawn_at, now()) "
+            "from unnest($1::uuid[], $2::text[]) as w(work_order_id, unit_id) "
+            "where d.work_order_id = w.work_order_id and d.unit_id = w.unit_id "
+            "and d.action = 'assign'",
+            [delivery.work_order_id for delivery in withdraws],
+            [delivery.unit_id for delivery in withdraws],
+        )
+
+
+async def announce(connection: asyncpg.Connection, stored: list[Delivery], replica: str) -> None:
+    """Tell every replica, at COMMIT, which units have new deliveries (as `replica|unit_id`,
+    so the storing replica can ignore its own)."""
     if stored:
         await connection.execute(
             "select pg_notify($1, x) from unnest($2::text[]) as x",
             NEW_DELIVERY_CHANNEL,
             sorted({f"{replica}|{delivery.unit_id}" for delivery in stored}),
         )
-    return stored
 
 
 async def unacknowledged(pool: asyncpg.Pool, unit_id: str) -> list[Delivery]:

@@ -95,6 +95,7 @@ def create_app(gateway: Gateway, checks: dict[str, ReadinessCheck]) -> FastAPI:
         unit_id = x_kj_unit or ""
         if not gateway.devices.speaks_for(unit_id, bearer(authorization)):
             raise HTTPException(401, "a device token for the unit named in X-KJ-Unit is required")
+        await gateway.hub.settled(work_order_id=work_order_id)
         event_id = await terminals.answer(
             gateway.pool,
             gateway.outbox,
@@ -131,6 +132,7 @@ async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) ->
         return
     if isinstance(frame, AnswerFrame):
         answer = Answer.model_validate(frame.model_dump(exclude={"type", "work_order_id"}))
+        await gateway.hub.settled(work_order_id=frame.work_order_id)
         try:
             event_id = await terminals.answer(
                 gateway.pool,
@@ -149,4 +151,5 @@ async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) ->
         await session.send(reply)
         return
     status = ReceiptStatus.delivered if isinstance(frame, AckFrame) else ReceiptStatus.read
+    await gateway.hub.settled(delivery_id=frame.delivery_id)
     gateway.receipts.put(terminals.Receipt(session.unit_id, frame.delivery_id, status))

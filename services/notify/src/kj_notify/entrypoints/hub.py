@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -97,6 +98,10 @@ class Hub:
     def __init__(self, replica: str) -> None:
         self.replica = replica
         self.sessions: dict[str, TerminalSession] = {}
+        # deliveries pushed while their transaction commits: receipts and answers about them
+        # wait for the outcome (decision 0042)
+        self._settling_deliveries: dict[int, tuple[Delivery, asyncio.Future[None]]] = {}
+        self._settling_orders: dict[UUID, asyncio.Future[None]] = {}
 
     async def join(self, session: TerminalSession) -> None:
         previous = self.sessions.get(session.unit_id)
@@ -106,6 +111,10 @@ class Hub:
             await previous.stop()
             with contextlib.suppress(Exception):
                 await previous.websocket.close(code=4000, reason="replaced by a newer connection")
+        # pushed before this session joined, committing now: its sweep may not see them yet
+        for delivery, _ in list(self._settling_deliveries.values()):
+            if delivery.unit_id == session.unit_id:
+                session.offer(delivery)
         session.start()
 
     async def leave(self, session: TerminalSession) -> None:
@@ -115,10 +124,48 @@ class Hub:
         await session.stop()
 
     def offer(self, delivery: Delivery) -> None:
-        """A delivery this replica just committed: sent without reading it back."""
+        """A delivery this replica just stored: sent without reading it back."""
         session = self.sessions.get(delivery.unit_id)
         if session is not None:
             session.offer(delivery)
+
+    def push_before_commit(self, stored: list[Delivery]) -> asyncio.Future[None]:
+        """Push deliveries whose transaction is committing now. If it fails, the terminal
+        holds a delivery id that matches no row: its ack changes nothing, and the work order
+        is stored again (new id) when the batch is retried or re-read after a restart, then
+        sent again and dropped by the terminal as a repeat. What the terminal says about
+        these deliveries meanwhile waits for `settle`, so an ack never races the COMMIT and
+        finds no row (which would leave a delivered order counted as owed)."""
+        outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for delivery in stored:
+            self._settling_deliveries[delivery.delivery_id] = (delivery, outcome)
+            self._settling_orders[delivery.work_order_id] = outcome
+            self.offer(delivery)
+        return outcome
+
+    def settle(self, stored: list[Delivery], outcome: asyncio.Future[None]) -> None:
+        """The transaction behind `push_before_commit` is over (committed or not)."""
+        for delivery in stored:
+            settling = self._settling_deliveries.get(delivery.delivery_id)
+            if settling is not None and settling[1] is outcome:
+                del self._settling_deliveries[delivery.delivery_id]
+            if self._settling_orders.get(delivery.work_order_id) is outcome:
+                del self._settling_orders[delivery.work_order_id]
+        if not outcome.done():
+            outcome.set_result(None)
+
+    async def settled(
+        self, *, delivery_id: int | None = None, work_order_id: UUID | None = None
+    ) -> None:
+        """Returns once the delivery (or work order) is not in a transaction still committing."""
+        outcome: asyncio.Future[None] | None = None
+        if delivery_id is not None:
+            settling = self._settling_deliveries.get(delivery_id)
+            outcome = settling[1] if settling is not None else None
+        else:
+            outcome = self._settling_orders.get(work_order_id) if work_order_id else None
+        if outcome is not None:
+            await asyncio.shield(outcome)
 
     def announced(self, payload: str) -> None:
         """A NOTIFY `replica|unit_id`; another replica's deliveries are swept from the table."""

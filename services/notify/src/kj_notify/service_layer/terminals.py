@@ -1,7 +1,7 @@
 """Handlers for the terminal side: keep work orders for their units, record receipts, pass
 answers on. Each runs in one transaction with the outbox, so nothing is half done."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -10,7 +10,7 @@ import structlog
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from kj_notify.adapters import deliveries
+from kj_notify.adapters import deliveries, outbox_rows
 from kj_notify.domain.answers import Refused, check_answer, event_for
 from kj_notify.domain.frames import Answer
 from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
@@ -21,6 +21,7 @@ from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
 from kj_schemas.codec import decode
 from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
 
@@ -40,10 +41,17 @@ async def dead_letter(
 
 
 async def take_work_orders(
-    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord], *, replica: str
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    records: Sequence[ConsumerRecord],
+    *,
+    replica: str,
+    on_stored: Callable[[list[deliveries.Delivery]], None] | None = None,
 ) -> list[deliveries.Delivery]:
     """Store each work order for its unit in the batch's transaction, with the message ids
-    seen; returns the new deliveries, in order, to push once the transaction has committed."""
+    seen; returns the new deliveries, in order. `on_stored` gets them as soon as they are
+    written, before the COMMIT (whose WAL flush is most of the time spent here), so they can
+    be pushed while it runs; see Hub.push_before_commit for why that keeps every promise."""
     orders: list[WorkOrder] = []
     async with pool.acquire() as connection, connection.transaction():
         for record in records:
@@ -58,17 +66,12 @@ async def take_work_orders(
                 await dead_letter(connection, outbox, record, "key_mismatch", detail)
                 continue
             orders.append(order)
-        if not orders:
-            return []
-        fresh = await deliveries.first_times(
-            connection, WORKORDERS_CONSUMER, [order.message_id for order in orders]
-        )
-        new: list[WorkOrder] = []
-        for order in orders:
-            if order.message_id in fresh:
-                fresh.discard(order.message_id)  # a repeat inside the batch counts once
-                new.append(order)
-        return await deliveries.store(connection, new, replica)
+        stored = await deliveries.store(connection, WORKORDERS_CONSUMER, orders)
+        if on_stored is not None and stored:
+            on_stored(stored)  # sent while the rest of the transaction runs
+        await deliveries.withdraw(connection, stored)
+        await deliveries.announce(connection, stored, replica)
+        return stored
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
     recorded = 0
     async with pool.acquire() as connection, connection.transaction():
         timeline: list[deliveries.TimelineEntry] = []
+        messages: list[tuple[str, DeliveryReceipt]] = []
         for status in (ReceiptStatus.delivered, ReceiptStatus.read):
             said = [(r.unit_id, r.delivery_id) for r in receipts if r.status is status]
             if not said:
@@ -103,9 +107,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                     status=status,
                     at=now,
                 )
-                await outbox.put(
-                    connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message
-                )
+                messages.append((str(row["work_order_id"]), message))
                 timeline.append(
                     deliveries.TimelineEntry(
                         alarm_id=row["alarm_id"],
@@ -118,6 +120,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                 )
                 if status is ReceiptStatus.delivered:
                     latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
+        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     for seconds in latencies:
         DELIVERY_SECONDS.observe(seconds)
@@ -130,6 +133,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
     async with pool.acquire() as connection, connection.transaction():
         rows = await deliveries.mark_overdue(connection)
         timeline: list[deliveries.TimelineEntry] = []
+        messages: list[tuple[str, DeliveryReceipt]] = []
         for row in rows:
             detail = f"terminal did not acknowledge within {row['window_s']} s"
             message = receipt(
@@ -141,7 +145,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                 at=now,
                 detail=detail,
             )
-            await outbox.put(connection, NOTIFY_RECEIPTS.name, str(row["work_order_id"]), message)
+            messages.append((str(row["work_order_id"]), message))
             timeline.append(
                 deliveries.TimelineEntry(
                     alarm_id=row["alarm_id"],
@@ -152,6 +156,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                     detail={"delivery_id": row["seq"], "cause": detail},
                 )
             )
+        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     return len(rows)
 
