@@ -7,6 +7,7 @@ the queue is full, a batch of track rows is dropped and counted
 history store (docs/decisions/0021-tracks-queue-drops-when-full.md)."""
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,7 @@ import structlog
 from prometheus_client import Counter
 
 from kj_runtime.lifecycle import sleep_or_stop
+from kj_tracking.adapters.ping_codec import PingWire
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +35,14 @@ COLUMNS = (
     "received_at",
 )
 Row = tuple[str, datetime, float, float, float | None, float | None, float | None, datetime]
+
+
+def track_rows(fixes: Sequence[PingWire], received: float) -> list[Row]:
+    """The rows of one batch's trusted and late fixes, all received at `received`."""
+    at = datetime.fromtimestamp(received, UTC)
+    return [
+        (f.unit_id, f.ts, f.lat, f.lon, f.speed_kmh, f.heading_deg, f.accuracy_m, at) for f in fixes
+    ]
 
 
 def partition_name(day: date) -> str:

@@ -81,11 +81,23 @@ class UnitTrack:
         return self.fix_ts > 0.0
 
     def move_to(self, fix: Fix, received_at: float) -> None:
-        self.lat = fix.lat
-        self.lon = fix.lon
-        self.speed_kmh = fix.speed_kmh
-        self.heading_deg = fix.heading_deg
-        self.fix_ts = fix.ts
+        self.move(fix.ts, fix.lat, fix.lon, fix.speed_kmh, fix.heading_deg, received_at)
+
+    def move(
+        self,
+        ts: float,
+        lat: float,
+        lon: float,
+        speed_kmh: float | None,
+        heading_deg: float | None,
+        received_at: float,
+    ) -> None:
+        """The unit is where a trusted fix says (the hot path's form: no `Fix` built)."""
+        self.lat = lat
+        self.lon = lon
+        self.speed_kmh = speed_kmh
+        self.heading_deg = heading_deg
+        self.fix_ts = ts
         self.seen_at = received_at
 
 

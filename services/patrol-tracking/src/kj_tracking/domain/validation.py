@@ -4,7 +4,7 @@ a duplicate or an out-of-order fix is not an error but never moves a unit back i
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kj_tracking.domain.geo import approx_m
+from kj_tracking.domain.geo import M_PER_DEG, approx_m
 from kj_tracking.domain.units import Fix, UnitTrack
 
 
@@ -43,30 +43,46 @@ class Rules:
 
 
 def check(fix: Fix, unit: UnitTrack | None, now: float, rules: Rules) -> Outcome:
-    """Classify one fix against the unit's latest trusted fix. Pure and cheap: this runs for
-    every ping."""
+    """Classify one fix against the unit's latest trusted fix."""
     if unit is None:
         return Outcome.unknown_unit
-    if not (-90.0 <= fix.lat <= 90.0 and -180.0 <= fix.lon <= 180.0) or (
-        fix.lat == 0.0 and fix.lon == 0.0
-    ):
+    return classify(unit, fix.ts, fix.lat, fix.lon, fix.accuracy_m, now, rules)
+
+
+def classify(
+    unit: UnitTrack,
+    ts: float,
+    lat: float,
+    lon: float,
+    accuracy_m: float | None,
+    now: float,
+    rules: Rules,
+) -> Outcome:
+    """`check` over plain values, for the hot path: it runs for every ping, so the common
+    case (a plausible next fix) costs a few comparisons and no trigonometry."""
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or (lat == 0.0 and lon == 0.0):
         return Outcome.out_of_range
-    if fix.ts > now + rules.max_future_s:
+    if ts > now + rules.max_future_s:
         return Outcome.future_ts
-    if fix.ts < now - rules.max_age_s:
+    if ts < now - rules.max_age_s:
         return Outcome.stale_ts
-    if fix.accuracy_m is not None and fix.accuracy_m > rules.max_accuracy_m:
+    if accuracy_m is not None and accuracy_m > rules.max_accuracy_m:
         return Outcome.bad_accuracy
     last = unit.fix_ts
-    if last == 0.0:  # the unit's first fix
-        return Outcome.accepted
-    if fix.ts == last:
-        return Outcome.duplicate
-    if fix.ts < last:
-        return Outcome.out_of_order
-    distance = approx_m(unit.lat, unit.lon, fix.lat, fix.lon)
-    if distance > rules.jump_slack_m:
-        speed_kmh = distance / (fix.ts - last) * 3.6
-        if speed_kmh > rules.max_speed_kmh:
+    if ts > last:
+        if last == 0.0:  # the unit's first fix
+            return Outcome.accepted
+        # cos(lat) <= 1: without it the east-west distance is an upper bound, so a fix
+        # within the slack by that bound is within it for sure
+        dy = (lat - unit.lat) * M_PER_DEG
+        dx = (lon - unit.lon) * M_PER_DEG
+        slack = rules.jump_slack_m
+        if dx * dx + dy * dy <= slack * slack:
+            return Outcome.accepted
+        distance = approx_m(unit.lat, unit.lon, lat, lon)
+        if distance > slack and distance / (ts - last) * 3.6 > rules.max_speed_kmh:
             return Outcome.impossible_jump
-    return Outcome.accepted
+        return Outcome.accepted
+    if ts == last:
+        return Outcome.duplicate
+    return Outcome.out_of_order
