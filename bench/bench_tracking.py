@@ -5,7 +5,9 @@ rows COPYed to PostgreSQL, check-ins and arrival detection), side by side, media
 faust-streaming agent once for the decision record; and memory per tracked unit.
 
 Run: `uv run python -m bench.bench_tracking` (Kafka and PostgreSQL up). Bench topics use the
-prefix `bench-<id>.` and a throwaway database; both are removed at the end."""
+prefix `bench-<id>.` and a throwaway database; both are removed at the end. For iterating:
+`BENCH_QUICK=1` (200,000 pings, only the bare loop against the state role, nothing recorded);
+`BENCH_UNITS` and `BENCH_PINGS_PER_UNIT` set the size."""
 
 import asyncio
 import gc
@@ -45,8 +47,9 @@ from kj_tracking.bootstrap import bootstrap
 from kj_tracking.domain.units import Fix, registry
 from kj_tracking.settings import TrackingSettings
 
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 UNITS = int(os.environ.get("BENCH_UNITS", 10_000))
-PINGS_PER_UNIT = int(os.environ.get("BENCH_PINGS_PER_UNIT", 100))
+PINGS_PER_UNIT = int(os.environ.get("BENCH_PINGS_PER_UNIT", 20 if QUICK else 100))
 TOTAL = UNITS * PINGS_PER_UNIT
 RUNS = 3
 FAUST_LIMIT = int(os.environ.get("BENCH_FAUST_LIMIT", 100_000))
@@ -303,6 +306,10 @@ async def main() -> None:
             print(
                 f"run {run + 1}: bare {bare[-1]:,.0f}/s, service {service[-1]:,.0f}/s", flush=True
             )
+        if QUICK:
+            ratios = [s / b for s, b in zip(service, bare, strict=True)]
+            print(f"quick: median service/bare ratio {statistics.median(ratios):.3f}")
+            return
         tracks_role = await service_rate(kafka, postgres, city, "tracks")
         all_in_one = await service_rate(kafka, postgres, city, "all")
         print(f"tracks role {tracks_role:,.0f}/s, all roles in one process {all_in_one:,.0f}/s")
