@@ -139,12 +139,14 @@ async def produce(kafka: KafkaSettings, by_partition: list[list[tuple[bytes, byt
 
 
 async def bare_rate(kafka: KafkaSettings) -> float:
-    """A getmany loop that only decodes: the ceiling for any consumer in this process."""
+    """A getmany loop that only decodes: the ceiling for any consumer in this process. Same
+    consumer options and batch size as the service's."""
+    batch_size = TrackingSettings(kafka=kafka).max_batch
     consumer = make_consumer(
         kafka,
         PATROL_PINGS.name,
         group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
-        max_poll_records=5000,
+        max_poll_records=batch_size,
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
@@ -152,7 +154,7 @@ async def bare_rate(kafka: KafkaSettings) -> float:
     seen, first, at_first = 0, 0.0, 0
     try:
         while seen < TOTAL:
-            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            batches = await consumer.getmany(timeout_ms=200, max_records=batch_size)
             for batch in batches.values():
                 for rec in batch:
                     decode_wire(rec.value)
@@ -177,7 +179,6 @@ async def service_rate(
         postgres=postgres,
         group_id=f"bench-svc-{uuid.uuid4().hex[:6]}",
         role=role,
-        max_batch=5000,
         silence_s=3600,
         sweep_interval_s=1.0,
         track_queue_batches=256,

@@ -1,6 +1,6 @@
 """Check-ins (打卡): dwell within the radius, once per visit."""
 
-from kj_tracking.domain.checkins import Checkpoint, observe
+from kj_tracking.domain.checkins import Checkpoint, CheckpointIndex, observe
 from kj_tracking.domain.units import Fix, UnitTrack
 
 CP = Checkpoint("SY-P01-K1", "SY-P01", 27.25146, 111.456798, 40)
@@ -39,3 +39,13 @@ def test_leaving_and_coming_back_is_a_new_visit() -> None:
     observe(at(unit, 100, lat=CP.lat + 0.01), [CP], 60)
     observe(at(unit, 200), [CP], 60)
     assert observe(at(unit, 260), [CP], 60) is not None
+
+
+def test_the_index_finds_every_point_within_a_checkpoint_and_skips_far_ones() -> None:
+    south_west = Checkpoint("X-K1", "X", -33.8688, -151.2093, 40)  # negative coordinates
+    index = CheckpointIndex([CP, south_west])
+    for cp in (CP, south_west):
+        for dlat, dlon in ((0, 0), (0.00035, 0), (-0.00035, 0), (0, 0.0004), (0, -0.0004)):
+            assert index.near(cp.lat + dlat, cp.lon + dlon)
+    assert not index.near(CP.lat + 0.05, CP.lon)
+    assert not index.near(27.0, 112.0)

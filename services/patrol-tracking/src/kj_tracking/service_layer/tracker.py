@@ -86,7 +86,7 @@ class Tracker:
             policy.checkin_dwell_s,
             policy.arrival_radius_m,
         )
-        checkpoints, near_checkpoint = self.checkpoints, self.checkpoint_index.near
+        checkpoints, near_cells = self.checkpoints, self.checkpoint_index.cells
         decode, classify_, accepted_, late_ = (
             decode_wire,
             classify,
@@ -125,7 +125,11 @@ class Tracker:
                 arrival = detect(unit, radius_m) if unit.work_order_id is not None else None
                 if arrival is not None:
                     self.pending_arrivals.append(arrival)
-                if unit.checkpoint_id is not None or near_checkpoint(wire.lat, wire.lon):
+                if (
+                    unit.checkpoint_id is not None
+                    # CheckpointIndex.near, inlined (checkins.cell): most fixes stop here
+                    or int(wire.lat * 100.0) * 100_000 + int(wire.lon * 100.0) in near_cells
+                ):
                     checkin = observe(unit, checkpoints.get(unit.platform_id, []), dwell_s)
                     if checkin is not None:
                         self.pending_checkins.append(checkin)
