@@ -58,7 +58,9 @@ CENTRE = (27.24, 111.47)
 
 def bench_city() -> City:
     """100 platforms of 100 units each around Shaoyang, two checkpoints per platform."""
-    platforms, units, checkpoints = [], [], []
+    platforms: list[Platform] = []
+    units: list[Unit] = []
+    checkpoints: list[Checkpoint] = []
     per_platform = max(UNITS // 100, 1)
     rng = random.Random(7)  # noqa: S311 (test data)
     for p in range(math.ceil(UNITS / per_platform)):

@@ -37,7 +37,7 @@ def encode_state(unit: UnitTrack) -> bytes:
         "status": unit.status.value,
         "lat": unit.lat,
         "lon": unit.lon,
-        "fix_at": _at(unit.fix_ts),
+        "fix_at": unit.fix_at,
         "last_seen_at": _at(unit.seen_at),
     }
     if unit.speed_kmh is not None:
@@ -54,7 +54,7 @@ def restore(unit: UnitTrack, raw: bytes) -> None:
     state = decode(UnitState, raw)
     unit.lat, unit.lon = state.lat, state.lon
     unit.speed_kmh, unit.heading_deg = state.speed_kmh, state.heading_deg
-    unit.fix_ts = state.fix_at.timestamp()
+    unit.fix_at = state.fix_at.astimezone(UTC)
     unit.seen_at = state.last_seen_at.timestamp()
     unit.status = UnitStatus(state.status)
     if unit.status is UnitStatus.lost_contact:

@@ -28,4 +28,4 @@ def detect(unit: UnitTrack, radius_m: float) -> Arrival | None:
     if haversine_m(unit.lat, unit.lon, unit.scene_lat, unit.scene_lon) > radius_m:
         return None
     unit.status = UnitStatus.on_scene
-    return Arrival(unit.work_order_id, unit.unit_id, unit.fix_ts, unit.lat, unit.lon)
+    return Arrival(unit.work_order_id, unit.unit_id, unit.fix_at.timestamp(), unit.lat, unit.lon)

@@ -3,6 +3,7 @@ dwell time checks in once per visit; leaving the radius ends the visit."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from math import floor
 
 from kj_tracking.domain.geo import haversine_m
 from kj_tracking.domain.units import UnitTrack
@@ -33,9 +34,9 @@ _CELLS_PER_DEG = 100.0
 
 
 def cell(lat: float, lon: float) -> int:
-    """The grid cell of a point: row and column are monotonic in latitude and longitude,
-    and the column (|column| <= 18,000) never reaches into the next row."""
-    return int(lat * _CELLS_PER_DEG) * 100_000 + int(lon * _CELLS_PER_DEG)
+    """The grid cell of a point: row and column are floors of latitude and longitude in
+    cells, and the column (|column| <= 18,000) never reaches into the next row."""
+    return floor(lat * _CELLS_PER_DEG) * 100_000 + floor(lon * _CELLS_PER_DEG)
 
 
 class CheckpointIndex:
@@ -46,10 +47,10 @@ class CheckpointIndex:
         self.cells: set[int] = set()
         for cp in checkpoints:
             box = cp.radius_m / _DEG_M
-            rows = int((cp.lat - box) * _CELLS_PER_DEG), int((cp.lat + box) * _CELLS_PER_DEG)
+            rows = floor((cp.lat - box) * _CELLS_PER_DEG), floor((cp.lat + box) * _CELLS_PER_DEG)
             columns = (
-                int((cp.lon - 2 * box) * _CELLS_PER_DEG),
-                int((cp.lon + 2 * box) * _CELLS_PER_DEG),
+                floor((cp.lon - 2 * box) * _CELLS_PER_DEG),
+                floor((cp.lon + 2 * box) * _CELLS_PER_DEG),
             )
             for row in range(rows[0], rows[1] + 1):
                 for column in range(columns[0], columns[1] + 1):
@@ -79,12 +80,16 @@ def observe(unit: UnitTrack, checkpoints: list[Checkpoint], dwell_s: float) -> C
         return None
     if unit.checkpoint_id != here.checkpoint_id:
         unit.checkpoint_id = here.checkpoint_id
-        unit.dwell_since = unit.fix_ts
+        unit.dwell_since = unit.fix_at
         unit.checkin_done = False
         return None
-    if unit.checkin_done or unit.fix_ts - unit.dwell_since < dwell_s:
+    if unit.checkin_done or (unit.fix_at - unit.dwell_since).total_seconds() < dwell_s:
         return None
     unit.checkin_done = True
     return CheckIn(
-        here.checkpoint_id, unit.unit_id, unit.platform_id, unit.dwell_since, unit.fix_ts
+        here.checkpoint_id,
+        unit.unit_id,
+        unit.platform_id,
+        unit.dwell_since.timestamp(),
+        unit.fix_at.timestamp(),
     )

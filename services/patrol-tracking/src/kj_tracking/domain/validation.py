@@ -2,10 +2,11 @@
 a duplicate or an out-of-order fix is not an error but never moves a unit back in time."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from kj_tracking.domain.geo import M_PER_DEG, approx_m
-from kj_tracking.domain.units import Fix, UnitTrack
+from kj_tracking.domain.units import NO_FIX, Fix, UnitTrack
 
 
 class Outcome(StrEnum):
@@ -42,35 +43,51 @@ class Rules:
     jump_slack_m: float = 150.0  # distances under this are GPS noise whatever the time
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The fix times trusted at one moment; computed once per batch of pings."""
+
+    newest: datetime
+    oldest: datetime
+
+
+def window(now: float, rules: Rules) -> Window:
+    return Window(
+        datetime.fromtimestamp(now + rules.max_future_s, UTC),
+        datetime.fromtimestamp(now - rules.max_age_s, UTC),
+    )
+
+
 def check(fix: Fix, unit: UnitTrack | None, now: float, rules: Rules) -> Outcome:
     """Classify one fix against the unit's latest trusted fix."""
     if unit is None:
         return Outcome.unknown_unit
-    return classify(unit, fix.ts, fix.lat, fix.lon, fix.accuracy_m, now, rules)
+    at = datetime.fromtimestamp(fix.ts, UTC)
+    return classify(unit, at, fix.lat, fix.lon, fix.accuracy_m, window(now, rules), rules)
 
 
 def classify(
     unit: UnitTrack,
-    ts: float,
+    at: datetime,
     lat: float,
     lon: float,
     accuracy_m: float | None,
-    now: float,
+    trusted: Window,
     rules: Rules,
 ) -> Outcome:
     """`check` over plain values, for the hot path: it runs for every ping, so the common
     case (a plausible next fix) costs a few comparisons and no trigonometry."""
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0) or (lat == 0.0 and lon == 0.0):
         return Outcome.out_of_range
-    if ts > now + rules.max_future_s:
+    if at > trusted.newest:
         return Outcome.future_ts
-    if ts < now - rules.max_age_s:
+    if at < trusted.oldest:
         return Outcome.stale_ts
     if accuracy_m is not None and accuracy_m > rules.max_accuracy_m:
         return Outcome.bad_accuracy
-    last = unit.fix_ts
-    if ts > last:
-        if last == 0.0:  # the unit's first fix
+    last = unit.fix_at
+    if at > last:
+        if last is NO_FIX:  # the unit's first fix
             return Outcome.accepted
         # cos(lat) <= 1: without it the east-west distance is an upper bound, so a fix
         # within the slack by that bound is within it for sure
@@ -80,9 +97,10 @@ def classify(
         if dx * dx + dy * dy <= slack * slack:
             return Outcome.accepted
         distance = approx_m(unit.lat, unit.lon, lat, lon)
-        if distance > slack and distance / (ts - last) * 3.6 > rules.max_speed_kmh:
+        seconds = (at - last).total_seconds()
+        if distance > slack and distance / seconds * 3.6 > rules.max_speed_kmh:
             return Outcome.impossible_jump
         return Outcome.accepted
-    if ts == last:
+    if at == last:
         return Outcome.duplicate
     return Outcome.out_of_order

@@ -12,7 +12,7 @@ from aiokafka import ConsumerRecord
 from kj_tracking.adapters.ping_codec import DecodeError, PingWire, decode_wire
 from kj_tracking.adapters.tracks import TrackWriter, track_rows
 from kj_tracking.domain.units import UnitTrack
-from kj_tracking.domain.validation import Outcome, Rules, classify
+from kj_tracking.domain.validation import Outcome, Rules, classify, window
 
 
 @dataclass
@@ -30,6 +30,7 @@ class TrackRecorder:
             Outcome.out_of_order,
         )
         fixes: list[PingWire] = []
+        trusted = window(now, rules)
         for record in batch:
             try:
                 wire = decode_wire(record.value)
@@ -38,10 +39,9 @@ class TrackRecorder:
             unit = units.get(wire.unit_id)
             if unit is None:
                 continue
-            ts = wire.ts.timestamp()
-            outcome = classify(unit, ts, wire.lat, wire.lon, wire.accuracy_m, now, rules)
+            outcome = classify(unit, wire.ts, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
             if outcome is accepted:
-                unit.move(ts, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
+                unit.move(wire.ts, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
             elif outcome is not late:
                 continue
             fixes.append(wire)

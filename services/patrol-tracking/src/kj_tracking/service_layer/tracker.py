@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from math import floor
 
 import asyncpg
 import structlog
@@ -25,7 +26,7 @@ from kj_tracking.domain.checkins import CheckIn, Checkpoint, CheckpointIndex, ob
 from kj_tracking.domain.publication import PublishRules, due, mark_published
 from kj_tracking.domain.status import regain_contact
 from kj_tracking.domain.units import UnitTrack
-from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, classify
+from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, classify, window
 from kj_tracking.metrics import (
     ARRIVALS,
     CHECKINS,
@@ -81,6 +82,7 @@ class Tracker:
         decoded one), each rarer rule behind a cheap test, side effects batched after it."""
         now = self.clock()
         units, policy, rules = self.units, self.policy, self.policy.rules
+        trusted = window(now, rules)
         publish_rules, dwell_s, radius_m = (
             policy.publish,
             policy.checkin_dwell_s,
@@ -112,14 +114,14 @@ class Tracker:
                 outcomes["unknown_unit"] += 1
                 rejects.append((record, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
                 continue
-            ts = wire.ts.timestamp()
-            outcome = classify_(unit, ts, wire.lat, wire.lon, wire.accuracy_m, now, rules)
+            at = wire.ts
+            outcome = classify_(unit, at, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
             if outcome is accepted_:
                 accepted += 1
                 if not accepted & 63:  # sampled: a histogram observation costs a lock
-                    PING_DELAY.observe(max(now - ts, 0.0))
+                    PING_DELAY.observe(max(now - at.timestamp(), 0.0))
                 restored = unit.status is lost and regain_contact(unit)
-                unit.move(ts, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
+                unit.move(at, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
                 if keep_rows:
                     fixes.append(wire)
                 arrival = detect(unit, radius_m) if unit.work_order_id is not None else None
@@ -128,7 +130,7 @@ class Tracker:
                 if (
                     unit.checkpoint_id is not None
                     # CheckpointIndex.near, inlined (checkins.cell): most fixes stop here
-                    or int(wire.lat * 100.0) * 100_000 + int(wire.lon * 100.0) in near_cells
+                    or floor(wire.lat * 100.0) * 100_000 + floor(wire.lon * 100.0) in near_cells
                 ):
                     checkin = observe(unit, checkpoints.get(unit.platform_id, []), dwell_s)
                     if checkin is not None:
