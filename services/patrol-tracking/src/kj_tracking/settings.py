@@ -15,7 +15,10 @@ class TrackingSettings(ServiceSettings):
     # "all": one process does everything (a city); at province scale run "state" processes
     # (unit state, arrivals, check-ins, silence) and "tracks" processes (COPY of fixes) apart
     role: Literal["all", "state", "tracks"] = "all"
-    max_batch: int = 5000
+    # pings handled per batch (at most): each batch ends in a wait for its unit states' acks
+    # and an offset commit, so under a backlog larger batches pay that wait less often;
+    # 20,000 measured best (5,000: half the rate, 50,000: -15%)
+    max_batch: int = 20_000
     # validation
     max_future_s: float = 30.0
     max_age_s: float = 6 * 3600.0
