@@ -95,7 +95,7 @@ class Tracker:
             Outcome.accepted,
             Outcome.out_of_order,
         )
-        lost, returning = UnitStatus.lost_contact, UnitStatus.returning
+        lost, returning, floor_ = UnitStatus.lost_contact, UnitStatus.returning, floor
         accepted = 0
         outcomes: Counter[str] = Counter()
         rejects: list[tuple[ConsumerRecord, str, str]] = []
@@ -130,7 +130,7 @@ class Tracker:
                 if (
                     unit.checkpoint_id is not None
                     # CheckpointIndex.near, inlined (checkins.cell): most fixes stop here
-                    or floor(wire.lat * 100.0) * 100_000 + floor(wire.lon * 100.0) in near_cells
+                    or floor_(wire.lat * 100.0) * 100_000 + floor_(wire.lon * 100.0) in near_cells
                 ):
                     checkin = observe(unit, checkpoints.get(unit.platform_id, []), dwell_s)
                     if checkin is not None:
