@@ -1,9 +1,11 @@
 """Every validation rule, duplicates and out-of-order fixes."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from kj_tracking.domain.units import Fix, UnitTrack
-from kj_tracking.domain.validation import Outcome, Rules, check
+from kj_tracking.domain.validation import Outcome, Rules, check, classify, window
 
 NOW = 1_800_000_000.0
 RULES = Rules()
@@ -87,3 +89,13 @@ def test_the_cheap_bound_never_hides_a_jump_in_any_direction() -> None:
         assert check(jump, unit, NOW, RULES) is Outcome.impossible_jump
         noise = fix(ts=NOW - 1.0, lat=unit.lat + dlat * 0.4, lon=unit.lon + dlon * 0.4)
         assert check(noise, unit, NOW, RULES) is Outcome.accepted
+
+
+def test_the_same_instant_in_another_utc_offset_is_a_duplicate_and_earlier_is_late() -> None:
+    unit = unit_at(ts=NOW - 10)
+    beijing = timezone(timedelta(hours=8))
+    same = datetime.fromtimestamp(NOW - 10, beijing)
+    earlier = datetime.fromtimestamp(NOW - 11, beijing)
+    trusted = window(NOW, RULES)
+    assert classify(unit, same, 27.2401, 111.4701, None, trusted, RULES) is Outcome.duplicate
+    assert classify(unit, earlier, 27.2401, 111.4701, None, trusted, RULES) is Outcome.out_of_order
