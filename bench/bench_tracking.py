@@ -183,7 +183,7 @@ async def service_rate(
         role=role,
         silence_s=3600,
         sweep_interval_s=1.0,
-        track_queue_batches=256,
+        track_queue_rows=2_000_000,
     )
     service = await bootstrap(settings, city=city)
     consumed = CONSUMED.labels(settings.group_id, kafka.topic(PATROL_PINGS.name))

@@ -199,7 +199,7 @@ async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> 
         tracks=(
             None
             if settings.role == "state"
-            else TrackWriter(pool, max_batches=settings.track_queue_batches)
+            else TrackWriter(pool, max_rows=settings.track_queue_rows)
         ),
         pool=pool,
         outbox=outbox,

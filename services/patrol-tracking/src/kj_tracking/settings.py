@@ -36,5 +36,6 @@ class TrackingSettings(ServiceSettings):
     silence_s: float = 60.0
     sweep_interval_s: float = 1.0
     # tracks
-    track_queue_batches: int = 64
+    # track rows waiting for COPY, at most (more are dropped and counted, decision 0021)
+    track_queue_rows: int = 320_000
     track_retention_days: int = 30

@@ -113,21 +113,24 @@ async def unit_track(
 
 
 class TrackWriter:
-    """Takes row batches from the hot path without waiting; a task COPYs them."""
+    """Takes row batches from the hot path without waiting; a task COPYs them. The queue is
+    bounded in rows (batches vary from one ping to `max_batch`)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_rows: int = 320_000) -> None:
         self.pool = pool
-        self.queue: asyncio.Queue[list[Row]] = asyncio.Queue(maxsize=max_batches)
+        self.max_rows = max_rows
+        self.queued_rows = 0
+        self.queue: asyncio.Queue[list[Row]] = asyncio.Queue()
 
     def offer(self, rows: list[Row]) -> bool:
         if not rows:
             return True
-        try:
-            self.queue.put_nowait(rows)
-            return True
-        except asyncio.QueueFull:
+        if self.queued_rows + len(rows) > self.max_rows:
             TRACK_DROPPED.inc(len(rows))
             return False
+        self.queued_rows += len(rows)
+        self.queue.put_nowait(rows)
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         while not (stop.is_set() and self.queue.empty()):
@@ -142,6 +145,7 @@ class TrackWriter:
             try:
                 await self._write(rows, stop)
             finally:
+                self.queued_rows -= len(rows)
                 for _ in range(taken):
                     self.queue.task_done()
 
