@@ -1,8 +1,11 @@
 """Patrol tracking benchmark: 1,000,000 pings of 10,000 units (a generated bench city) on the
 real broker, consumed by (a) a bare aiokafka getmany loop that only decodes them and (b) the
-tracking service's own hot path (validation, unit state, publication on units.state, track
-rows COPYed to PostgreSQL, check-ins and arrival detection), side by side, median of 3; a
-faust-streaming agent once for the decision record; and memory per tracked unit.
+tracking service's hot path, its state role (validation, unit state, arrival and check-in
+detection, changed states published on units.state and acknowledged before each commit),
+side by side, median of 3: `tracking.pings_per_s`, `tracking.bare_pings_per_s`,
+`tracking.ratio`. Then once each: the tracks role (COPY into PostgreSQL, a separate process in
+production, docs/decisions/0020) and both roles in one process (`role=all`, a city's setup),
+a faust-streaming agent for the decision record, and memory per tracked unit.
 
 Run: `uv run python -m bench.bench_tracking` (Kafka and PostgreSQL up). Bench topics use the
 prefix `bench-<id>.` and a throwaway database; both are removed at the end. For iterating:
@@ -246,11 +249,13 @@ async def faust_rate(kafka: KafkaSettings) -> float:
 
 
 def bytes_per_unit(city: City) -> float:
-    """Memory of the unit registry with every unit holding a fix, per unit."""
+    """Memory of the unit registry with every unit holding a fix, per unit: its `UnitTrack`,
+    the dict entry, the fix's values and its own id string (copied so that it counts; platform
+    and kind strings are shared between units, as in the service)."""
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    units = registry([(u.id, u.platform, u.kind.value) for u in city.units])
+    units = registry([(u.id.encode().decode(), u.platform, u.kind.value) for u in city.units])
     for n, unit in enumerate(units.values()):
         unit.move_to(
             Fix(unit.unit_id, 1.8e9 + n, 27.0 + n * 1e-6, 111.0, 30.0 + n % 7, 90.0), 1.8e9 + n
@@ -333,6 +338,7 @@ async def main() -> None:
             "tracking.faust_pings_per_s": round(faust),
             "tracking.tracks_role_pings_per_s": round(tracks_role),
             "tracking.all_in_one_pings_per_s": round(all_in_one),
+            "tracking.all_in_one_ratio": round(all_in_one / statistics.median(bare), 3),
             "tracking.units": UNITS,
             "tracking.pings": TOTAL,
             "tracking.track_rows_written": int(TRACK_ROWS._value.get()),
