@@ -26,6 +26,7 @@ import uuid
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -143,7 +144,15 @@ async def produce(kafka: KafkaSettings, by_partition: list[list[tuple[bytes, byt
     return time.perf_counter() - started
 
 
-async def bare_rate(kafka: KafkaSettings) -> float:
+class Rate(NamedTuple):
+    """Pings per second of wall time, and this process's CPU time per ping (µs): on a shared
+    machine the wall-clock rate swings with the neighbours' load, CPU per ping much less."""
+
+    per_s: float
+    cpu_us: float
+
+
+async def bare_rate(kafka: KafkaSettings) -> Rate:
     """A getmany loop that only decodes: the ceiling for any consumer in this process. Same
     consumer options and batch size as the service's."""
     batch_size = TrackingSettings(kafka=kafka).max_batch
@@ -165,17 +174,18 @@ async def bare_rate(kafka: KafkaSettings) -> float:
                     decode_wire(rec.value)
                 seen += len(batch)
             if batches and not first:  # timed like the service: after the first batch
-                first, at_first = time.perf_counter(), seen
+                first, at_first, cpu = time.perf_counter(), seen, time.process_time()
         elapsed = time.perf_counter() - first
+        cpu = time.process_time() - cpu
         await consumer.commit()
     finally:
         await consumer.stop()
-    return (seen - at_first) / elapsed
+    return Rate((seen - at_first) / elapsed, cpu / (seen - at_first) * 1e6)
 
 
 async def service_rate(
     kafka: KafkaSettings, postgres: PostgresSettings, city: City, role: str = "state"
-) -> float:
+) -> Rate:
     """The service's own consume loop in one role, built by its bootstrap with a fresh unit
     registry; timed from its first committed batch until every ping is handled (and, when it
     writes tracks, every row is COPYed or counted as dropped)."""
@@ -197,16 +207,18 @@ async def service_rate(
             while consumed._value.get() == 0:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             first, at_first = time.perf_counter(), consumed._value.get()
+            cpu = time.process_time()
             while consumed._value.get() < TOTAL:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             if service.tracker.tracks is not None:
                 await service.tracker.tracks.drain(timeout_s=120)
             elapsed = time.perf_counter() - first
+            cpu = time.process_time() - cpu
     finally:
         stop.set()
         await task
         await service.close()
-    return (TOTAL - at_first) / elapsed
+    return Rate((TOTAL - at_first) / elapsed, cpu / (TOTAL - at_first) * 1e6)
 
 
 async def faust_rate(kafka: KafkaSettings) -> float:
@@ -307,19 +319,29 @@ async def main() -> None:
         produce_s = await produce(kafka, data)
         del data
         print(f"produced {TOTAL:,} pings of {UNITS:,} units in {produce_s:.1f}s", flush=True)
-        bare, service = [], []
+        bare_runs: list[Rate] = []
+        service_runs: list[Rate] = []
         for run in range(RUNS):
-            bare.append(await bare_rate(kafka))
-            service.append(await service_rate(kafka, postgres, city))
+            bare_runs.append(await bare_rate(kafka))
+            service_runs.append(await service_rate(kafka, postgres, city))
+            b, sv = bare_runs[-1], service_runs[-1]
             print(
-                f"run {run + 1}: bare {bare[-1]:,.0f}/s, service {service[-1]:,.0f}/s", flush=True
+                f"run {run + 1}: bare {b.per_s:,.0f}/s ({b.cpu_us:.2f} µs CPU a ping), "
+                f"service {sv.per_s:,.0f}/s ({sv.cpu_us:.2f} µs)",
+                flush=True,
             )
+        bare = [r.per_s for r in bare_runs]
+        service = [r.per_s for r in service_runs]
+        # each run's service rate over the bare rate measured just before it, median of 3
+        ratio = statistics.median([s / b for s, b in zip(service, bare, strict=True)])
+        cpu_ratio = statistics.median(
+            [b.cpu_us / s.cpu_us for s, b in zip(service_runs, bare_runs, strict=True)]
+        )
         if QUICK:
-            ratios = [s / b for s, b in zip(service, bare, strict=True)]
-            print(f"quick: median service/bare ratio {statistics.median(ratios):.3f}")
+            print(f"quick: median service/bare ratio {ratio:.3f}, by CPU a ping {cpu_ratio:.3f}")
             return
-        tracks_role = await service_rate(kafka, postgres, city, "tracks")
-        all_in_one = await service_rate(kafka, postgres, city, "all")
+        tracks_role = (await service_rate(kafka, postgres, city, "tracks")).per_s
+        all_in_one = (await service_rate(kafka, postgres, city, "all")).per_s
         print(f"tracks role {tracks_role:,.0f}/s, all roles in one process {all_in_one:,.0f}/s")
         faust = await faust_rate(kafka)
         print(f"faust agent (decode only, {FAUST_LIMIT:,} pings): {faust:,.0f}/s", flush=True)
@@ -327,10 +349,13 @@ async def main() -> None:
         figures: dict[str, float | int | str] = {
             "tracking.pings_per_s": round(statistics.median(service)),
             "tracking.bare_pings_per_s": round(statistics.median(bare)),
-            # each run's service rate over the bare rate measured just before it, median of 3
-            "tracking.ratio": round(
-                statistics.median([s / b for s, b in zip(service, bare, strict=True)]), 3
+            "tracking.ratio": round(ratio, 3),
+            # the same ratio by CPU time per ping: steadier than wall time on a shared machine
+            "tracking.cpu_ratio": round(cpu_ratio, 3),
+            "tracking.bare_cpu_us_per_ping": round(
+                statistics.median(r.cpu_us for r in bare_runs), 2
             ),
+            "tracking.cpu_us_per_ping": round(statistics.median(r.cpu_us for r in service_runs), 2),
             "tracking.ratio_of_medians": round(
                 statistics.median(service) / statistics.median(bare), 3
             ),
