@@ -17,7 +17,7 @@ WORK_ORDER = "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 
 @dataclass
 class Record:
-    value: bytes
+    value: bytes | None
     topic: str = "patrol.pings"
     partition: int = 0
     offset: int = 0
@@ -69,12 +69,13 @@ async def test_rejects_are_dead_lettered_by_reason_and_the_batch_goes_on() -> No
     await tracker.handle_pings(
         [
             Record(b"not json"),
+            Record(None),  # a tombstone
             ping(NOW - 5, unit="NOBODY"),
             ping(NOW + 3600),
             ping(NOW - 5, unit="SY-P01-C2"),
         ]
     )
-    assert sorted(dead) == ["future_ts", "schema", "unknown_unit"]
+    assert sorted(dead) == ["future_ts", "schema", "schema", "unknown_unit"]
     assert tracker.units["SY-P01-C2"].fix_ts == NOW - 5
     assert published == ["SY-P01-C2"]
 
