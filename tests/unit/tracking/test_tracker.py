@@ -3,6 +3,8 @@ a unit back; rejects are dead-lettered with their reason; state goes out only wh
 
 from dataclasses import dataclass
 
+import pytest
+
 from kj_runtime.outbox import Outbox
 from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters.ping_codec import encode_fix
@@ -155,3 +157,18 @@ async def test_a_lost_unit_is_restored_and_published_by_its_next_trusted_ping() 
     await tracker.handle_pings([ping(NOW + 110)])
     assert unit.status is UnitStatus.available
     assert published == ["SY-P01-C1"] * 3
+
+
+async def test_states_that_failed_to_go_out_are_sent_with_the_next_batch() -> None:
+    tracker, published, _ = make_tracker()
+    sent = tracker.publish_states
+
+    async def broker_down(states: list[tuple[str, bytes]]) -> None:
+        raise ConnectionError("broker down")
+
+    tracker.publish_states = broker_down
+    with pytest.raises(ConnectionError):
+        await tracker.handle_pings([ping(NOW - 5)])
+    tracker.publish_states = sent
+    await tracker.handle_pings([ping(NOW - 5), ping(NOW - 4)])  # the retry, and one more
+    assert published == ["SY-P01-C1"]

@@ -192,13 +192,15 @@ class Tracker:
                 self.pending_checkins.clear()
 
     async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
-        states = []
+        """Marked published only once the broker has them: if sending fails, the batch is
+        retried and these units are still due (their pings are then duplicates)."""
+        units = list(units)
+        if not units:
+            return
+        await self.publish_states([(unit.unit_id, encode_state(unit)) for unit in units])
         for unit in units:
-            states.append((unit.unit_id, encode_state(unit)))
             mark_published(unit, now)
-        if states:
-            await self.publish_states(states)
-            STATES_PUBLISHED.inc(len(states))
+        STATES_PUBLISHED.inc(len(units))
 
     async def sweep(self) -> None:
         """Silent units become lost_contact; returning units time out to available; the
