@@ -23,12 +23,12 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
 from kj_runtime.consumer import CONSUMED
@@ -104,6 +104,8 @@ def pings(city: City, t0: float) -> list[list[tuple[bytes, bytes]]]:
     own speed (0-60 km/h), one fix a second."""
     rng = random.Random(11)  # noqa: S311 (test data)
     by_partition: list[list[tuple[bytes, bytes]]] = [[] for _ in range(PATROL_PINGS.partitions)]
+    # the partition a terminal's client would pick (Kafka's default: murmur2 of the unit id)
+    partitioner, partitions = DefaultPartitioner(), list(range(PATROL_PINGS.partitions))
     for unit in city.units:
         base = city.platform_by_id[unit.platform]
         lat, lon = base.lat + rng.uniform(-0.02, 0.02), base.lon + rng.uniform(-0.02, 0.02)
@@ -113,7 +115,7 @@ def pings(city: City, t0: float) -> list[list[tuple[bytes, bytes]]]:
         dlat = step_m * math.cos(math.radians(heading)) / 111_000
         dlon = step_m * math.sin(math.radians(heading)) / (111_000 * math.cos(math.radians(lat)))
         key = unit.id.encode()
-        target = by_partition[zlib.crc32(key) % PATROL_PINGS.partitions]
+        target = by_partition[partitioner(key, partitions, partitions)]
         for i in range(PINGS_PER_UNIT):
             fix = Fix(unit.id, t0 + i, lat + dlat * i, lon + dlon * i, speed, heading, 8.0)
             target.append((key, encode_fix(fix)))

@@ -172,3 +172,28 @@ async def test_states_that_failed_to_go_out_are_sent_with_the_next_batch() -> No
     tracker.publish_states = sent
     await tracker.handle_pings([ping(NOW - 5), ping(NOW - 4)])  # the retry, and one more
     assert published == ["SY-P01-C1"]
+
+
+async def test_a_process_sweeps_and_publishes_only_the_units_whose_pings_it_consumes() -> None:
+    tracker, published, _ = make_tracker()
+    await tracker.handle_pings([ping(NOW - 30), ping(NOW - 30, unit="SY-P01-C2")])
+    published.clear()
+    tracker.take_ownership({"SY-P01-C1"})  # C2's partition went to another process
+    tracker.clock = lambda: NOW + 120
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C1"].status is UnitStatus.lost_contact
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.available
+    assert published == ["SY-P01-C1"]
+
+
+async def test_a_unit_taken_over_gets_a_silence_interval_before_it_can_be_lost() -> None:
+    tracker, _, _ = make_tracker()
+    await tracker.handle_pings([ping(NOW - 30, unit="SY-P01-C2")])
+    tracker.take_ownership({"SY-P01-C1"})
+    tracker.clock = lambda: NOW + 120
+    tracker.take_ownership({"SY-P01-C1", "SY-P01-C2"})  # a rebalance hands C2 over
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.available
+    tracker.clock = lambda: NOW + 240
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.lost_contact

@@ -1,7 +1,9 @@
 """Patrol tracking settings (env prefix `KJ_TRACKING_`)."""
 
+import socket
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kj_runtime.settings import ServiceSettings
@@ -12,6 +14,10 @@ class TrackingSettings(ServiceSettings):
 
     http_port: int = 8020
     group_id: str = "patrol-tracking"
+    # this process among several state processes: each reads every work order in a consumer
+    # group of its own (`<group_id>-workorders-<instance>`); a restart under a new name
+    # replays the work-order topics, which changes nothing already recorded
+    instance: str = Field(default_factory=socket.gethostname)
     # "all": one process does everything (a city); at province scale run "state" processes
     # (unit state, arrivals, check-ins, silence) and "tracks" processes (COPY of fixes) apart
     role: Literal["all", "state", "tracks"] = "all"

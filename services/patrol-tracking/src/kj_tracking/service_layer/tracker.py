@@ -71,6 +71,10 @@ class Tracker:
     pending_arrivals: list[Arrival] = field(default_factory=list)
     pending_checkins: list[CheckIn] = field(default_factory=list)
     checkpoint_index: CheckpointIndex = field(init=False)
+    # the units whose pings this process consumes (their partitions are assigned to it); None:
+    # all of them. Only owned units are swept for silence and have their states published:
+    # another state process owns the others (docs/decisions/0020).
+    owned: set[str] | None = None
 
     def __post_init__(self) -> None:
         self.checkpoint_index = CheckpointIndex(
@@ -191,10 +195,23 @@ class Tracker:
                 CHECKINS.inc(len(self.pending_checkins))
                 self.pending_checkins.clear()
 
+    def take_ownership(self, unit_ids: set[str]) -> None:
+        """The partitions assigned to this process changed: from now on it owns `unit_ids`.
+        A unit it just took over gets a full silence interval to be heard here before it can
+        be marked lost (its pings went to another process until now)."""
+        now = self.clock()
+        before = self.owned if self.owned is not None else set()
+        for unit_id in unit_ids - before:
+            unit = self.units.get(unit_id)
+            if unit is not None and unit.has_fix:
+                unit.seen_at = max(unit.seen_at, now)
+        self.owned = unit_ids
+
     async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
         """Marked published only once the broker has them: if sending fails, the batch is
         retried and these units are still due (their pings are then duplicates)."""
-        units = list(units)
+        owned = self.owned
+        units = [u for u in units if owned is None or u.unit_id in owned]
         if not units:
             return
         await self.publish_states([(unit.unit_id, encode_state(unit)) for unit in units])
@@ -208,7 +225,10 @@ class Tracker:
         now = self.clock()
         changed = []
         by_status: Counter[str] = Counter()
+        owned = self.owned
         for unit in self.units.values():
+            if owned is not None and unit.unit_id not in owned:
+                continue
             if unit_status.fall_silent(unit, now, self.policy.silence_s):
                 LOST_CONTACT.inc()
                 log.info("unit_lost_contact", unit_id=unit.unit_id)
