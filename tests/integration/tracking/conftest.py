@@ -27,14 +27,13 @@ StartService = Callable[..., Awaitable[TrackingService]]
 def tracking_settings(
     kafka: KafkaSettings, postgres: PostgresSettings, **kw: object
 ) -> TrackingSettings:
-    return TrackingSettings(
-        kafka=kafka,
-        postgres=postgres,
-        group_id=f"tracking-{uuid.uuid4().hex[:6]}",
-        checkin_dwell_s=30,
-        sweep_interval_s=0.2,
+    options: dict[str, object] = {
+        "group_id": f"tracking-{uuid.uuid4().hex[:6]}",
+        "checkin_dwell_s": 30,
+        "sweep_interval_s": 0.2,
         **kw,
-    )
+    }
+    return TrackingSettings(kafka=kafka, postgres=postgres, **options)
 
 
 @pytest.fixture
