@@ -1,11 +1,16 @@
 """Patrol tracking benchmark: 1,000,000 pings of 10,000 units (a generated bench city) on the
 real broker, consumed by (a) a bare aiokafka getmany loop that only decodes them and (b) the
-tracking service's own hot path (validation, unit state, publication on units.state, track
-rows COPYed to PostgreSQL, check-ins and arrival detection), side by side, median of 3; a
-faust-streaming agent once for the decision record; and memory per tracked unit.
+tracking service's hot path, its state role (validation, unit state, arrival and check-in
+detection, changed states published on units.state and acknowledged before each commit),
+side by side, median of 3: `tracking.pings_per_s`, `tracking.bare_pings_per_s`,
+`tracking.ratio`. Then once each: the tracks role (COPY into PostgreSQL, a separate process in
+production, docs/decisions/0020) and both roles in one process (`role=all`, a city's setup),
+a faust-streaming agent for the decision record, and memory per tracked unit.
 
 Run: `uv run python -m bench.bench_tracking` (Kafka and PostgreSQL up). Bench topics use the
-prefix `bench-<id>.` and a throwaway database; both are removed at the end."""
+prefix `bench-<id>.` and a throwaway database; both are removed at the end. For iterating:
+`BENCH_QUICK=1` (200,000 pings, only the bare loop against the state role, nothing recorded);
+`BENCH_UNITS` and `BENCH_PINGS_PER_UNIT` set the size."""
 
 import asyncio
 import gc
@@ -18,11 +23,12 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
 from kj_runtime.consumer import CONSUMED
@@ -45,8 +51,9 @@ from kj_tracking.bootstrap import bootstrap
 from kj_tracking.domain.units import Fix, registry
 from kj_tracking.settings import TrackingSettings
 
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 UNITS = int(os.environ.get("BENCH_UNITS", 10_000))
-PINGS_PER_UNIT = int(os.environ.get("BENCH_PINGS_PER_UNIT", 100))
+PINGS_PER_UNIT = int(os.environ.get("BENCH_PINGS_PER_UNIT", 20 if QUICK else 100))
 TOTAL = UNITS * PINGS_PER_UNIT
 RUNS = 3
 FAUST_LIMIT = int(os.environ.get("BENCH_FAUST_LIMIT", 100_000))
@@ -55,7 +62,9 @@ CENTRE = (27.24, 111.47)
 
 def bench_city() -> City:
     """100 platforms of 100 units each around Shaoyang, two checkpoints per platform."""
-    platforms, units, checkpoints = [], [], []
+    platforms: list[Platform] = []
+    units: list[Unit] = []
+    checkpoints: list[Checkpoint] = []
     per_platform = max(UNITS // 100, 1)
     rng = random.Random(7)  # noqa: S311 (test data)
     for p in range(math.ceil(UNITS / per_platform)):
@@ -95,6 +104,8 @@ def pings(city: City, t0: float) -> list[list[tuple[bytes, bytes]]]:
     own speed (0-60 km/h), one fix a second."""
     rng = random.Random(11)  # noqa: S311 (test data)
     by_partition: list[list[tuple[bytes, bytes]]] = [[] for _ in range(PATROL_PINGS.partitions)]
+    # the partition a terminal's client would pick (Kafka's default: murmur2 of the unit id)
+    partitioner, partitions = DefaultPartitioner(), list(range(PATROL_PINGS.partitions))
     for unit in city.units:
         base = city.platform_by_id[unit.platform]
         lat, lon = base.lat + rng.uniform(-0.02, 0.02), base.lon + rng.uniform(-0.02, 0.02)
@@ -104,7 +115,7 @@ def pings(city: City, t0: float) -> list[list[tuple[bytes, bytes]]]:
         dlat = step_m * math.cos(math.radians(heading)) / 111_000
         dlon = step_m * math.sin(math.radians(heading)) / (111_000 * math.cos(math.radians(lat)))
         key = unit.id.encode()
-        target = by_partition[zlib.crc32(key) % PATROL_PINGS.partitions]
+        target = by_partition[partitioner(key, partitions, partitions)]
         for i in range(PINGS_PER_UNIT):
             fix = Fix(unit.id, t0 + i, lat + dlat * i, lon + dlon * i, speed, heading, 8.0)
             target.append((key, encode_fix(fix)))
@@ -135,13 +146,23 @@ async def produce(kafka: KafkaSettings, by_partition: list[list[tuple[bytes, byt
     return time.perf_counter() - started
 
 
-async def bare_rate(kafka: KafkaSettings) -> float:
-    """A getmany loop that only decodes: the ceiling for any consumer in this process."""
+class Rate(NamedTuple):
+    """Pings per second of wall time, and this process's CPU time per ping (µs): on a shared
+    machine the wall-clock rate swings with the neighbours' load, CPU per ping much less."""
+
+    per_s: float
+    cpu_us: float
+
+
+async def bare_rate(kafka: KafkaSettings) -> Rate:
+    """A getmany loop that only decodes: the ceiling for any consumer in this process. Same
+    consumer options and batch size as the service's."""
+    batch_size = TrackingSettings(kafka=kafka).max_batch
     consumer = make_consumer(
         kafka,
         PATROL_PINGS.name,
         group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
-        max_poll_records=5000,
+        max_poll_records=batch_size,
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
@@ -149,23 +170,24 @@ async def bare_rate(kafka: KafkaSettings) -> float:
     seen, first, at_first = 0, 0.0, 0
     try:
         while seen < TOTAL:
-            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            batches = await consumer.getmany(timeout_ms=200, max_records=batch_size)
             for batch in batches.values():
                 for rec in batch:
                     decode_wire(rec.value)
                 seen += len(batch)
             if batches and not first:  # timed like the service: after the first batch
-                first, at_first = time.perf_counter(), seen
+                first, at_first, cpu = time.perf_counter(), seen, time.process_time()
         elapsed = time.perf_counter() - first
+        cpu = time.process_time() - cpu
         await consumer.commit()
     finally:
         await consumer.stop()
-    return (seen - at_first) / elapsed
+    return Rate((seen - at_first) / elapsed, cpu / (seen - at_first) * 1e6)
 
 
 async def service_rate(
     kafka: KafkaSettings, postgres: PostgresSettings, city: City, role: str = "state"
-) -> float:
+) -> Rate:
     """The service's own consume loop in one role, built by its bootstrap with a fresh unit
     registry; timed from its first committed batch until every ping is handled (and, when it
     writes tracks, every row is COPYed or counted as dropped)."""
@@ -174,10 +196,9 @@ async def service_rate(
         postgres=postgres,
         group_id=f"bench-svc-{uuid.uuid4().hex[:6]}",
         role=role,
-        max_batch=5000,
         silence_s=3600,
         sweep_interval_s=1.0,
-        track_queue_batches=256,
+        track_queue_rows=2_000_000,
     )
     service = await bootstrap(settings, city=city)
     consumed = CONSUMED.labels(settings.group_id, kafka.topic(PATROL_PINGS.name))
@@ -188,16 +209,18 @@ async def service_rate(
             while consumed._value.get() == 0:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             first, at_first = time.perf_counter(), consumed._value.get()
+            cpu = time.process_time()
             while consumed._value.get() < TOTAL:  # noqa: ASYNC110 (polls a counter)
                 await asyncio.sleep(0.01)
             if service.tracker.tracks is not None:
                 await service.tracker.tracks.drain(timeout_s=120)
             elapsed = time.perf_counter() - first
+            cpu = time.process_time() - cpu
     finally:
         stop.set()
         await task
         await service.close()
-    return (TOTAL - at_first) / elapsed
+    return Rate((TOTAL - at_first) / elapsed, cpu / (TOTAL - at_first) * 1e6)
 
 
 async def faust_rate(kafka: KafkaSettings) -> float:
@@ -240,11 +263,13 @@ async def faust_rate(kafka: KafkaSettings) -> float:
 
 
 def bytes_per_unit(city: City) -> float:
-    """Memory of the unit registry with every unit holding a fix, per unit."""
+    """Memory of the unit registry with every unit holding a fix, per unit: its `UnitTrack`,
+    the dict entry, the fix's values and its own id string (copied so that it counts; platform
+    and kind strings are shared between units, as in the service)."""
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    units = registry([(u.id, u.platform, u.kind.value) for u in city.units])
+    units = registry([(u.id.encode().decode(), u.platform, u.kind.value) for u in city.units])
     for n, unit in enumerate(units.values()):
         unit.move_to(
             Fix(unit.unit_id, 1.8e9 + n, 27.0 + n * 1e-6, 111.0, 30.0 + n % 7, 90.0), 1.8e9 + n
@@ -296,15 +321,29 @@ async def main() -> None:
         produce_s = await produce(kafka, data)
         del data
         print(f"produced {TOTAL:,} pings of {UNITS:,} units in {produce_s:.1f}s", flush=True)
-        bare, service = [], []
+        bare_runs: list[Rate] = []
+        service_runs: list[Rate] = []
         for run in range(RUNS):
-            bare.append(await bare_rate(kafka))
-            service.append(await service_rate(kafka, postgres, city))
+            bare_runs.append(await bare_rate(kafka))
+            service_runs.append(await service_rate(kafka, postgres, city))
+            b, sv = bare_runs[-1], service_runs[-1]
             print(
-                f"run {run + 1}: bare {bare[-1]:,.0f}/s, service {service[-1]:,.0f}/s", flush=True
+                f"run {run + 1}: bare {b.per_s:,.0f}/s ({b.cpu_us:.2f} µs CPU a ping), "
+                f"service {sv.per_s:,.0f}/s ({sv.cpu_us:.2f} µs)",
+                flush=True,
             )
-        tracks_role = await service_rate(kafka, postgres, city, "tracks")
-        all_in_one = await service_rate(kafka, postgres, city, "all")
+        bare = [r.per_s for r in bare_runs]
+        service = [r.per_s for r in service_runs]
+        # each run's service rate over the bare rate measured just before it, median of 3
+        ratio = statistics.median([s / b for s, b in zip(service, bare, strict=True)])
+        cpu_ratio = statistics.median(
+            [b.cpu_us / s.cpu_us for s, b in zip(service_runs, bare_runs, strict=True)]
+        )
+        if QUICK:
+            print(f"quick: median service/bare ratio {ratio:.3f}, by CPU a ping {cpu_ratio:.3f}")
+            return
+        tracks_role = (await service_rate(kafka, postgres, city, "tracks")).per_s
+        all_in_one = (await service_rate(kafka, postgres, city, "all")).per_s
         print(f"tracks role {tracks_role:,.0f}/s, all roles in one process {all_in_one:,.0f}/s")
         faust = await faust_rate(kafka)
         print(f"faust agent (decode only, {FAUST_LIMIT:,} pings): {faust:,.0f}/s", flush=True)
@@ -312,10 +351,13 @@ async def main() -> None:
         figures: dict[str, float | int | str] = {
             "tracking.pings_per_s": round(statistics.median(service)),
             "tracking.bare_pings_per_s": round(statistics.median(bare)),
-            # each run's service rate over the bare rate measured just before it, median of 3
-            "tracking.ratio": round(
-                statistics.median([s / b for s, b in zip(service, bare, strict=True)]), 3
+            "tracking.ratio": round(ratio, 3),
+            # the same ratio by CPU time per ping: steadier than wall time on a shared machine
+            "tracking.cpu_ratio": round(cpu_ratio, 3),
+            "tracking.bare_cpu_us_per_ping": round(
+                statistics.median(r.cpu_us for r in bare_runs), 2
             ),
+            "tracking.cpu_us_per_ping": round(statistics.median(r.cpu_us for r in service_runs), 2),
             "tracking.ratio_of_medians": round(
                 statistics.median(service) / statistics.median(bare), 3
             ),
@@ -323,6 +365,7 @@ async def main() -> None:
             "tracking.faust_pings_per_s": round(faust),
             "tracking.tracks_role_pings_per_s": round(tracks_role),
             "tracking.all_in_one_pings_per_s": round(all_in_one),
+            "tracking.all_in_one_ratio": round(all_in_one / statistics.median(bare), 3),
             "tracking.units": UNITS,
             "tracking.pings": TOTAL,
             "tracking.track_rows_written": int(TRACK_ROWS._value.get()),

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import encode
-from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, WORKORDERS_EVENTS
+from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
 from kj_tracking.adapters.partitions import partitions_of
 from kj_tracking.adapters.ping_codec import encode_fix
@@ -31,14 +31,13 @@ StartService = Callable[..., Awaitable[TrackingService]]
 def tracking_settings(
     kafka: KafkaSettings, postgres: PostgresSettings, **kw: object
 ) -> TrackingSettings:
-    return TrackingSettings(
-        kafka=kafka,
-        postgres=postgres,
-        group_id=f"tracking-{uuid.uuid4().hex[:6]}",
-        checkin_dwell_s=30,
-        sweep_interval_s=0.2,
+    options: dict[str, object] = {
+        "group_id": f"tracking-{uuid.uuid4().hex[:6]}",
+        "checkin_dwell_s": 30,
+        "sweep_interval_s": 0.2,
         **kw,
-    )
+    }
+    return TrackingSettings(kafka=kafka, postgres=postgres, **options)
 
 
 @pytest.fixture
@@ -155,6 +154,31 @@ async def on_scene_events(kafka: KafkaSettings, work_order_id: str) -> list[dict
                         event = json.loads(record.value)
                         if event["work_order_id"] == work_order_id and event["kind"] == "on_scene":
                             found.append(event)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def published_statuses(kafka: KafkaSettings, unit_id: str) -> list[str]:
+    """The unit's statuses on units.state, oldest first, read to the end."""
+    import json
+
+    topic = kafka.topic(UNITS_STATE.name)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(kafka, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found = []
+        async with asyncio.timeout(30):
+            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    for record in batch:
+                        state = json.loads(record.value)
+                        if state["unit_id"] == unit_id:
+                            found.append(state["status"])
         return found
     finally:
         await consumer.stop()

@@ -2,6 +2,7 @@
 check-in, the track; a silent unit loses contact and recovers."""
 
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,6 +21,7 @@ from .conftest import (
     drive,
     eventually,
     on_scene_events,
+    published_statuses,
     send_fixes,
     send_work_order,
     work_order,
@@ -96,3 +98,11 @@ async def test_a_silent_unit_loses_contact_and_its_next_ping_restores_it(
         producer, topics, drive((27.25, 111.46), (27.25, 111.46), time.time(), 0, unit="SY-P01-C2")
     )
     await eventually(lambda: unit.status is UnitStatus.available)
+    # dispatch sees it on units.state: excluded while lost, available again after
+    await eventually(
+        lambda: _ends_with(published_statuses(topics, "SY-P01-C2"), ["lost_contact", "available"])
+    )
+
+
+async def _ends_with(statuses: Awaitable[list[str]], tail: list[str]) -> bool:
+    return (await statuses)[-len(tail) :] == tail

@@ -16,10 +16,9 @@ def unit_far_away(ts: float = 1000.0) -> UnitTrack:
     return unit
 
 
-def drive_to(unit: UnitTrack, lat: float, lon: float, ts: float) -> Fix:
-    fix = Fix(unit.unit_id, ts, lat, lon)
-    unit.move_to(fix, ts)
-    return fix
+def drive_to(unit: UnitTrack, lat: float, lon: float, ts: float) -> UnitTrack:
+    unit.move_to(Fix(unit.unit_id, ts, lat, lon), ts)
+    return unit
 
 
 def test_work_order_lifecycle_moves_the_status() -> None:
@@ -56,17 +55,17 @@ def test_events_of_another_work_order_are_ignored() -> None:
 def test_the_first_fix_within_the_radius_is_the_arrival_and_only_once() -> None:
     unit = unit_far_away()
     status.assign(unit, WO, *SCENE)
-    assert detect(unit, drive_to(unit, 27.245, 111.475, 1010), 100) is None
-    arrival = detect(unit, drive_to(unit, 27.2393, 111.4679, 1020), 100)
+    assert detect(drive_to(unit, 27.245, 111.475, 1010), 100) is None
+    arrival = detect(drive_to(unit, 27.2393, 111.4679, 1020), 100)
     assert arrival is not None
     assert (arrival.work_order_id, arrival.at) == (WO, 1020)
     assert unit.status is UnitStatus.on_scene
-    assert detect(unit, drive_to(unit, 27.2390, 111.4678, 1030), 100) is None
+    assert detect(drive_to(unit, 27.2390, 111.4678, 1030), 100) is None
 
 
 def test_no_arrival_without_an_open_work_order() -> None:
     unit = unit_far_away()
-    assert detect(unit, drive_to(unit, *SCENE, 1010), 100) is None
+    assert detect(drive_to(unit, *SCENE, 1010), 100) is None
 
 
 def test_returning_unit_is_available_back_at_base_or_after_the_timeout() -> None:

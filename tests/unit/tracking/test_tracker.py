@@ -3,17 +3,23 @@ a unit back; rejects are dead-lettered with their reason; state goes out only wh
 
 from dataclasses import dataclass
 
+import pytest
+
 from kj_runtime.outbox import Outbox
+from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters.ping_codec import encode_fix
+from kj_tracking.domain.checkins import Checkpoint
+from kj_tracking.domain.status import assign
 from kj_tracking.domain.units import Fix, registry
 from kj_tracking.service_layer.tracker import Policy, Tracker
 
 NOW = 1_800_000_000.0
+WORK_ORDER = "5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 
 
 @dataclass
 class Record:
-    value: bytes
+    value: bytes | None
     topic: str = "patrol.pings"
     partition: int = 0
     offset: int = 0
@@ -65,12 +71,13 @@ async def test_rejects_are_dead_lettered_by_reason_and_the_batch_goes_on() -> No
     await tracker.handle_pings(
         [
             Record(b"not json"),
+            Record(None),  # a tombstone
             ping(NOW - 5, unit="NOBODY"),
             ping(NOW + 3600),
             ping(NOW - 5, unit="SY-P01-C2"),
         ]
     )
-    assert sorted(dead) == ["future_ts", "schema", "unknown_unit"]
+    assert sorted(dead) == ["future_ts", "schema", "schema", "unknown_unit"]
     assert tracker.units["SY-P01-C2"].fix_ts == NOW - 5
     assert published == ["SY-P01-C2"]
 
@@ -80,3 +87,113 @@ async def test_state_is_published_once_per_batch_and_not_for_small_moves() -> No
     await tracker.handle_pings([ping(NOW - 3, 27.2400), ping(NOW - 2, 27.2401)])
     await tracker.handle_pings([ping(NOW - 1, 27.2402)])
     assert published == ["SY-P01-C1"]
+
+
+def tracker_with_checkpoint() -> tuple[Tracker, list[str]]:
+    tracker, published, _ = make_tracker()
+    tracker = Tracker(
+        units=tracker.units,
+        platforms=tracker.platforms,
+        checkpoints={"SY-P01": [CHECKPOINT]},
+        policy=Policy(checkin_dwell_s=30),
+        publish_states=tracker.publish_states,
+        dead_letter=tracker.dead_letter,
+        tracks=None,
+        pool=None,
+        outbox=tracker.outbox,
+        clock=lambda: NOW,
+    )
+    return tracker, published
+
+
+CHECKPOINT = Checkpoint("SY-P01-K1", "SY-P01", 27.25146, 111.456798, 40)
+
+
+def at_checkpoint(ts: float, lat: float = CHECKPOINT.lat) -> Record:
+    return Record(encode_fix(Fix("SY-P01-C1", ts, lat, CHECKPOINT.lon)))
+
+
+async def test_a_unit_that_dwells_at_a_checkpoint_checks_in_once() -> None:
+    tracker, _ = tracker_with_checkpoint()
+    await tracker.handle_pings([at_checkpoint(NOW - 100 + i * 5) for i in range(10)])
+    await tracker.handle_pings([at_checkpoint(NOW - 40 + i * 5) for i in range(5)])
+    assert [(c.checkpoint_id, c.arrived_at, c.checked_in_at) for c in tracker.pending_checkins] == [
+        ("SY-P01-K1", NOW - 100, NOW - 70)
+    ]
+
+
+async def test_passing_a_checkpoint_without_dwelling_is_no_check_in() -> None:
+    tracker, _ = tracker_with_checkpoint()
+    await tracker.handle_pings(
+        [
+            at_checkpoint(NOW - 60),
+            at_checkpoint(NOW - 50, lat=CHECKPOINT.lat + 0.001),  # 110 m away
+            at_checkpoint(NOW - 25),
+        ]
+    )
+    assert tracker.pending_checkins == []
+
+
+async def test_the_first_fix_near_the_scene_is_one_arrival_published_at_once() -> None:
+    tracker, published, _ = make_tracker()
+    unit = tracker.units["SY-P01-C1"]
+    await tracker.handle_pings([ping(NOW - 30, 27.2300)])
+    assign(unit, WORK_ORDER, 27.2400, 111.47)
+    await tracker.handle_pings(
+        [ping(NOW - 20, 27.2350), ping(NOW - 10, 27.2397), ping(NOW - 5, 27.2400)]
+    )
+    assert [(a.work_order_id, a.at) for a in tracker.pending_arrivals] == [(WORK_ORDER, NOW - 10)]
+    assert unit.status is UnitStatus.on_scene
+    assert published == ["SY-P01-C1", "SY-P01-C1"]
+
+
+async def test_a_lost_unit_is_restored_and_published_by_its_next_trusted_ping() -> None:
+    tracker, published, _ = make_tracker()
+    await tracker.handle_pings([ping(NOW - 30)])
+    tracker.clock = lambda: NOW + 120  # two minutes of silence
+    await tracker.sweep()
+    unit = tracker.units["SY-P01-C1"]
+    assert unit.status is UnitStatus.lost_contact
+    await tracker.handle_pings([ping(NOW + 110)])
+    assert unit.status is UnitStatus.available
+    assert published == ["SY-P01-C1"] * 3
+
+
+async def test_states_that_failed_to_go_out_are_sent_with_the_next_batch() -> None:
+    tracker, published, _ = make_tracker()
+    sent = tracker.publish_states
+
+    async def broker_down(states: list[tuple[str, bytes]]) -> None:
+        raise ConnectionError("broker down")
+
+    tracker.publish_states = broker_down
+    with pytest.raises(ConnectionError):
+        await tracker.handle_pings([ping(NOW - 5)])
+    tracker.publish_states = sent
+    await tracker.handle_pings([ping(NOW - 5), ping(NOW - 4)])  # the retry, and one more
+    assert published == ["SY-P01-C1"]
+
+
+async def test_a_process_sweeps_and_publishes_only_the_units_whose_pings_it_consumes() -> None:
+    tracker, published, _ = make_tracker()
+    await tracker.handle_pings([ping(NOW - 30), ping(NOW - 30, unit="SY-P01-C2")])
+    published.clear()
+    tracker.take_ownership({"SY-P01-C1"})  # C2's partition went to another process
+    tracker.clock = lambda: NOW + 120
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C1"].status is UnitStatus.lost_contact
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.available
+    assert published == ["SY-P01-C1"]
+
+
+async def test_a_unit_taken_over_gets_a_silence_interval_before_it_can_be_lost() -> None:
+    tracker, _, _ = make_tracker()
+    await tracker.handle_pings([ping(NOW - 30, unit="SY-P01-C2")])
+    tracker.take_ownership({"SY-P01-C1"})
+    tracker.clock = lambda: NOW + 120
+    tracker.take_ownership({"SY-P01-C1", "SY-P01-C2"})  # a rebalance hands C2 over
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.available
+    tracker.clock = lambda: NOW + 240
+    await tracker.sweep()
+    assert tracker.units["SY-P01-C2"].status is UnitStatus.lost_contact

@@ -1,9 +1,11 @@
 """Every validation rule, duplicates and out-of-order fixes."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from kj_tracking.domain.units import Fix, UnitTrack
-from kj_tracking.domain.validation import Outcome, Rules, check
+from kj_tracking.domain.validation import Outcome, Rules, check, classify, window
 
 NOW = 1_800_000_000.0
 RULES = Rules()
@@ -77,3 +79,23 @@ def test_a_repeat_of_the_latest_fix_is_a_duplicate() -> None:
 def test_an_older_fix_is_out_of_order_and_never_moves_the_unit_back() -> None:
     unit = unit_at(ts=NOW - 10)
     assert check(fix(ts=NOW - 20), unit, NOW, RULES) is Outcome.out_of_order
+
+
+def test_the_cheap_bound_never_hides_a_jump_in_any_direction() -> None:
+    # 300 m in 1 s (1,080 km/h) is a jump whichever way it goes, 120 m in 1 s is noise
+    unit = unit_at(ts=NOW - 2.0)
+    for dlat, dlon in ((0.0027, 0), (0, 0.00303), (-0.0019, -0.00215)):
+        jump = fix(ts=NOW - 1.0, lat=unit.lat + dlat, lon=unit.lon + dlon)
+        assert check(jump, unit, NOW, RULES) is Outcome.impossible_jump
+        noise = fix(ts=NOW - 1.0, lat=unit.lat + dlat * 0.4, lon=unit.lon + dlon * 0.4)
+        assert check(noise, unit, NOW, RULES) is Outcome.accepted
+
+
+def test_the_same_instant_in_another_utc_offset_is_a_duplicate_and_earlier_is_late() -> None:
+    unit = unit_at(ts=NOW - 10)
+    beijing = timezone(timedelta(hours=8))
+    same = datetime.fromtimestamp(NOW - 10, beijing)
+    earlier = datetime.fromtimestamp(NOW - 11, beijing)
+    trusted = window(NOW, RULES)
+    assert classify(unit, same, 27.2401, 111.4701, None, trusted, RULES) is Outcome.duplicate
+    assert classify(unit, earlier, 27.2401, 111.4701, None, trusted, RULES) is Outcome.out_of_order

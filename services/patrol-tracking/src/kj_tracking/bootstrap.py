@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from kj_runtime.consumer import consume_batches
 from kj_runtime.db import create_pool
@@ -17,6 +17,7 @@ from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import City, load_city
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
+from kj_tracking.adapters.partitions import unit_partitions
 from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
 from kj_tracking.adapters.tracks import TrackWriter, drop_expired_partitions, ensure_partitions
@@ -115,7 +116,7 @@ class TrackingService:
                 settings.kafka,
                 DISPATCH_WORKORDERS.name,
                 WORKORDERS_EVENTS.name,
-                group_id=f"{settings.group_id}-workorders",
+                group_id=f"{settings.group_id}-workorders-{settings.instance}",
             )
             consumers.append(orders)
         for consumer in consumers:
@@ -138,12 +139,15 @@ class TrackingService:
                         orders,
                         lambda batch: handle_work_orders(self.tracker, batch),
                         stop,
-                        group=f"{settings.group_id}-workorders",
+                        group=f"{settings.group_id}-workorders-{settings.instance}",
                     )
                 )
             )
             tasks.append(asyncio.create_task(self.relay.run(stop)))
-            tasks.append(asyncio.create_task(self._sweep(stop)))
+            owners = await unit_partitions(
+                settings.kafka, PATROL_PINGS.name, list(self.tracker.units)
+            )
+            tasks.append(asyncio.create_task(self._sweep(stop, pings, owners)))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -157,9 +161,20 @@ class TrackingService:
         await self.producer.stop()
         await self.pool.close()
 
-    async def _sweep(self, stop: asyncio.Event) -> None:
+    async def _sweep(
+        self, stop: asyncio.Event, pings: AIOKafkaConsumer, owners: dict[int, set[str]]
+    ) -> None:
+        assigned: set[int] = set()
         while not stop.is_set():
-            await self.tracker.sweep()
+            now_assigned = {tp.partition for tp in pings.assignment()}
+            if now_assigned != assigned:
+                assigned = now_assigned
+                self.tracker.take_ownership(
+                    {unit for p in assigned for unit in owners.get(p, set())}
+                )
+                log.info("ping_partitions_assigned", partitions=sorted(assigned))
+            if assigned:
+                await self.tracker.sweep()
             await sleep_or_stop(stop, self.settings.sweep_interval_s)
 
     async def _partitions(self, stop: asyncio.Event) -> None:
@@ -199,7 +214,7 @@ async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> 
         tracks=(
             None
             if settings.role == "state"
-            else TrackWriter(pool, max_batches=settings.track_queue_batches)
+            else TrackWriter(pool, max_rows=settings.track_queue_rows)
         ),
         pool=pool,
         outbox=outbox,

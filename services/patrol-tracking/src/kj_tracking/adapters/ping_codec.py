@@ -25,11 +25,14 @@ class PingWire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 _decoder = msgspec.json.Decoder(PingWire)
-DecodeError = msgspec.ValidationError, msgspec.DecodeError
+# TypeError: a record without a value (a tombstone) is no ping either, and must not stop the
+# partition by failing its batch forever
+DecodeError = msgspec.ValidationError, msgspec.DecodeError, TypeError
 
 
 def decode_wire(raw: bytes) -> PingWire:
-    """Raises msgspec.ValidationError (contract broken) or msgspec.DecodeError (not JSON)."""
+    """Raises msgspec.ValidationError (contract broken), msgspec.DecodeError (not JSON) or
+    TypeError (no value at all): catch `DecodeError`."""
     return _decoder.decode(raw)
 
 

@@ -15,6 +15,24 @@ from kj_tracking.domain.units import UnitTrack
 _encoder = msgspec.json.Encoder()
 
 
+class _StateWire(msgspec.Struct, omit_defaults=True):
+    """`UnitState` as msgspec encodes it: a struct encodes at about half the cost of a dict."""
+
+    message_id: str
+    unit_id: str
+    platform_id: str
+    kind: str
+    status: str
+    lat: float
+    lon: float
+    fix_at: datetime
+    last_seen_at: datetime
+    speed_kmh: float | None = None
+    heading_deg: float | None = None
+    work_order_id: str | None = None
+    schema_version: int = 0  # always set to 1; a default 0 keeps it in the output
+
+
 def _message_id() -> str:
     """A random UUID (version 4 bits set) without uuid4's system call per state."""
     bits = random.getrandbits(128)
@@ -28,25 +46,23 @@ def _at(ts: float) -> datetime:
 
 
 def encode_state(unit: UnitTrack) -> bytes:
-    body: dict[str, object] = {
-        "schema_version": 1,
-        "message_id": _message_id(),
-        "unit_id": unit.unit_id,
-        "platform_id": unit.platform_id,
-        "kind": unit.kind,
-        "status": unit.status.value,
-        "lat": unit.lat,
-        "lon": unit.lon,
-        "fix_at": _at(unit.fix_ts),
-        "last_seen_at": _at(unit.seen_at),
-    }
-    if unit.speed_kmh is not None:
-        body["speed_kmh"] = unit.speed_kmh
-    if unit.heading_deg is not None:
-        body["heading_deg"] = unit.heading_deg
-    if unit.work_order_id is not None:
-        body["work_order_id"] = unit.work_order_id
-    return _encoder.encode(body)
+    return _encoder.encode(
+        _StateWire(
+            _message_id(),
+            unit.unit_id,
+            unit.platform_id,
+            unit.kind,
+            unit.status.value,
+            unit.lat,
+            unit.lon,
+            unit.fix_at,
+            _at(unit.seen_at),
+            unit.speed_kmh,
+            unit.heading_deg,
+            unit.work_order_id,
+            1,
+        )
+    )
 
 
 def restore(unit: UnitTrack, raw: bytes) -> None:
@@ -54,7 +70,7 @@ def restore(unit: UnitTrack, raw: bytes) -> None:
     state = decode(UnitState, raw)
     unit.lat, unit.lon = state.lat, state.lon
     unit.speed_kmh, unit.heading_deg = state.speed_kmh, state.heading_deg
-    unit.fix_ts = state.fix_at.timestamp()
+    unit.fix_at = state.fix_at.astimezone(UTC)
     unit.seen_at = state.last_seen_at.timestamp()
     unit.status = UnitStatus(state.status)
     if unit.status is UnitStatus.lost_contact:

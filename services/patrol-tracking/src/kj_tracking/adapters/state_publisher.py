@@ -7,6 +7,7 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 
 class StatePublisher:
@@ -36,10 +37,14 @@ class StatePublisher:
             batch = self.producer.create_batch()
             for key, value in items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
-                    futures.append(
-                        await self.producer.send_batch(batch, self.topic, partition=partition)
-                    )
+                    futures.append(await self._send(batch, partition))
                     batch = self.producer.create_batch()
                     batch.append(key=key, value=value, timestamp=None)
-            futures.append(await self.producer.send_batch(batch, self.topic, partition=partition))
+            futures.append(await self._send(batch, partition))
         await asyncio.gather(*futures)
+
+    async def _send(self, batch: BatchBuilder, partition: int) -> "asyncio.Future[object]":
+        # a closed batch is sent at once; an open one waits out the producer's linger_ms,
+        # and the ping loop waits for this acknowledgement before it commits
+        batch.close()
+        return await self.producer.send_batch(batch, self.topic, partition=partition)

@@ -7,6 +7,7 @@ the queue is full, a batch of track rows is dropped and counted
 history store (docs/decisions/0021-tracks-queue-drops-when-full.md)."""
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,7 @@ import structlog
 from prometheus_client import Counter
 
 from kj_runtime.lifecycle import sleep_or_stop
+from kj_tracking.adapters.ping_codec import PingWire
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +35,14 @@ COLUMNS = (
     "received_at",
 )
 Row = tuple[str, datetime, float, float, float | None, float | None, float | None, datetime]
+
+
+def track_rows(fixes: Sequence[PingWire], received: float) -> list[Row]:
+    """The rows of one batch's trusted and late fixes, all received at `received`."""
+    at = datetime.fromtimestamp(received, UTC)
+    return [
+        (f.unit_id, f.ts, f.lat, f.lon, f.speed_kmh, f.heading_deg, f.accuracy_m, at) for f in fixes
+    ]
 
 
 def partition_name(day: date) -> str:
@@ -103,21 +113,24 @@ async def unit_track(
 
 
 class TrackWriter:
-    """Takes row batches from the hot path without waiting; a task COPYs them."""
+    """Takes row batches from the hot path without waiting; a task COPYs them. The queue is
+    bounded in rows (batches vary from one ping to `max_batch`)."""
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batches: int = 64) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_rows: int = 320_000) -> None:
         self.pool = pool
-        self.queue: asyncio.Queue[list[Row]] = asyncio.Queue(maxsize=max_batches)
+        self.max_rows = max_rows
+        self.queued_rows = 0
+        self.queue: asyncio.Queue[list[Row]] = asyncio.Queue()
 
     def offer(self, rows: list[Row]) -> bool:
         if not rows:
             return True
-        try:
-            self.queue.put_nowait(rows)
-            return True
-        except asyncio.QueueFull:
+        if self.queued_rows + len(rows) > self.max_rows:
             TRACK_DROPPED.inc(len(rows))
             return False
+        self.queued_rows += len(rows)
+        self.queue.put_nowait(rows)
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         while not (stop.is_set() and self.queue.empty()):
@@ -132,6 +145,7 @@ class TrackWriter:
             try:
                 await self._write(rows, stop)
             finally:
+                self.queued_rows -= len(rows)
                 for _ in range(taken):
                     self.queue.task_done()
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from kj_schemas.enums import UnitStatus
 from kj_tracking.domain.geo import haversine_m
-from kj_tracking.domain.units import Fix, UnitTrack
+from kj_tracking.domain.units import UnitTrack
 
 _HEADING_THERE = frozenset({UnitStatus.assigned, UnitStatus.en_route})
 
@@ -19,13 +19,13 @@ class Arrival:
     lon: float
 
 
-def detect(unit: UnitTrack, fix: Fix, radius_m: float) -> Arrival | None:
-    """Call after `fix` was accepted for `unit`. Marks the unit on scene when it arrived."""
+def detect(unit: UnitTrack, radius_m: float) -> Arrival | None:
+    """Call after the unit moved to a trusted fix. Marks the unit on scene when it arrived."""
     if unit.work_order_id is None or unit.scene_lat is None or unit.scene_lon is None:
         return None
     if unit.status not in _HEADING_THERE:
         return None
-    if haversine_m(fix.lat, fix.lon, unit.scene_lat, unit.scene_lon) > radius_m:
+    if haversine_m(unit.lat, unit.lon, unit.scene_lat, unit.scene_lon) > radius_m:
         return None
     unit.status = UnitStatus.on_scene
-    return Arrival(unit.work_order_id, unit.unit_id, fix.ts, fix.lat, fix.lon)
+    return Arrival(unit.work_order_id, unit.unit_id, unit.fix_at.timestamp(), unit.lat, unit.lon)

@@ -14,12 +14,12 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(a)))
 
 
-_M_PER_DEG = EARTH_RADIUS_M * 3.141592653589793 / 180
+M_PER_DEG = EARTH_RADIUS_M * 3.141592653589793 / 180
 
 
 def approx_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Equirectangular distance: within 0.1% of haversine below ~100 km, at a third of the
     cost. For the per-ping thresholds (jumps, publication); arrival uses haversine."""
-    dy = (lat2 - lat1) * _M_PER_DEG
-    dx = (lon2 - lon1) * _M_PER_DEG * cos(radians((lat1 + lat2) * 0.5))
+    dy = (lat2 - lat1) * M_PER_DEG
+    dx = (lon2 - lon1) * M_PER_DEG * cos(radians((lat1 + lat2) * 0.5))
     return sqrt(dx * dx + dy * dy)

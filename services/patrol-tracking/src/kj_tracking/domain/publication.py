@@ -4,7 +4,7 @@ the ping rate."""
 
 from dataclasses import dataclass
 
-from kj_tracking.domain.geo import approx_m
+from kj_tracking.domain.geo import M_PER_DEG, approx_m
 from kj_tracking.domain.units import UnitTrack
 
 
@@ -19,6 +19,11 @@ def due(unit: UnitTrack, now: float, rules: PublishRules) -> bool:
         return True
     if now - unit.published_ts >= rules.heartbeat_s:
         return True
+    # without cos(lat) the east-west distance is an upper bound: most fixes stop here
+    dy = (unit.lat - unit.published_lat) * M_PER_DEG
+    dx = (unit.lon - unit.published_lon) * M_PER_DEG
+    if dx * dx + dy * dy <= rules.min_move_m * rules.min_move_m:
+        return False
     moved = approx_m(unit.published_lat, unit.published_lon, unit.lat, unit.lon)
     return moved > rules.min_move_m
 

@@ -6,14 +6,13 @@ CPU per row here, plus the server's) off the unit-state hot path (docs/decisions
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord
 
-from kj_tracking.adapters.ping_codec import DecodeError, decode_wire
-from kj_tracking.adapters.tracks import Row, TrackWriter
-from kj_tracking.domain.units import Fix, UnitTrack
-from kj_tracking.domain.validation import Outcome, Rules, check
+from kj_tracking.adapters.ping_codec import DecodeError, PingWire, decode_wire
+from kj_tracking.adapters.tracks import TrackWriter, track_rows
+from kj_tracking.domain.units import UnitTrack
+from kj_tracking.domain.validation import Outcome, Rules, classify, window
 
 
 @dataclass
@@ -24,44 +23,26 @@ class TrackRecorder:
 
     async def handle_pings(self, batch: Sequence[ConsumerRecord]) -> None:
         now = time.time()
-        received = datetime.fromtimestamp(now, UTC)
         units, rules, accepted, late = (
             self.units,
             self.rules,
             Outcome.accepted,
             Outcome.out_of_order,
         )
-        rows: list[Row] = []
+        fixes: list[PingWire] = []
+        trusted = window(now, rules)
         for record in batch:
             try:
                 wire = decode_wire(record.value)
             except DecodeError:
                 continue  # dead-lettered by the state role
-            fix = Fix(
-                wire.unit_id,
-                wire.ts.timestamp(),
-                wire.lat,
-                wire.lon,
-                wire.speed_kmh,
-                wire.heading_deg,
-                wire.accuracy_m,
-            )
-            unit = units.get(fix.unit_id)
-            outcome = check(fix, unit, now, rules)
-            if outcome is accepted and unit is not None:
-                unit.move_to(fix, now)
+            unit = units.get(wire.unit_id)
+            if unit is None:
+                continue
+            outcome = classify(unit, wire.ts, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
+            if outcome is accepted:
+                unit.move(wire.ts, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
             elif outcome is not late:
                 continue
-            rows.append(
-                (
-                    fix.unit_id,
-                    wire.ts,
-                    fix.lat,
-                    fix.lon,
-                    fix.speed_kmh,
-                    fix.heading_deg,
-                    fix.accuracy_m,
-                    received,
-                )
-            )
-        self.tracks.offer(rows)
+            fixes.append(wire)
+        self.tracks.offer(track_rows(fixes, now))

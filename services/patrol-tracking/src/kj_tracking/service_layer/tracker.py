@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from math import floor
 
 import asyncpg
 import structlog
@@ -17,15 +17,16 @@ from aiokafka import ConsumerRecord
 from kj_runtime.outbox import Outbox
 from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters import records
-from kj_tracking.adapters.ping_codec import DecodeError, decode_wire
+from kj_tracking.adapters.ping_codec import DecodeError, PingWire, decode_wire
 from kj_tracking.adapters.state_codec import encode_state
-from kj_tracking.adapters.tracks import Row, TrackWriter
+from kj_tracking.adapters.tracks import TrackWriter, track_rows
 from kj_tracking.domain import status as unit_status
 from kj_tracking.domain.arrival import Arrival, detect
-from kj_tracking.domain.checkins import CheckIn, Checkpoint, observe
+from kj_tracking.domain.checkins import CheckIn, Checkpoint, CheckpointIndex, observe
 from kj_tracking.domain.publication import PublishRules, due, mark_published
-from kj_tracking.domain.units import Fix, UnitTrack
-from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, check
+from kj_tracking.domain.status import regain_contact
+from kj_tracking.domain.units import UnitTrack
+from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, classify, window
 from kj_tracking.metrics import (
     ARRIVALS,
     CHECKINS,
@@ -42,10 +43,6 @@ log = structlog.get_logger(__name__)
 PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 # (record, reason, detail) -> sent
 DeadLetter = Callable[[ConsumerRecord, str, str], Awaitable[None]]
-
-
-def _drop(row: Row) -> None:
-    """Track rows are recorded by another process (role "state")."""
 
 
 @dataclass(frozen=True)
@@ -73,24 +70,41 @@ class Tracker:
     clock: Callable[[], float] = time.time
     pending_arrivals: list[Arrival] = field(default_factory=list)
     pending_checkins: list[CheckIn] = field(default_factory=list)
+    checkpoint_index: CheckpointIndex = field(init=False)
+    # the units whose pings this process consumes (their partitions are assigned to it); None:
+    # all of them. Only owned units are swept for silence and have their states published:
+    # another state process owns the others (docs/decisions/0020).
+    owned: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.checkpoint_index = CheckpointIndex(
+            cp for platform in self.checkpoints.values() for cp in platform
+        )
 
     async def handle_pings(self, batch: Sequence[ConsumerRecord]) -> None:
+        """One batch of pings: one loop of plain values (no object per ping besides the
+        decoded one), each rarer rule behind a cheap test, side effects batched after it."""
         now = self.clock()
-        received = datetime.fromtimestamp(now, UTC)
         units, policy, rules = self.units, self.policy, self.policy.rules
+        trusted = window(now, rules)
         publish_rules, dwell_s, radius_m = (
             policy.publish,
             policy.checkin_dwell_s,
             policy.arrival_radius_m,
         )
-        checkpoints, no_checkpoints = self.checkpoints, list[Checkpoint]()
-        decode, validate, accepted_ = decode_wire, check, Outcome.accepted
-        returning, regain = UnitStatus.returning, unit_status.regain_contact
+        checkpoints, near_cells = self.checkpoints, self.checkpoint_index.cells
+        decode, classify_, accepted_, late_ = (
+            decode_wire,
+            classify,
+            Outcome.accepted,
+            Outcome.out_of_order,
+        )
+        lost, returning, floor_ = UnitStatus.lost_contact, UnitStatus.returning, floor
         accepted = 0
         outcomes: Counter[str] = Counter()
         rejects: list[tuple[ConsumerRecord, str, str]] = []
-        rows: list[Row] = []
-        append_row = rows.append if self.tracks is not None else _drop
+        keep_rows = self.tracks is not None
+        fixes: list[PingWire] = []  # trusted and late fixes, for the track rows
         changed: dict[str, UnitTrack] = {}
         for record in batch:
             try:
@@ -99,70 +113,49 @@ class Tracker:
                 outcomes["schema"] += 1
                 rejects.append((record, "schema", str(error)))
                 continue
-            fix = Fix(
-                wire.unit_id,
-                wire.ts.timestamp(),
-                wire.lat,
-                wire.lon,
-                wire.speed_kmh,
-                wire.heading_deg,
-                wire.accuracy_m,
-            )
-            unit = units.get(fix.unit_id)
-            outcome = validate(fix, unit, now, rules)
-            if outcome is accepted_ and unit is not None:
+            unit = units.get(wire.unit_id)
+            if unit is None:
+                outcomes["unknown_unit"] += 1
+                rejects.append((record, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
+                continue
+            at = wire.ts
+            outcome = classify_(unit, at, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
+            if outcome is accepted_:
                 accepted += 1
-                restored = unit.status is UnitStatus.lost_contact and regain(unit)
-                unit.move_to(fix, now)
-                append_row(
-                    (
-                        fix.unit_id,
-                        wire.ts,
-                        fix.lat,
-                        fix.lon,
-                        fix.speed_kmh,
-                        fix.heading_deg,
-                        fix.accuracy_m,
-                        received,
-                    )
-                )
-                if accepted & 63 == 0:
-                    PING_DELAY.observe(max(now - fix.ts, 0.0))
-                arrival = detect(unit, fix, radius_m) if unit.work_order_id else None
+                if not accepted & 63:  # sampled: a histogram observation costs a lock
+                    PING_DELAY.observe(max(now - at.timestamp(), 0.0))
+                restored = unit.status is lost and regain_contact(unit)
+                unit.move(at, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
+                if keep_rows:
+                    fixes.append(wire)
+                arrival = detect(unit, radius_m) if unit.work_order_id is not None else None
                 if arrival is not None:
                     self.pending_arrivals.append(arrival)
-                checkin = observe(
-                    unit, fix, checkpoints.get(unit.platform_id, no_checkpoints), dwell_s
-                )
-                if checkin is not None:
-                    self.pending_checkins.append(checkin)
+                if (
+                    unit.checkpoint_id is not None
+                    # CheckpointIndex.near, inlined (checkins.cell): most fixes stop here
+                    or floor_(wire.lat * 100.0) * 100_000 + floor_(wire.lon * 100.0) in near_cells
+                ):
+                    checkin = observe(unit, checkpoints.get(unit.platform_id, []), dwell_s)
+                    if checkin is not None:
+                        self.pending_checkins.append(checkin)
                 if unit.status is returning:
                     self._back_at_base(unit, now)
                 if restored or arrival is not None or due(unit, now, publish_rules):
-                    changed[unit.unit_id] = unit
+                    changed[wire.unit_id] = unit
                 continue
             outcomes[outcome] += 1
-            if outcome is Outcome.out_of_order:
-                append_row(
-                    (
-                        fix.unit_id,
-                        wire.ts,
-                        fix.lat,
-                        fix.lon,
-                        fix.speed_kmh,
-                        fix.heading_deg,
-                        fix.accuracy_m,
-                        received,
-                    )
-                )
+            if outcome is late_:
+                if keep_rows:
+                    fixes.append(wire)
             elif outcome in REJECTIONS:
-                rejects.append((record, outcome.value, f"{outcome.value}: unit {fix.unit_id}"))
+                rejects.append((record, outcome.value, f"{outcome.value}: unit {wire.unit_id}"))
         await self._record()
         await self._publish(changed.values(), now)
         if rejects:
             await asyncio.gather(*(self.dead_letter(r, reason, d) for r, reason, d in rejects))
-        if self.tracks is not None:
-            self.tracks.offer(rows)
+        if self.tracks is not None and fixes:
+            self.tracks.offer(track_rows(fixes, now))
         if accepted:
             PINGS.labels("accepted").inc(accepted)
         for outcome_name, count in outcomes.items():
@@ -202,14 +195,29 @@ class Tracker:
                 CHECKINS.inc(len(self.pending_checkins))
                 self.pending_checkins.clear()
 
+    def take_ownership(self, unit_ids: set[str]) -> None:
+        """The partitions assigned to this process changed: from now on it owns `unit_ids`.
+        A unit it just took over gets a full silence interval to be heard here before it can
+        be marked lost (its pings went to another process until now)."""
+        now = self.clock()
+        before = self.owned if self.owned is not None else set()
+        for unit_id in unit_ids - before:
+            unit = self.units.get(unit_id)
+            if unit is not None and unit.has_fix:
+                unit.seen_at = max(unit.seen_at, now)
+        self.owned = unit_ids
+
     async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
-        states = []
+        """Marked published only once the broker has them: if sending fails, the batch is
+        retried and these units are still due (their pings are then duplicates)."""
+        owned = self.owned
+        units = [u for u in units if owned is None or u.unit_id in owned]
+        if not units:
+            return
+        await self.publish_states([(unit.unit_id, encode_state(unit)) for unit in units])
         for unit in units:
-            states.append((unit.unit_id, encode_state(unit)))
             mark_published(unit, now)
-        if states:
-            await self.publish_states(states)
-            STATES_PUBLISHED.inc(len(states))
+        STATES_PUBLISHED.inc(len(units))
 
     async def sweep(self) -> None:
         """Silent units become lost_contact; returning units time out to available; the
@@ -217,7 +225,10 @@ class Tracker:
         now = self.clock()
         changed = []
         by_status: Counter[str] = Counter()
+        owned = self.owned
         for unit in self.units.values():
+            if owned is not None and unit.unit_id not in owned:
+                continue
             if unit_status.fall_silent(unit, now, self.policy.silence_s):
                 LOST_CONTACT.inc()
                 log.info("unit_lost_contact", unit_id=unit.unit_id)
