@@ -55,6 +55,7 @@ SINGLE = 100  # one at a time
 ACK = os.environ.get("BENCH_NOTIFY_ACK", "1") == "1"
 STEADY, STEADY_RATE = 1500, 50.0  # the headline figures: a busy city's peak, many times over
 STEADY_ROUNDS = 3
+IDLE_S = 5.0
 STRESS, STRESS_RATE = 2000, 200.0  # how it degrades when pushed
 SECRET = "bench-dev-secret"  # noqa: S105 - the demo dev secret, not a credential
 
@@ -226,7 +227,10 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, float
                 arrived = await asyncio.gather(*(w for _, w in sent))
             return [(end - start) * 1000 for (start, _), end in zip(sent, arrived, strict=True)]
 
+        idle_before = cpu_seconds(server.pid)
+        await asyncio.sleep(IDLE_S)  # connected, nothing to deliver: pings, polls, timers
         cpu_before = cpu_seconds(server.pid)
+        idle_cpu_ms_per_s = (cpu_before - idle_before) * 1000 / IDLE_S
         rounds = [await stream(STEADY // STEADY_ROUNDS, STEADY_RATE) for _ in range(STEADY_ROUNDS)]
         steady = [latency for one in rounds for latency in one]
         steady_cpu_ms = (cpu_seconds(server.pid) - cpu_before) * 1000 / STEADY
@@ -250,6 +254,8 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, float
         "notify.loadavg_1m_at_start": load_at_start,
         # notify's CPU time per work order in the steady stream (store, push, receipt, relay)
         "notify.server_cpu_ms_per_order": round(steady_cpu_ms, 2),
+        # and with nothing to deliver, per second, the 1,000 terminals still connected
+        "notify.server_idle_cpu_ms_per_s": round(idle_cpu_ms_per_s, 1),
         "notify.delivery_single_p50_ms": round(percentile(single, 0.50), 2),
         "notify.delivery_single_p99_ms": round(percentile(single, 0.99), 2),
         "notify.delivery_stress_p50_ms": round(percentile(stress, 0.50), 2),
