@@ -166,3 +166,45 @@ async def test_a_refused_record_lands_in_dead_letters_with_its_cause(
     assert any(
         letter.value == garbage.decode() and letter.reason == "invalid_json" for letter in letters
     )
+
+
+async def test_a_batch_put_in_one_statement_is_published_in_order(
+    topics: KafkaSettings, database: PostgresSettings
+) -> None:
+    pool = await create_pool(database)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=0.1)
+    stop = asyncio.Event()
+    base = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
+    key = f"batch-{uuid.uuid4().hex[:6]}"
+    batch = [(key, base.model_copy(update={"source_alarm_id": f"{key}-{n}"})) for n in range(5)]
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            await outbox.put_many(connection, "alarms.intake", batch)
+        running = asyncio.create_task(relay.run(stop))
+        async with asyncio.timeout(20):
+            while await pool.fetchval(
+                "select count(*) from outbox where stream = $1", outbox.stream
+            ):
+                await asyncio.sleep(0.05)
+        stop.set()
+        await running
+    finally:
+        stop.set()
+        await pool.close()
+    consumer: AIOKafkaConsumer = make_consumer(topics, "alarms.intake", group_id=None)
+    await consumer.start()
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(20):
+            while len(seen) < len(batch):
+                batches = await consumer.getmany(timeout_ms=200)
+                seen += [
+                    codec.decode(type(base), r.value).source_alarm_id  # type: ignore[attr-defined]
+                    for rs in batches.values()
+                    for r in rs
+                    if r.key == key.encode()
+                ]
+    finally:
+        await consumer.stop()
+    assert seen == [f"{key}-{n}" for n in range(5)]  # one key, one partition, in order

@@ -10,7 +10,7 @@ import structlog
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
-from kj_notify.adapters import deliveries, outbox_rows
+from kj_notify.adapters import deliveries
 from kj_notify.domain.answers import Refused, check_answer, event_for
 from kj_notify.domain.frames import Answer
 from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
@@ -120,7 +120,7 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                 )
                 if status is ReceiptStatus.delivered:
                     latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
-        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
+        await outbox.put_many(connection, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     for seconds in latencies:
         DELIVERY_SECONDS.observe(seconds)
@@ -156,7 +156,7 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                     detail={"delivery_id": row["seq"], "cause": detail},
                 )
             )
-        await outbox_rows.put_all(connection, outbox, NOTIFY_RECEIPTS.name, messages)
+        await outbox.put_many(connection, NOTIFY_RECEIPTS.name, messages)
         await deliveries.on_timeline(connection, timeline)
     return len(rows)
 
