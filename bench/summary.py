@@ -31,12 +31,20 @@ class Figure:
 FIGURES = [
     Figure(
         "alarm.intake_per_s",
-        "alarms answered 201 (committed with their outbox rows) a second",
+        "alarms answered 201 (committed with their outbox rows) a second, closed loop of 50 "
+        "connections; the outbox relay may fall behind meanwhile",
         "≥ 1,000",
         at_least=1000,
     ),
-    Figure("alarm.p50_ms", "intake latency, median, at that rate"),
-    Figure("alarm.p99_ms", "intake latency, 99th percentile", "< 50 ms", at_most=50),
+    Figure(
+        "alarm.rate_answered_per_s",
+        "201s a second with 1,000/s offered (open loop): the rate sustained while the relay "
+        "keeps up",
+        "≥ 1,000",
+        at_least=1000,
+    ),
+    Figure("alarm.p50_ms", "intake latency at 1,000/s offered, median, from the scheduled send"),
+    Figure("alarm.p99_ms", "the same, 99th percentile", "< 50 ms", at_most=50),
     Figure(
         "tracking.pings_per_s",
         "pings a second through the unit-state process (validation, state, arrival, check-in)",
