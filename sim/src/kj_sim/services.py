@@ -46,7 +46,8 @@ class ServiceProcesses:
                 f"{service.env_prefix}HTTP_PORT": str(service.port),
                 **(extra_env or {}),
             }
-            output = None if self.to_terminal else (self.log_dir / f"{service.name}.log").open("ab")
+            log_file = self.log_dir / f"{service.name}.log"
+            output = None if self.to_terminal else log_file.open("wb")  # this run's logs only
             self.processes[service.name] = subprocess.Popen(  # noqa: S603 - our own entry points
                 [service.command], env=env, stdout=output, stderr=subprocess.STDOUT
             )
