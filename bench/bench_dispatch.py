@@ -39,7 +39,6 @@ from bench.record import record
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
-from kj_dispatch.domain.geo import LocalProjection
 from kj_dispatch.domain.policy import PolicyParams
 from kj_runtime.city_store import store_city
 from kj_runtime.db import connect
@@ -59,6 +58,7 @@ from kj_schemas.enums import (
     WorkOrderAction,
     WorkOrderEventKind,
 )
+from kj_schemas.geo import LocalProjection
 from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 

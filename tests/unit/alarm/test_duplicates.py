@@ -7,11 +7,11 @@ from kj_alarm.domain.duplicates import (
     MergeRule,
     OpenAlarm,
     compatible,
-    haversine_m,
     lock_cells,
     merge_target,
 )
 from kj_schemas.enums import AlarmCategory as C
+from kj_schemas.geo import haversine_m
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 RULE = MergeRule(distance_m=200, window_s=1800)

@@ -7,9 +7,9 @@ from uuid import UUID, uuid4
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import EtaParams, StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
-from kj_dispatch.domain.geo import LocalProjection
 from kj_dispatch.domain.model import Call, Commitment
 from kj_schemas.enums import AlarmCategory, ResponseTier, UnitKind, UnitStatus
+from kj_schemas.geo import LocalProjection
 
 LAT0, LON0 = 27.24, 111.47
 # 03:00 in Shaoyang: no congestion factor

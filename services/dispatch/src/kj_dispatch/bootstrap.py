@@ -15,7 +15,6 @@ from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.coverage import PlatformArea
 from kj_dispatch.domain.eta import StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
-from kj_dispatch.domain.geo import LocalProjection
 from kj_dispatch.domain.plans import load_plans
 from kj_dispatch.domain.policy import PolicyParams
 from kj_dispatch.entrypoints.consumers import decoding_handler, read_compacted
@@ -32,6 +31,7 @@ from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.city import City, load_city
 from kj_schemas.codec import decode
+from kj_schemas.geo import LocalProjection
 from kj_schemas.topics import ALARMS_ACCEPTED, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrderEvent

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import StraightLineEta
-from kj_dispatch.domain.geo import LocalProjection as DispatchProjection
 from kj_dispatch.domain.model import Call, Commitment, FleetUnit
 from kj_dispatch.domain.plans import ResponsePlan, ResponsePlans, load_plans
 from kj_dispatch.domain.policy import PolicyParams, decide
 from kj_dispatch.settings import DispatchSettings
 from kj_schemas.city import City
 from kj_schemas.enums import ResponseTier
+from kj_schemas.geo import LocalProjection as DispatchProjection
 from kj_sim.study.des import Order, Units, UnitState
 from kj_sim.study.world import DAY_START, Incident, study_projection
 

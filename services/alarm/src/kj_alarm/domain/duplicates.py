@@ -9,8 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 from kj_schemas.enums import AlarmCategory as C
-
-EARTH_RADIUS_M = 6_371_008.8
+from kj_schemas.geo import EARTH_RADIUS_M, haversine_m
 
 # Categories that callers confuse for the same incident: a fight seen by one caller is an
 # assault to another. A category not listed here is only compatible with itself.
@@ -38,13 +37,6 @@ class OpenAlarm:
     lon: float
     reported_at: datetime
     category: C
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def compatible(a: C, b: C) -> bool:

@@ -10,8 +10,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from kj_dispatch.domain.eta import EtaModel
-from kj_dispatch.domain.geo import LocalProjection
 from kj_dispatch.domain.model import FleetUnit, Option
+from kj_schemas.geo import LocalProjection
 
 Accept = Callable[[FleetUnit], bool]
 _INF = float("inf")

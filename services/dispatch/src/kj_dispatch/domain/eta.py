@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from pydantic import BaseModel, Field
 
-from kj_dispatch.domain.geo import EARTH_RADIUS_M
 from kj_dispatch.domain.model import FleetUnit
 from kj_schemas.enums import UnitKind
+from kj_schemas.geo import EARTH_RADIUS_M
 
 
 class EtaParams(BaseModel):

@@ -4,7 +4,7 @@ open work order. Exactly once per work order is the database's job (see adapters
 from dataclasses import dataclass
 
 from kj_schemas.enums import UnitStatus
-from kj_tracking.domain.geo import haversine_m
+from kj_schemas.geo import haversine_m
 from kj_tracking.domain.units import UnitTrack
 
 _HEADING_THERE = frozenset({UnitStatus.assigned, UnitStatus.en_route})

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from math import floor
 
-from kj_tracking.domain.geo import haversine_m
+from kj_schemas.geo import haversine_m
 from kj_tracking.domain.units import UnitTrack
 
 

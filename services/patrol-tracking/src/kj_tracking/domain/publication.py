@@ -4,7 +4,7 @@ the ping rate."""
 
 from dataclasses import dataclass
 
-from kj_tracking.domain.geo import M_PER_DEG, approx_m
+from kj_schemas.geo import M_PER_DEG, approx_m
 from kj_tracking.domain.units import UnitTrack
 
 

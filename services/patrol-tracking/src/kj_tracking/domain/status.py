@@ -2,7 +2,7 @@
 base changes it. Each function returns True when the status changed."""
 
 from kj_schemas.enums import UnitStatus
-from kj_tracking.domain.geo import haversine_m
+from kj_schemas.geo import haversine_m
 from kj_tracking.domain.units import UnitTrack
 
 EVENT_STATUS = {

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from kj_tracking.domain.geo import M_PER_DEG, approx_m
+from kj_schemas.geo import M_PER_DEG, approx_m
 from kj_tracking.domain.units import NO_FIX, Fix, UnitTrack
 
 
