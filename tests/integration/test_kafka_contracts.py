@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -96,13 +97,48 @@ async def test_every_catalogue_topic_exists_with_its_partitions_and_policy(
     assert entries["cleanup.policy"] == "compact"
 
 
+async def _relay_until_drained(
+    pool: asyncpg.Pool, topics: KafkaSettings, outbox: Outbox, deadline_s: float = 20
+) -> None:
+    """Run the real relay until the stream's rows have left the outbox table."""
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=0.1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with asyncio.timeout(deadline_s):
+            while await pool.fetchval(
+                "select count(*) from outbox where stream = $1", outbox.stream
+            ):
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+
+
+async def _read_to_end(topics: KafkaSettings, topic: str, keys: set[bytes]) -> list[bytes]:
+    """The values under `keys`, in order, of everything on the topic now. Other tests share the
+    package's topics (some put garbage there on purpose), so only our keys are looked at."""
+    consumer: AIOKafkaConsumer = make_consumer(topics, topic, group_id=None)
+    await consumer.start()
+    ours: list[bytes] = []
+    try:
+        async with asyncio.timeout(20):
+            while not consumer.assignment():
+                await asyncio.sleep(0.05)
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                batches = await consumer.getmany(timeout_ms=200)
+                ours += [r.value for rs in batches.values() for r in rs if r.key in keys]
+    finally:
+        await consumer.stop()
+    return ours
+
+
 async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_back(
     topics: KafkaSettings, database: PostgresSettings
 ) -> None:
     pool = await create_pool(database)
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
-    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=0.1)
-    stop = asyncio.Event()
     kept = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
     dropped = kept.model_copy(update={"source_alarm_id": "ROLLED-BACK"})
     try:
@@ -113,32 +149,10 @@ async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_b
                 async with connection.transaction():
                     await outbox.put(connection, "alarms.intake", "k2", dropped)
                     raise RuntimeError("the handler failed after writing")
-        running = asyncio.create_task(relay.run(stop))
-        async with asyncio.timeout(20):
-            while await pool.fetchval(
-                "select count(*) from outbox where stream = $1", outbox.stream
-            ):
-                await asyncio.sleep(0.05)
-        stop.set()
-        await running
+        await _relay_until_drained(pool, topics, outbox)
     finally:
-        stop.set()
         await pool.close()
-    # other tests share the session's alarms.intake (some put garbage there on purpose): read the
-    # topic to its end as it stands now that the relay is done, and look only at our two keys
-    consumer: AIOKafkaConsumer = make_consumer(topics, "alarms.intake", group_id=None)
-    await consumer.start()
-    ours: list[bytes] = []
-    try:
-        async with asyncio.timeout(20):
-            while not consumer.assignment():
-                await asyncio.sleep(0.05)
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                batches = await consumer.getmany(timeout_ms=200)
-                ours += [r.value for rs in batches.values() for r in rs if r.key in (b"k1", b"k2")]
-    finally:
-        await consumer.stop()
+    ours = await _read_to_end(topics, "alarms.intake", {b"k1", b"k2"})
     published = [codec.decode(type(kept), raw) for raw in ours]
     assert kept in published
     assert all(report.source_alarm_id != "ROLLED-BACK" for report in published)
@@ -173,38 +187,17 @@ async def test_a_batch_put_in_one_statement_is_published_in_order(
 ) -> None:
     pool = await create_pool(database)
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
-    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=0.1)
-    stop = asyncio.Event()
     base = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
     key = f"batch-{uuid.uuid4().hex[:6]}"
     batch = [(key, base.model_copy(update={"source_alarm_id": f"{key}-{n}"})) for n in range(5)]
     try:
         async with pool.acquire() as connection, connection.transaction():
             await outbox.put_many(connection, "alarms.intake", batch)
-        running = asyncio.create_task(relay.run(stop))
-        async with asyncio.timeout(20):
-            while await pool.fetchval(
-                "select count(*) from outbox where stream = $1", outbox.stream
-            ):
-                await asyncio.sleep(0.05)
-        stop.set()
-        await running
+        await _relay_until_drained(pool, topics, outbox)
     finally:
-        stop.set()
         await pool.close()
-    consumer: AIOKafkaConsumer = make_consumer(topics, "alarms.intake", group_id=None)
-    await consumer.start()
-    seen: list[str] = []
-    try:
-        async with asyncio.timeout(20):
-            while len(seen) < len(batch):
-                batches = await consumer.getmany(timeout_ms=200)
-                seen += [
-                    codec.decode(type(base), r.value).source_alarm_id  # type: ignore[attr-defined]
-                    for rs in batches.values()
-                    for r in rs
-                    if r.key == key.encode()
-                ]
-    finally:
-        await consumer.stop()
+    seen = [
+        codec.decode(type(base), raw).source_alarm_id
+        for raw in await _read_to_end(topics, "alarms.intake", {key.encode()})
+    ]
     assert seen == [f"{key}-{n}" for n in range(5)]  # one key, one partition, in order
