@@ -18,6 +18,8 @@ from kj_schemas.deadletter import DeadLetter
 from kj_schemas.examples import EXAMPLES, Example
 from kj_schemas.topics import CATALOGUE, DEADLETTERS, PATROL_PINGS, TopicSpec
 
+from ..stack import read_to_end
+
 
 def _topic_for(example: Example) -> TopicSpec:
     return next(spec for spec in CATALOGUE if spec.value is example.model)
@@ -115,23 +117,10 @@ async def _relay_until_drained(
         await running
 
 
-async def _read_to_end(topics: KafkaSettings, topic: str, keys: set[bytes]) -> list[bytes]:
-    """The values under `keys`, in order, of everything on the topic now. Other tests share the
-    package's topics (some put garbage there on purpose), so only our keys are looked at."""
-    consumer: AIOKafkaConsumer = make_consumer(topics, topic, group_id=None)
-    await consumer.start()
-    ours: list[bytes] = []
-    try:
-        async with asyncio.timeout(20):
-            while not consumer.assignment():
-                await asyncio.sleep(0.05)
-            ends = await consumer.end_offsets(list(consumer.assignment()))
-            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-                batches = await consumer.getmany(timeout_ms=200)
-                ours += [r.value for rs in batches.values() for r in rs if r.key in keys]
-    finally:
-        await consumer.stop()
-    return ours
+async def _read_keys(topics: KafkaSettings, topic: str, keys: set[bytes]) -> list[bytes]:
+    """Values under `keys` of everything on the topic now: other tests share the package's
+    topics (some put garbage there on purpose), so only our keys are looked at."""
+    return [r.value for r in await read_to_end(topics, topics.topic(topic)) if r.key in keys]
 
 
 async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_back(
@@ -152,7 +141,7 @@ async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_b
         await _relay_until_drained(pool, topics, outbox)
     finally:
         await pool.close()
-    ours = await _read_to_end(topics, "alarms.intake", {b"k1", b"k2"})
+    ours = await _read_keys(topics, "alarms.intake", {b"k1", b"k2"})
     published = [codec.decode(type(kept), raw) for raw in ours]
     assert kept in published
     assert all(report.source_alarm_id != "ROLLED-BACK" for report in published)
@@ -198,6 +187,6 @@ async def test_a_batch_put_in_one_statement_is_published_in_order(
         await pool.close()
     seen = [
         codec.decode(type(base), raw).source_alarm_id
-        for raw in await _read_to_end(topics, "alarms.intake", {key.encode()})
+        for raw in await _read_keys(topics, "alarms.intake", {key.encode()})
     ]
     assert seen == [f"{key}-{n}" for n in range(5)]  # one key, one partition, in order

@@ -5,20 +5,21 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import encode
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
-from kj_tracking.adapters.partitions import partitions_of
 from kj_tracking.adapters.ping_codec import encode_fix
 from kj_tracking.bootstrap import TrackingService, bootstrap
 from kj_tracking.domain.units import Fix
 from kj_tracking.settings import TrackingSettings
 from tests.isolation import package_database, package_topics
+from tests.stack import read_to_end
 
 database = package_database()  # this package's own database and topics (tests/isolation.py)
 topics = package_topics()
@@ -136,52 +137,18 @@ async def send_work_order(
 
 async def on_scene_events(kafka: KafkaSettings, work_order_id: str) -> list[dict[str, object]]:
     """Every on_scene event for the work order on workorders.events, read to the end."""
-    import json
-
-    topic = kafka.topic(WORKORDERS_EVENTS.name)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        partitions = await partitions_of(kafka, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found = []
-        async with asyncio.timeout(30):
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                for batch in (await consumer.getmany(timeout_ms=200)).values():
-                    for record in batch:
-                        event = json.loads(record.value)
-                        if event["work_order_id"] == work_order_id and event["kind"] == "on_scene":
-                            found.append(event)
-        return found
-    finally:
-        await consumer.stop()
+    events = [
+        orjson.loads(r.value) for r in await read_to_end(kafka, kafka.topic(WORKORDERS_EVENTS.name))
+    ]
+    return [e for e in events if e["work_order_id"] == work_order_id and e["kind"] == "on_scene"]
 
 
 async def published_statuses(kafka: KafkaSettings, unit_id: str) -> list[str]:
     """The unit's statuses on units.state, oldest first, read to the end."""
-    import json
-
-    topic = kafka.topic(UNITS_STATE.name)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        partitions = await partitions_of(kafka, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found = []
-        async with asyncio.timeout(30):
-            while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                for batch in (await consumer.getmany(timeout_ms=200)).values():
-                    for record in batch:
-                        state = json.loads(record.value)
-                        if state["unit_id"] == unit_id:
-                            found.append(state["status"])
-        return found
-    finally:
-        await consumer.stop()
+    states = [
+        orjson.loads(r.value) for r in await read_to_end(kafka, kafka.topic(UNITS_STATE.name))
+    ]
+    return [s["status"] for s in states if s["unit_id"] == unit_id]
 
 
 async def eventually(condition: Callable[[], object], *, timeout_s: float = 30) -> None:
