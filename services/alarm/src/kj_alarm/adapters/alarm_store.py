@@ -72,11 +72,19 @@ async def repeats_and_open_nearby(
 ) -> tuple[dict[tuple[str, str], asyncpg.Record], list[OpenAlarm]]:
     """In one round trip: the alarms already recorded under any of `keys` (source,
     source_alarm_id), and the open alarms inside any of `boxes` (min_lat, max_lat, min_lon,
-    max_lon, reported_at, window_s): those reported within window_s of reported_at."""
+    max_lon, reported_at, window_s): those reported within window_s of reported_at.
+
+    Both halves are a lateral subquery per key or box, kept apart from the outer query by
+    `offset 0`, so each is an index lookup whatever the planner believes of the table's size:
+    without statistics (a fresh deployment) it once chose to read every alarm, or every open
+    alarm, for each batch (decision 0012)."""
     rows = await connection.fetch(
-        f"""select true as repeat, {_ALARM_COLUMNS} from alarms
-            where (source, source_alarm_id) in (
-                select s, i from unnest($1::text[], $2::text[]) as k(s, i))
+        f"""select true as repeat, {_ALARM_COLUMNS}
+            from unnest($1::text[], $2::text[]) as k(s, i)
+            cross join lateral (
+                select * from alarms where source = k.s and source_alarm_id = k.i
+                offset 0
+            ) as alarms
             union all
             select false, {_ALARM_COLUMNS} from unnest(
                 $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::timestamptz[],
@@ -86,7 +94,9 @@ async def repeats_and_open_nearby(
                 where {_OPEN}
                   and reported_at between b.t - make_interval(secs => b.w)
                                       and b.t + make_interval(secs => b.w)
-                  and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1) as alarms""",  # noqa: S608
+                  and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1
+                offset 0
+            ) as alarms""",  # noqa: S608
         [k[0] for k in keys],
         [k[1] for k in keys],
         *([b[i] for b in boxes] for i in range(6)),
