@@ -9,7 +9,6 @@ for nobody."""
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -381,7 +380,7 @@ async def _resolve_callers(connection: asyncpg.Connection, fresh: list[_New]) ->
 async def _record(connection: asyncpg.Connection, fresh: list[_New], deps: Deps) -> None:
     outbox = deps.outbox
     region_key = deps.region.encode()
-    timeline: list[tuple[UUID, str, datetime, str | None, UUID | None, str]] = []
+    timeline: list[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any]]] = []
     outgoing: list[tuple[str, bytes, bytes]] = []
     for new in fresh:
         row, tier = new.row, new.tier
@@ -392,19 +391,19 @@ async def _record(connection: asyncpg.Connection, fresh: list[_New], deps: Deps)
             "zone_id": tier.zone_id,
             "target_seconds": tier.target_seconds,
         }
-        timeline.append((alarm_id, "received", at, None, None, _json({"source": row["source"]})))
-        timeline.append((alarm_id, "classified", at, None, None, _json(classified)))
+        timeline.append((alarm_id, "received", at, None, None, {"source": row["source"]}))
+        timeline.append((alarm_id, "classified", at, None, None, classified))
         message: BaseModel
         if status is AlarmStatus.merged:
             parent, callers = row["merged_into"], new.callers_seen
             merged = {"merged_into": str(parent), "callers": callers}
             added = {"alarm_id": str(alarm_id), "callers": callers}
-            timeline.append((alarm_id, "merged", at, None, None, _json(merged)))
-            timeline.append((parent, "caller_added", at, None, None, _json(added)))
+            timeline.append((alarm_id, "merged", at, None, None, merged))
+            timeline.append((parent, "caller_added", at, None, None, added))
             message = messages.merged(row, merged_into=parent, callers=callers)
             topic = ALARMS_MERGED.name
         elif status is AlarmStatus.diverted:
-            timeline.append((alarm_id, "diverted", at, None, None, _json({"hotline": HOTLINE})))
+            timeline.append((alarm_id, "diverted", at, None, None, {"hotline": HOTLINE}))
             message, topic = messages.diverted(row), ALARMS_DIVERTED.name
         else:
             message, topic = messages.accepted(row), ALARMS_ACCEPTED.name
@@ -420,7 +419,3 @@ async def _record(connection: asyncpg.Connection, fresh: list[_New], deps: Deps)
         stream=outbox.stream,
         channel=outbox.channel,
     )
-
-
-def _json(detail: dict[str, Any]) -> str:
-    return json.dumps(detail)
