@@ -1,7 +1,11 @@
 """The duplicate-call rule: near in place and time, compatible category, open."""
 
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from kj_alarm.domain.duplicates import (
     MergeRule,
@@ -11,7 +15,7 @@ from kj_alarm.domain.duplicates import (
     merge_target,
 )
 from kj_schemas.enums import AlarmCategory as C
-from kj_schemas.geo import haversine_m
+from kj_schemas.geo import EARTH_RADIUS_M, haversine_m
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 RULE = MergeRule(distance_m=200, window_s=1800)
@@ -63,3 +67,26 @@ def test_two_calls_within_the_distance_always_share_a_lock_cell() -> None:
         assert set(lock_cells(lat, lon, 200)) & set(lock_cells(*other, 200))
     cells = lock_cells(27.0, 111.0, 200)
     assert cells == sorted(cells) and all(0 <= c < 2**31 for c in cells)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    lat=st.floats(-79.0, 79.0),
+    lon=st.floats(-179.0, 179.0),
+    bearing=st.floats(0.0, 2 * math.pi),
+    fraction=st.floats(0.0, 1.0),
+    distance_m=st.sampled_from([50.0, 200.0, 1000.0]),
+)
+def test_any_two_calls_within_the_distance_share_a_lock_and_take_at_most_four(
+    lat: float, lon: float, bearing: float, fraction: float, distance_m: float
+) -> None:
+    # the other call, `fraction` of the distance away in any direction (local metres)
+    metres = fraction * distance_m * 0.999
+    other_lat = lat + math.degrees(metres * math.cos(bearing) / EARTH_RADIUS_M)
+    other_lon = lon + math.degrees(
+        metres * math.sin(bearing) / (EARTH_RADIUS_M * math.cos(math.radians(lat)))
+    )
+    assume(haversine_m(lat, lon, other_lat, other_lon) <= distance_m)
+    mine, theirs = lock_cells(lat, lon, distance_m), lock_cells(other_lat, other_lon, distance_m)
+    assert set(mine) & set(theirs)
+    assert len(mine) <= 4

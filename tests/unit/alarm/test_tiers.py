@@ -59,3 +59,16 @@ def test_the_sample_city_s_west_lake_bridge_is_a_key_location() -> None:
     classifier = TierClassifier(city.zones, city.targets)
     assert classifier.classify(27.2389, 111.4677).tier is ResponseTier.key_location
     assert classifier.classify(26.5, 110.5).tier is ResponseTier.county
+
+
+def test_a_batch_is_classified_as_each_of_its_points_alone(nested: TierClassifier) -> None:
+    points = [(27.255, 111.455), (30.0, 115.0), (27.3, 111.5), (27.25, 111.455), (27.9, 111.1)]
+    assert nested.classify_many(points) == [nested.classify(*p) for p in points]
+    assert [c.zone_id for c in nested.classify_many(points)] == [
+        "KEY",
+        None,
+        "CENTRAL",
+        "KEY",
+        "OTHER",
+    ]
+    assert nested.classify_many([]) == []

@@ -77,20 +77,22 @@ def search_box(lat: float, lon: float, distance_m: float) -> tuple[float, float,
 
 
 # Concurrent callers about one incident arrive within milliseconds. Intake serialises alarms
-# that could merge by locking grid cells: each alarm locks its own cell and the 8 around it,
-# so two alarms within `distance_m` always share a lock. Longitude cells are sized for 80°
-# latitude, so they are never narrower than `distance_m` below it.
+# that could merge by locking grid cells: each alarm locks every cell its search box (all
+# points within `distance_m`) touches, which includes its own cell. Two alarms within
+# `distance_m` of each other therefore share a lock: the second one's cell is in the first
+# one's box. Cells are twice `distance_m` across (longitude cells sized for 80° latitude), so
+# a box touches at most 2 x 2 of them below 80° (decision 0012: 4 locks, not 9, per alarm).
 _LON_STRETCH = 1 / math.cos(math.radians(80))
 
 
 def lock_cells(lat: float, lon: float, distance_m: float) -> Sequence[int]:
     """The grid cells (as 31-bit ints, sorted: locks are always taken in one order)."""
-    cell_lat = math.degrees(distance_m / EARTH_RADIUS_M)
+    cell_lat = 2 * math.degrees(distance_m / EARTH_RADIUS_M)
     cell_lon = cell_lat * _LON_STRETCH
-    row, col = math.floor(lat / cell_lat), math.floor(lon / cell_lon)
+    min_lat, max_lat, min_lon, max_lon = search_box(lat, lon, distance_m)
     cells = {
         ((r * 1_000_003 + c) * 2_654_435_761) % 2_147_483_647
-        for r in (row - 1, row, row + 1)
-        for c in (col - 1, col, col + 1)
+        for r in range(math.floor(min_lat / cell_lat), math.floor(max_lat / cell_lat) + 1)
+        for c in range(math.floor(min_lon / cell_lon), math.floor(max_lon / cell_lon) + 1)
     }
     return sorted(cells)

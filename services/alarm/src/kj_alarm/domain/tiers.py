@@ -3,10 +3,12 @@
 Where zones overlap the smallest target wins; outside every zone the county target applies.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import shapely
 from shapely import STRtree
-from shapely.geometry import Point
 
 from kj_schemas.city import Zone
 from kj_schemas.enums import ResponseTier
@@ -20,7 +22,8 @@ class Classification:
 
 
 class TierClassifier:
-    """Built once from the city's zones; `classify` is a point query on an STRtree."""
+    """Built once from the city's zones; `classify_many` is one vectorised point query on an
+    STRtree for a whole batch of locations (a call per point cost more than the query)."""
 
     def __init__(self, zones: list[Zone], targets: dict[ResponseTier, int]) -> None:
         if ResponseTier.county not in targets:
@@ -30,13 +33,19 @@ class TierClassifier:
         self._tree = STRtree([zone.geometry for zone in self._zones])
 
     def classify(self, lat: float, lon: float) -> Classification:
-        hits = self._tree.query(Point(lon, lat), predicate="intersects")
-        best: Classification | None = None
-        for index in hits:
-            zone = self._zones[int(index)]
-            target = self._targets[zone.tier]
-            if best is None or target < best.target_seconds:
-                best = Classification(zone.tier, target, zone.id)
-        if best is not None:
+        return self.classify_many([(lat, lon)])[0]
+
+    def classify_many(self, points: Sequence[tuple[float, float]]) -> list[Classification]:
+        """The classification of each (lat, lon), in order."""
+        county = Classification(ResponseTier.county, self._targets[ResponseTier.county], None)
+        best: list[Classification] = [county] * len(points)
+        if not points:
             return best
-        return Classification(ResponseTier.county, self._targets[ResponseTier.county], None)
+        coords = np.asarray(points, dtype=float)[:, ::-1]  # shapely wants (lon, lat)
+        inputs, zones = self._tree.query(shapely.points(coords), predicate="intersects")
+        for point, index in zip(inputs.tolist(), zones.tolist(), strict=True):
+            zone = self._zones[index]
+            target = self._targets[zone.tier]
+            if best[point] is county or target < best[point].target_seconds:
+                best[point] = Classification(zone.tier, target, zone.id)
+        return best

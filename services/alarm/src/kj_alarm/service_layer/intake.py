@@ -294,6 +294,11 @@ def _decide(
     fresh: list[_New] = []
     outcomes: list[_New | IntakeResult | BaseException] = []
     by_id: dict[UUID, _New] = {}
+    tiers = iter(
+        deps.classifier.classify_many(
+            [_at(p) for p in batch if (p.report.source, p.report.source_alarm_id) not in existing]
+        )
+    )
     for pending in batch:
         report = pending.report
         found = existing.get((report.source, report.source_alarm_id))
@@ -304,7 +309,7 @@ def _decide(
                 outcomes.append(conflict)
             continue
         lat, lon = report.location.lat, report.location.lon
-        tier = deps.classifier.classify(lat, lon)
+        tier = next(tiers)
         status, merged_into = AlarmStatus.accepted, None
         if is_diverted(report.category):
             status = AlarmStatus.diverted
