@@ -19,6 +19,7 @@ from kj_alarm.entrypoints.kafka_intake import KafkaIntake
 from kj_alarm.entrypoints.workorder_events import WorkOrderTimeline
 from kj_alarm.service_layer.deps import Deps, GroupCommit
 from kj_alarm.settings import AlarmSettings
+from kj_runtime import heap
 from kj_runtime.consumer import consume_batches
 from kj_runtime.db import create_pool
 from kj_runtime.deadletters import DeadLetterSink
@@ -132,6 +133,7 @@ async def build(settings: AlarmSettings) -> AlarmService:
 
 async def run(settings: AlarmSettings, stop: asyncio.Event) -> None:
     service = await build(settings)
+    heap.settle()  # what start-up built lives as long as the process
     try:
         await service.start_background(stop)
         config = uvicorn.Config(

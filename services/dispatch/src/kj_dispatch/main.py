@@ -7,6 +7,7 @@ import uvloop
 
 from kj_dispatch.bootstrap import run
 from kj_dispatch.settings import DispatchSettings
+from kj_runtime import heap
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 
@@ -17,6 +18,7 @@ async def _main() -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     structlog.get_logger(__name__).info("dispatch_starting", http_port=settings.http_port)
+    heap.settle()  # modules and schemas live as long as the process: out of the collector's way
     await run(settings, stop)
 
 

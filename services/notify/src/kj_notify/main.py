@@ -1,10 +1,10 @@
 """`kj-notify`: the terminal gateway, status callbacks and broadcasts, until SIGTERM/SIGINT."""
 
 import asyncio
-import gc
 
 from kj_notify.bootstrap import run
 from kj_notify.settings import NotifySettings
+from kj_runtime import heap
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 
@@ -16,8 +16,7 @@ async def _main() -> None:
     stop_on_signals(stop)
     # what is loaded by now (modules, models, schemas) lives as long as the process: out of the
     # cyclic collector's way, so its full passes, which stall every socket, stay short
-    gc.collect()
-    gc.freeze()
+    heap.settle()
     await run(settings, stop)
 
 

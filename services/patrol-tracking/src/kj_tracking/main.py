@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from kj_runtime import heap
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 from kj_tracking.bootstrap import bootstrap
@@ -25,6 +26,7 @@ async def serve(settings: TrackingSettings) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     service = await bootstrap(settings)
+    heap.settle()  # start-up's objects (the fleet's registry, the city) live as long as the process
     server = _Server(
         uvicorn.Config(
             make_app(service), host=settings.http_host, port=settings.http_port, log_config=None
