@@ -3,8 +3,10 @@ PostgreSQL) and the latency of those answers, against a live `kj-alarm` process.
 
 Self-contained: a database and topic prefix of its own (created, migrated, seeded, dropped),
 the service on a free loopback port with its outbox relay publishing to Kafka meanwhile.
-The load generator is a minimal HTTP/1.1 keep-alive client over asyncio streams in this
-process (about a tenth of a core at 1,000 requests/s), not httpx. Two runs of distinct alarms:
+The load generator is a minimal HTTP/1.1 keep-alive client over asyncio streams (on uvloop)
+in this process (about a tenth of a core at 1,000 requests/s), not httpx. `--replicas N` runs
+N service processes and spreads the connections over them. Three runs of distinct alarms
+(none a duplicate call of another): a warm-up, then:
 
 - throughput (`alarm.intake_per_s`): closed loop, `--concurrency` connections each sending
   its next alarm as soon as the last is answered: the most alarms/s the service commits.
@@ -14,6 +16,7 @@ process (about a tenth of a core at 1,000 requests/s), not httpx. Two runs of di
   omission). `alarm.rate_answered_per_s` is the rate of 201s that run achieved.
 
     uv run python -m bench.bench_alarm [--alarms 5000] [--concurrency 50] [--rate 1000]
+                                       [--replicas 1]
 """
 
 import argparse
@@ -29,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
+import uvloop
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.record import record
@@ -45,15 +49,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _bodies(count: int) -> list[bytes]:
-    base = datetime(2040, 1, 1, tzinfo=UTC)
+def _bodies(count: int, first: int = 0) -> list[bytes]:
+    """Alarms `first` to `first + count` of a run: distinct new incidents, reported an hour
+    apart, so none is a duplicate call of another (merged) as long as their ranges do not
+    overlap."""
+    base = datetime(2040, 1, 1, tzinfo=UTC) + timedelta(hours=first)
     run = uuid.uuid4().hex[:6]
     return [
         orjson.dumps(
             {
                 "source": "sy110",
                 "source_alarm_id": f"B{run}-{i:06d}",
-                "reported_at": (base + timedelta(hours=i)).isoformat(),  # no duplicate calls
+                "reported_at": (base + timedelta(hours=i)).isoformat(),
                 "caller_phone": "13807391234",
                 "location": {"lat": 27.1 + (i % 40) * 0.005, "lon": 111.3 + (i // 40 % 40) * 0.005},
                 "category": "theft",
@@ -87,26 +94,29 @@ async def _connection_worker(
 
 
 async def _load(
-    port: int, bodies: list[bytes], concurrency: int
+    ports: list[int], bodies: list[bytes], concurrency: int
 ) -> tuple[float, list[float], dict[int, int]]:
     queue = list(reversed(bodies))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     started = time.perf_counter()
     await asyncio.gather(
-        *(_connection_worker(port, queue, latencies, statuses) for _ in range(concurrency))
+        *(
+            _connection_worker(ports[i % len(ports)], queue, latencies, statuses)
+            for i in range(concurrency)
+        )
     )
     return time.perf_counter() - started, latencies, statuses
 
 
 async def _open_loop(
-    port: int, bodies: list[bytes], rate: float, connections: int
+    ports: list[int], bodies: list[bytes], rate: float, connections: int
 ) -> tuple[float, list[float], dict[int, int]]:
     """Send body i at start + i/rate on an idle connection (opening none while the pool is
     busy, so queueing shows as latency); latency from the scheduled time to the answer."""
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    for i in range(connections):  # spread over the replicas, as a load balancer would
+        idle.put_nowait(await asyncio.open_connection("127.0.0.1", ports[i % len(ports)]))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     head = (
@@ -182,34 +192,42 @@ async def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
             await asyncio.sleep(0.2)
 
 
-async def main(alarms: int, concurrency: int, rate: float) -> dict[str, float | int | str]:
+async def main(
+    alarms: int, concurrency: int, rate: float, replicas: int
+) -> dict[str, float | int | str]:
     run = uuid.uuid4().hex[:8]
     pg = PostgresSettings(database=f"kj_bench_{run}")
     kafka = KafkaSettings(topic_prefix=f"bench-{run}.")
     admin = await asyncpg.connect(pg.model_copy(update={"database": "postgres"}).dsn())
     await admin.execute(f'create database "{pg.database}"')
     created: list[str] = []
-    process: subprocess.Popen[bytes] | None = None
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         apply_migrations(pg)
         await store_city(pg, REPO_ROOT / "cities" / "shaoyang")
         created, _ = await create_topics(kafka)
-        port = _free_port()
-        env = {
-            **os.environ,
-            "KJ_PG_DATABASE": pg.database,
-            "KJ_PG_POOL_MAX": "20",
-            "KJ_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "KJ_ALARM_HTTP_PORT": str(port),
-            "KJ_ALARM_LOG_LEVEL": "warning",
-        }
-        process = subprocess.Popen([sys.executable, "-m", "kj_alarm.main"], env=env)  # noqa: ASYNC220
-        await _wait_ready(port, process)
-        await _load(port, _bodies(200), concurrency)  # warm-up: connections, prepared statements
-        elapsed, closed, statuses = await _load(port, _bodies(alarms), concurrency)
+        ports = [_free_port() for _ in range(replicas)]
+        for port in ports:  # replicas of one service sharing the database and the topics
+            env = {
+                **os.environ,
+                "KJ_PG_DATABASE": pg.database,
+                "KJ_PG_POOL_MAX": "20",
+                "KJ_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+                "KJ_ALARM_HTTP_PORT": str(port),
+                "KJ_ALARM_LOG_LEVEL": "warning",
+            }
+            processes.append(
+                subprocess.Popen([sys.executable, "-m", "kj_alarm.main"], env=env)  # noqa: ASYNC220
+            )
+        for port, process in zip(ports, processes, strict=True):
+            await _wait_ready(port, process)
+        await _load(ports, _bodies(200), concurrency)  # warm-up: connections, prepared statements
+        elapsed, closed, statuses = await _load(ports, _bodies(alarms, 200), concurrency)
         print(f"closed loop: {statuses}; {len(closed)} answered 201 in {elapsed:.2f}s")
         await _outbox_drained(pg)  # the relay's backlog is not the open loop's load
-        opened, latencies, statuses = await _open_loop(port, _bodies(alarms), rate, concurrency)
+        opened, latencies, statuses = await _open_loop(
+            ports, _bodies(alarms, 200 + alarms), rate, concurrency
+        )
         print(f"open loop at {rate:.0f}/s: {statuses}; {len(latencies)} 201 in {opened:.2f}s")
         return {
             "alarm.intake_per_s": round(len(closed) / elapsed, 1),
@@ -221,10 +239,13 @@ async def main(alarms: int, concurrency: int, rate: float) -> dict[str, float | 
             "alarm.closed_loop_p99_ms": round(_percentile(closed, 0.99) * 1000, 2),
             "alarm.bench_alarms": alarms,
             "alarm.bench_concurrency": concurrency,
+            "alarm.bench_replicas": replicas,
         }
     finally:
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
             process.wait(timeout=30)
         if created:
             client = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
@@ -242,7 +263,14 @@ if __name__ == "__main__":
     parser.add_argument("--alarms", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rate", type=float, default=1000.0, help="offered alarms/s (latency)")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="kj-alarm processes behind the load (decision 0012: one per 2-core machine)",
+    )
     args = parser.parse_args()
-    figures = asyncio.run(main(args.alarms, args.concurrency, args.rate))
+    # the load generator shares the machine with what it measures: the faster event loop
+    figures = uvloop.run(main(args.alarms, args.concurrency, args.rate, args.replicas))
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
     record(figures)
