@@ -78,18 +78,19 @@ async def repeats_and_open_nearby(
     Both halves are a lateral subquery per key or box, kept apart from the outer query by
     `offset 0`, so each is an index lookup whatever the planner believes of the table's size:
     without statistics (a fresh deployment) it once chose to read every alarm, or every open
-    alarm, for each batch (decision 0012)."""
+    alarm, for each batch (decision 0012). Keys and boxes go as one JSON document each, like
+    the rows `record_new_alarms` writes."""
     rows = await connection.fetch(
         f"""select true as repeat, {_ALARM_COLUMNS}
-            from unnest($1::text[], $2::text[]) as k(s, i)
+            from jsonb_to_recordset($1::text::jsonb) as k(s text, i text)
             cross join lateral (
                 select * from alarms where source = k.s and source_alarm_id = k.i
                 offset 0
             ) as alarms
             union all
-            select false, {_ALARM_COLUMNS} from unnest(
-                $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::timestamptz[],
-                $8::float8[]) as b(la0, la1, lo0, lo1, t, w)
+            select false, {_ALARM_COLUMNS}
+            from jsonb_to_recordset($2::text::jsonb)
+                 as b(la0 float8, la1 float8, lo0 float8, lo1 float8, t timestamptz, w float8)
             cross join lateral (  -- per box, so each is an index range scan on reported_at
                 select * from alarms
                 where {_OPEN}
@@ -98,9 +99,13 @@ async def repeats_and_open_nearby(
                   and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1
                 offset 0
             ) as alarms""",  # noqa: S608
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        *([b[i] for b in boxes] for i in range(6)),
+        orjson.dumps([{"s": s, "i": i} for s, i in keys]).decode(),
+        orjson.dumps(
+            [
+                {"la0": la0, "la1": la1, "lo0": lo0, "lo1": lo1, "t": t, "w": w}
+                for la0, la1, lo0, lo1, t, w in boxes
+            ]
+        ).decode(),
     )
     repeats = {(r["source"], r["source_alarm_id"]): r for r in rows if r["repeat"]}
     nearby = {
