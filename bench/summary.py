@@ -37,11 +37,16 @@ FIGURES = [
         at_least=1000,
     ),
     Figure(
+        "alarm.open_loop_answered_201",
+        "share of the alarms offered at 1,000/s (open loop, relay publishing meanwhile) that "
+        "were answered 201",
+        "all",
+        at_least=1.0,
+    ),
+    Figure(
         "alarm.rate_answered_per_s",
-        "201s a second with 1,000/s offered (open loop): the rate sustained while the relay "
-        "keeps up",
-        "≥ 1,000",
-        at_least=1000,
+        "201s a second in that run, from its first send to its last answer (the last answers' "
+        "latency included, so a little under the offered rate when every alarm is answered)",
     ),
     Figure("alarm.p50_ms", "intake latency at 1,000/s offered, median, from the scheduled send"),
     Figure("alarm.p99_ms", "the same, 99th percentile", "< 50 ms", at_most=50),
