@@ -69,7 +69,7 @@ def test_two_calls_within_the_distance_always_share_a_lock_cell() -> None:
     assert cells == sorted(cells) and all(0 <= c < 2**31 for c in cells)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     lat=st.floats(-79.0, 79.0),
     lon=st.floats(-179.0, 179.0),
