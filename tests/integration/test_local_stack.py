@@ -14,6 +14,7 @@ import pytest
 
 from kj_runtime.settings import REPO_ROOT, KafkaSettings
 from kj_schemas.topics import CATALOGUE
+from tests.stack import delete_topics
 
 
 def test_kcat_lists_the_broker_and_every_catalogue_topic(topics: KafkaSettings) -> None:
@@ -97,6 +98,7 @@ async def test_faust_streaming_agents_round_trip_through_this_broker(
     app_file = tmp_path / "faust_check.py"
     app_file.write_text(FAUST_APP)
     prefix = f"{topics.topic_prefix}faust-{uuid.uuid4().hex[:6]}."
+    app_id = f"kj-test-{uuid.uuid4().hex[:6]}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(app_file),
@@ -107,7 +109,7 @@ async def test_faust_streaming_agents_round_trip_through_this_broker(
             **os.environ,
             "BROKER": topics.bootstrap,
             "PREFIX": prefix,
-            "APP_ID": f"kj-test-{uuid.uuid4().hex[:6]}",
+            "APP_ID": app_id,
             "COUNT": "50",
             "RESULT": str(tmp_path / "result"),
         },
@@ -121,6 +123,9 @@ async def test_faust_streaming_agents_round_trip_through_this_broker(
         if process.returncode is None:
             process.kill()
             await process.wait()
+        # what faust made: the app's topics and its assignor's (strays slow the broker)
+        made = [prefix + "source", prefix + "sink", f"{app_id}-__assignor-__leader"]
+        await delete_topics(topics, made)
     result = tmp_path / "result"
     assert result.exists(), output.decode(errors="replace")[-3000:]
     assert result.read_text() == "GOT 50 ALARM-0"

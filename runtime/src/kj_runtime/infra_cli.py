@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 from kj_runtime.db import wait_for_postgres
-from kj_runtime.kafka import create_topics, wait_for_kafka
+from kj_runtime.kafka import create_topics, list_topics, stray_topics, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import ServiceSettings
 
@@ -23,6 +23,13 @@ async def _topics(settings: ServiceSettings) -> None:
     if created:
         print(f"topics: created {', '.join(created)}")
     print(f"topics: {len(present)} already there" if present else "topics: none were there")
+    strays = stray_topics(await list_topics(settings.kafka), settings.kafka)
+    if strays:
+        heads = ", ".join(f"{h} ({n})" for h, n in sorted(strays.items(), key=lambda x: -x[1])[:5])
+        print(
+            f"topics: {sum(strays.values())} others on the broker, left by test or benchmark runs "
+            f"that did not finish? They slow the broker and every benchmark: {heads}"
+        )
 
 
 def _migrate(settings: ServiceSettings) -> None:
