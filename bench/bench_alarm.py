@@ -37,12 +37,11 @@ from statistics import median
 import asyncpg
 import orjson
 import uvloop
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.record import record
 from kj_alarm.settings import DEV_TOKEN
 from kj_runtime.city_store import store_city
-from kj_runtime.kafka import create_topics
+from kj_runtime.kafka import create_topics, delete_topics
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 
@@ -279,13 +278,7 @@ async def main(
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(timeout=30)
-        if created:
-            client = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-            await client.start()
-            try:
-                await client.delete_topics(created)
-            finally:
-                await client.close()
+        await delete_topics(kafka, created)
         await admin.execute(f'drop database if exists "{pg.database}" with (force)')
         await admin.close()
 

@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
@@ -42,7 +41,7 @@ from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.policy import PolicyParams
 from kj_runtime.city_store import store_city
 from kj_runtime.db import connect
-from kj_runtime.kafka import create_topics, wait_for_kafka
+from kj_runtime.kafka import create_topics, delete_topics, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 from kj_schemas.alarms import AlarmAccepted
@@ -393,12 +392,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
                 await dispatch.wait()
         await admin.execute(f'drop database if exists "{pg.database}" with (force)')
         await admin.close()
-        topic_admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-        await topic_admin.start()
-        try:
-            await topic_admin.delete_topics(created)
-        finally:
-            await topic_admin.close()
+        await delete_topics(kafka, created)
 
 
 def _cpu_seconds(pid: int) -> float:

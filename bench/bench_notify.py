@@ -38,11 +38,10 @@ from typing import Any
 
 import asyncpg
 import websockets
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.record import record
 from kj_notify.domain.tokens import dev_token
-from kj_runtime.kafka import create_topics, make_producer, wait_for_kafka
+from kj_runtime.kafka import create_topics, delete_topics, make_producer, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import encode
@@ -285,13 +284,7 @@ async def main() -> None:
     finally:
         await admin_pg.execute(f'drop database if exists "{pg.database}" with (force)')
         await admin_pg.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-        await admin.start()
-        try:
-            if created:
-                await admin.delete_topics(created)
-        finally:
-            await admin.close()
+        await delete_topics(kafka, created)
     record(figures)
     for name, value in figures.items():
         print(f"{name:45} {value}")

@@ -27,13 +27,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
 from kj_runtime.consumer import CONSUMED
 from kj_runtime.db import connect
-from kj_runtime.kafka import create_topics, make_consumer, make_producer, wait_for_kafka
+from kj_runtime.kafka import (
+    create_topics,
+    delete_topics,
+    make_consumer,
+    make_producer,
+    wait_for_kafka,
+)
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 from kj_schemas.city import Checkpoint, City, Platform, Unit
@@ -228,12 +233,7 @@ async def faust_rate(kafka: KafkaSettings) -> float:
     try:
         return await _faust_rate(kafka, app_id)
     finally:  # faust's assignor topic: strays slow the broker for every later benchmark
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics([f"{app_id}-__assignor-__leader"])
-        finally:
-            await admin.close()
+        await delete_topics(kafka, [f"{app_id}-__assignor-__leader"])
 
 
 async def _faust_rate(kafka: KafkaSettings, app_id: str) -> float:
@@ -388,12 +388,7 @@ async def main() -> None:
         for name, value in figures.items():
             print(f"{name} = {value}")
     finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics(created)
-        finally:
-            await admin.close()
+        await delete_topics(kafka, created)
         await drop_database(postgres)
 
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from kj_runtime.kafka import create_topics, wait_for_kafka
+from kj_runtime.kafka import create_topics, delete_topics, wait_for_kafka
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 
-from .stack import admin_connection, delete_topics
+from .stack import admin_connection
 
 
 def suite_name(request: pytest.FixtureRequest) -> str:

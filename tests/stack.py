@@ -18,15 +18,6 @@ async def admin_connection(settings: PostgresSettings) -> asyncpg.Connection:
     return await asyncpg.connect(settings.model_copy(update={"database": "postgres"}).dsn())
 
 
-async def delete_topics(settings: KafkaSettings, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
-
-
 async def _partitions(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
     """From a metadata answer: a consumer without a group does not learn them by itself."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)

@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 
+from kj_runtime.kafka import delete_topics
 from kj_runtime.settings import REPO_ROOT, KafkaSettings
 from kj_schemas.topics import CATALOGUE
-from tests.stack import delete_topics
 
 
 def test_kcat_lists_the_broker_and_every_catalogue_topic(topics: KafkaSettings) -> None:

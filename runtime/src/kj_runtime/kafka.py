@@ -116,9 +116,22 @@ async def list_topics(settings: KafkaSettings) -> list[str]:
         await admin.close()
 
 
+async def delete_topics(settings: KafkaSettings, names: list[str]) -> None:
+    """Delete what a test or benchmark made (a name not on the broker is no error)."""
+    if not names:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 __all__ = [
     "KafkaConnectionError",
     "create_topics",
+    "delete_topics",
     "list_topics",
     "make_consumer",
     "make_producer",

@@ -5,7 +5,7 @@ import asyncio
 import numpy as np
 import orjson
 
-from kj_runtime.kafka import create_topics, make_consumer, make_producer
+from kj_runtime.kafka import create_topics, delete_topics, make_consumer, make_producer
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.city import load_city
 from kj_schemas.topics import PATROL_PINGS
@@ -13,7 +13,7 @@ from kj_sim.fleet import Fleet, scaled_city
 from kj_sim.pings import PingPublisher
 from kj_sim.runner import Simulation
 
-from ...stack import SAMPLE_CITY, delete_topics
+from ...stack import SAMPLE_CITY
 
 
 async def test_two_thousand_units_each_ping_once_a_second(topics: KafkaSettings) -> None:

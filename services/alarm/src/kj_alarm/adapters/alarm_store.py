@@ -153,19 +153,10 @@ async def record_new_alarms(
     )
 
 
-# the columns a new alarm row is written with
-_NEW_ALARM_COLUMNS = ", ".join(
-    (
-        "alarm_id region source source_alarm_id body_sha256 reported_at received_at caller_phone "
-        "lat lon address category priority description tier target_seconds status merged_into "
-        "callers"
-    ).split()
-)
-
 _RECORD_NEW_ALARMS = f"""
     with alarm as (
-        insert into alarms ({_NEW_ALARM_COLUMNS})
-        select {_NEW_ALARM_COLUMNS} from jsonb_populate_recordset(null::alarms, $1::text::jsonb)
+        insert into alarms ({_ALARM_COLUMNS})
+        select {_ALARM_COLUMNS} from jsonb_populate_recordset(null::alarms, $1::text::jsonb)
     ),
     timeline as (
         insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail)
