@@ -30,8 +30,9 @@ from typing import NamedTuple
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.record import record
-from kj_runtime.consumer import CONSUMED
+from kj_runtime.consume import CONSUMED
 from kj_runtime.db import connect
+from kj_runtime.host import hosted
 from kj_runtime.kafka import (
     create_topics,
     delete_topics,
@@ -52,7 +53,7 @@ from kj_schemas.topics import (
 )
 from kj_tracking.adapters.ping_codec import decode_wire, encode_fix
 from kj_tracking.adapters.tracks import TRACK_DROPPED, TRACK_ROWS, ensure_partitions
-from kj_tracking.bootstrap import bootstrap
+from kj_tracking.bootstrap import build
 from kj_tracking.domain.units import Fix, registry
 from kj_tracking.settings import TrackingSettings
 
@@ -205,26 +206,20 @@ async def service_rate(
         sweep_interval_s=1.0,
         track_queue_rows=2_000_000,
     )
-    service = await bootstrap(settings, city=city)
-    consumed = CONSUMED.labels(settings.group_id, kafka.topic(PATROL_PINGS.name))
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.serve(stop))
-    try:
-        async with asyncio.timeout(240):
-            while consumed._value.get() == 0:  # noqa: ASYNC110 (polls a counter)
-                await asyncio.sleep(0.01)
-            first, at_first = time.perf_counter(), consumed._value.get()
-            cpu = time.process_time()
-            while consumed._value.get() < TOTAL:  # noqa: ASYNC110 (polls a counter)
-                await asyncio.sleep(0.01)
-            if service.tracker.tracks is not None:
-                await service.tracker.tracks.drain(timeout_s=120)
-            elapsed = time.perf_counter() - first
-            cpu = time.process_time() - cpu
-    finally:
-        stop.set()
-        await task
-        await service.close()
+    service = await build(settings, city=city)
+    group = f"{settings.group_id}-tracks" if role == "tracks" else settings.group_id
+    consumed = CONSUMED.labels(group, kafka.topic(PATROL_PINGS.name))
+    async with hosted(service, http=False), asyncio.timeout(240):
+        while consumed._value.get() == 0:  # noqa: ASYNC110 (polls a counter)
+            await asyncio.sleep(0.01)
+        first, at_first = time.perf_counter(), consumed._value.get()
+        cpu = time.process_time()
+        while consumed._value.get() < TOTAL:  # noqa: ASYNC110 (polls a counter)
+            await asyncio.sleep(0.01)
+        if service.core.tracks is not None:
+            await service.core.tracks.drain(timeout_s=120)
+        elapsed = time.perf_counter() - first
+        cpu = time.process_time() - cpu
     return Rate((TOTAL - at_first) / elapsed, cpu / (TOTAL - at_first) * 1e6)
 
 

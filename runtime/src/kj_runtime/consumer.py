@@ -1,4 +1,4 @@
-"""The one consume loop every service uses: fetch a batch, hand it to the service's handler,
+"""Transitional (services move to kj_runtime.consume): the old consume loop: fetch a batch, hand it to the service's handler,
 commit only after the handler returned. A handler failure (the database is down, say) seeks
 back and retries the same records with backoff: nothing is skipped."""
 
@@ -7,25 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from prometheus_client import Counter, Gauge, Histogram
 
+from kj_runtime.consume import BATCH_SECONDS, CONSUMED, CONSUMER_LAG, HANDLER_FAILURES
 from kj_runtime.lifecycle import sleep_or_stop
 
 log = structlog.get_logger(__name__)
-
-CONSUMED = Counter("kj_consumed_records_total", "Records handled and committed", ["group", "topic"])
-BATCH_SECONDS = Histogram(
-    "kj_consume_batch_seconds",
-    "Time to handle one batch",
-    ["group"],
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-)
-CONSUMER_LAG = Gauge(
-    "kj_consumer_lag_records", "Records behind the end of the partition", ["group", "topic"]
-)
-HANDLER_FAILURES = Counter(
-    "kj_consume_handler_failures_total", "Batches retried after a handler error", ["group"]
-)
 
 Handler = Callable[[Sequence[ConsumerRecord]], Awaitable[None]]
 

@@ -1,13 +1,21 @@
-"""Records that cannot be processed go to the `deadletters` topic with the cause, counted by
-reason; the stream goes on."""
+"""The one route for records that cannot be processed: the `deadletters` topic, with the
+record's place (topic, partition, offset, key), a bounded excerpt of its value and the cause,
+counted by reason; the stream goes on.
+
+The excerpt is bounded so that a dead letter always fits on the broker: copying a 1 MB record
+whole made a dead letter above the producer's size limit, and the consumer that tried to send
+it retried forever while its partitions stood still (issue 14). `value_bytes` keeps the
+original size; `truncated` says the excerpt is not the whole record."""
 
 import base64
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, Protocol
 
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter
 
+from kj_runtime.settings import KafkaSettings
 from kj_schemas.base import utcnow
 from kj_schemas.codec import encode
 from kj_schemas.deadletter import DeadLetter
@@ -19,41 +27,90 @@ DEAD_LETTERS = Counter(
     "kj_dead_letters_total", "Records refused, by cause", ["service", "source_topic", "reason"]
 )
 
+EXCERPT_BYTES = 4096  # of the value; base64 makes it at most 5,462 characters
+KEY_CHARS = 1024
+DETAIL_CHARS = 4000
 
-def dead_letter_for(
-    record: ConsumerRecord, *, service: str, reason: str, detail: str
-) -> DeadLetter:
-    raw = record.value if isinstance(record.value, bytes) else bytes(record.value or b"")
+
+class RecordLike(Protocol):
+    """Where a refused record came from: an aiokafka ConsumerRecord, or the runtime's Inbound."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | str | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def _excerpt(raw: bytes) -> tuple[str, Literal["utf-8", "base64"], bool]:
+    head = raw[:EXCERPT_BYTES]
+    truncated = len(raw) > EXCERPT_BYTES
     try:
-        value = raw.decode("utf-8")
-        encoding: Literal["utf-8", "base64"] = "utf-8"
+        # a cut may split a multi-byte character: drop the partial tail, not the whole text
+        text = head.decode("utf-8", "ignore" if truncated else "strict")
     except UnicodeDecodeError:
-        value, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
+        return base64.b64encode(head).decode("ascii"), "base64", truncated
+    if "\x00" in text:  # text with NUL is not text a person or PostgreSQL can read
+        return base64.b64encode(head).decode("ascii"), "base64", truncated
+    return text, "utf-8", truncated
+
+
+def dead_letter_for(record: RecordLike, *, service: str, reason: str, detail: str) -> DeadLetter:
+    raw = record.value if isinstance(record.value, bytes | bytearray) else b""
+    value, encoding, truncated = _excerpt(bytes(raw))
+    key = record.key
+    if isinstance(key, bytes | bytearray):
+        key = bytes(key).decode("utf-8", "replace")
     return DeadLetter(
         source_topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        key=key[:1024] if key else None,
+        key=key[:KEY_CHARS] if key else None,
         value=value,
         value_encoding=encoding,
+        value_bytes=len(raw),
+        truncated=truncated,
         reason=reason,
-        detail=detail[:4000] or reason,
+        detail=detail[:DETAIL_CHARS] or reason,
         service=service,
         failed_at=utcnow(),
     )
 
 
-class DeadLetterSink:
-    def __init__(self, producer: AIOKafkaProducer, *, service: str, topic_prefix: str = "") -> None:
+class DeadLetters:
+    """Sends dead letters with the service's producer and waits for the broker to have them
+    (the consumer commits past a refused record only after its dead letter is stored)."""
+
+    def __init__(self, producer: AIOKafkaProducer, *, service: str, kafka: KafkaSettings) -> None:
         self.producer = producer
         self.service = service
-        self.topic = topic_prefix + DEADLETTERS.name
+        self.topic = kafka.topic(DEADLETTERS.name)
 
-    async def send(self, record: ConsumerRecord, *, reason: str, detail: str) -> None:
-        letter = dead_letter_for(record, service=self.service, reason=reason, detail=detail)
-        DEAD_LETTERS.labels(self.service, record.topic, reason).inc()
-        log.info("dead_letter", source_topic=record.topic, offset=record.offset, reason=reason)
-        await self.producer.send_and_wait(
-            self.topic, encode(letter), key=letter.source_topic.encode()
-        )
+    async def send(self, record: RecordLike, *, reason: str, detail: str) -> None:
+        await self.send_many([(record, reason, detail)])
+
+    async def send_many(self, refused: Iterable[tuple[RecordLike, str, str]]) -> None:
+        futures = []
+        for record, reason, detail in refused:
+            letter = dead_letter_for(record, service=self.service, reason=reason, detail=detail)
+            DEAD_LETTERS.labels(self.service, record.topic, reason).inc()
+            log.info("dead_letter", source_topic=record.topic, offset=record.offset, reason=reason)
+            futures.append(
+                await self.producer.send(
+                    self.topic, encode(letter), key=letter.source_topic.encode()
+                )
+            )
+        for future in futures:
+            await future
+
+
+class DeadLetterSink(DeadLetters):
+    """Transitional: the services not yet on kj_runtime.host build their sink with a prefix."""
+
+    def __init__(self, producer: AIOKafkaProducer, *, service: str, topic_prefix: str = "") -> None:
+        super().__init__(producer, service=service, kafka=KafkaSettings(topic_prefix=topic_prefix))

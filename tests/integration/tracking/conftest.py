@@ -3,20 +3,23 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kj_runtime.host import Host
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import encode
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
 from kj_tracking.adapters.ping_codec import encode_fix
-from kj_tracking.bootstrap import TrackingService, bootstrap
+from kj_tracking.bootstrap import build
 from kj_tracking.domain.units import Fix
+from kj_tracking.service_layer.tracker import Tracker
 from kj_tracking.settings import TrackingSettings
 from tests.isolation import package_database, package_topics
 from tests.stack import read_to_end
@@ -26,7 +29,7 @@ topics = package_topics()
 
 UNIT = "SY-P01-C1"
 CHECKPOINT = (27.25146, 111.456798)  # SY-P01-K1, radius 40 m
-StartService = Callable[..., Awaitable[TrackingService]]
+StartService = Callable[..., Awaitable["Running"]]
 
 
 def tracking_settings(
@@ -49,28 +52,35 @@ async def producer(topics: KafkaSettings) -> AsyncIterator[AIOKafkaProducer]:
     await producer.stop()
 
 
+@dataclass
+class Running:
+    """A tracking process started by the service host, as the command line starts it."""
+
+    host: Host[Tracker]
+
+    @property
+    def tracker(self) -> Tracker:
+        return self.host.core
+
+
 @pytest.fixture
 async def start_service(
     topics: KafkaSettings, database: PostgresSettings
 ) -> AsyncIterator[StartService]:
-    running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+    running: list[Host[Tracker]] = []
 
-    async def start(**kw: object) -> TrackingService:
-        service = await bootstrap(tracking_settings(topics, database, **kw))
-        stop = asyncio.Event()
-        task = asyncio.create_task(service.run(stop))
-        running.append((stop, task))
+    async def start(**kw: object) -> Running:
+        service = await build(tracking_settings(topics, database, **kw))
+        host = Host(service, asyncio.Event())
+        running.append(host)
         async with asyncio.timeout(60):
-            while not service.ready.is_set():
-                assert not task.done(), task.exception()
-                await asyncio.sleep(0.05)
-        return service
+            await host.start(http=False)
+        return Running(host)
 
     yield start
-    for stop, task in running:
-        stop.set()
+    for host in running:
         async with asyncio.timeout(30):
-            await task
+            await host.close()
 
 
 def drive(

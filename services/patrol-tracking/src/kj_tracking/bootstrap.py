@@ -1,23 +1,24 @@
-"""Builds the tracking service: settings, city, pool, producer, consumers, tasks. Tests and
-the benchmark build it with the same function (a different city is just another folder)."""
+"""Builds the tracking service: its wiring diagram. Tests and the benchmark build it with the
+same function (a different city is just another folder); `kj_runtime.host` runs it."""
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from kj_runtime.consumer import consume_batches
+from kj_runtime.consume import Assignment, Route, Subscription
 from kj_runtime.db import create_pool
-from kj_runtime.deadletters import DeadLetterSink
-from kj_runtime.kafka import make_consumer, make_producer
+from kj_runtime.errors import UNREACHABLE
+from kj_runtime.host import Service
+from kj_runtime.kafka import make_producer
 from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import City, load_city
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
+from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 from kj_tracking.adapters.partitions import unit_partitions
+from kj_tracking.adapters.ping_codec import ping_route
 from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
 from kj_tracking.adapters.tracks import TrackWriter, drop_expired_partitions, ensure_partitions
@@ -25,9 +26,14 @@ from kj_tracking.domain.checkins import Checkpoint
 from kj_tracking.domain.publication import PublishRules
 from kj_tracking.domain.units import registry
 from kj_tracking.domain.validation import Rules
+from kj_tracking.entrypoints.http import make_app
 from kj_tracking.service_layer.track_recorder import TrackRecorder
 from kj_tracking.service_layer.tracker import Policy, Tracker
-from kj_tracking.service_layer.work_orders import handle_work_orders, load_open_work_orders
+from kj_tracking.service_layer.work_orders import (
+    handle_events,
+    handle_work_orders,
+    load_open_work_orders,
+)
 from kj_tracking.settings import TrackingSettings
 
 log = structlog.get_logger(__name__)
@@ -61,163 +67,139 @@ def checkpoints_of(city: City) -> dict[str, list[Checkpoint]]:
     return grouped
 
 
-@dataclass
-class TrackingService:
-    settings: TrackingSettings
-    tracker: Tracker
-    producer: AIOKafkaProducer
-    pool: asyncpg.Pool
-    relay: OutboxRelay
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Restore, then consume until `stop`; closes what it opened."""
-        try:
-            await self.restore()
-            await self.serve(stop)
-        finally:
-            await self.close()
-
-    async def restore(self) -> None:
-        """Before the first ping: partitions ahead, unit states from `units.state` read to
-        its end, and the open work orders."""
-        async with self.pool.acquire() as connection:
-            await ensure_partitions(connection, datetime.now(UTC).date())
-        if self.settings.role == "tracks":
-            return
-        await rebuild_units(self.settings.kafka, self.tracker.units)
-        await load_open_work_orders(self.tracker)
-
-    async def serve(self, stop: asyncio.Event) -> None:
-        settings = self.settings
-        tracks_role = settings.role == "tracks"
-        pings = make_consumer(
-            settings.kafka,
-            PATROL_PINGS.name,
-            group_id=f"{settings.group_id}-tracks" if tracks_role else settings.group_id,
-            max_poll_records=settings.max_batch,
-            fetch_max_wait_ms=100,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        consumers = [pings]
-        tasks: list[asyncio.Task[None]] = []
-        writer = self.tracker.tracks
-        if tracks_role:
-            assert writer is not None
-            recorder = TrackRecorder(
-                registry([(u.unit_id, u.platform_id, u.kind) for u in self.tracker.units.values()]),
-                self.tracker.policy.rules,
-                writer,
-            )
-            handle = recorder.handle_pings
-        else:
-            handle = self.tracker.handle_pings
-            orders = make_consumer(
-                settings.kafka,
-                DISPATCH_WORKORDERS.name,
-                WORKORDERS_EVENTS.name,
-                group_id=f"{settings.group_id}-workorders-{settings.instance}",
-            )
-            consumers.append(orders)
-        for consumer in consumers:
-            await consumer.start()
-        self.ready.set()
-        tasks.append(
-            asyncio.create_task(
-                consume_batches(
-                    pings, handle, stop, group=settings.group_id, max_records=settings.max_batch
-                )
-            )
-        )
-        if writer is not None:
-            tasks.append(asyncio.create_task(writer.run(stop)))
-            tasks.append(asyncio.create_task(self._partitions(stop)))
-        if not tracks_role:
-            tasks.append(
-                asyncio.create_task(
-                    consume_batches(
-                        orders,
-                        lambda batch: handle_work_orders(self.tracker, batch),
-                        stop,
-                        group=f"{settings.group_id}-workorders-{settings.instance}",
-                    )
-                )
-            )
-            tasks.append(asyncio.create_task(self.relay.run(stop)))
-            owners = await unit_partitions(
-                settings.kafka, PATROL_PINGS.name, list(self.tracker.units)
-            )
-            tasks.append(asyncio.create_task(self._sweep(stop, pings, owners)))
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for consumer in consumers:
-                await consumer.stop()
-
-    async def close(self) -> None:
-        await self.producer.stop()
-        await self.pool.close()
-
-    async def _sweep(
-        self, stop: asyncio.Event, pings: AIOKafkaConsumer, owners: dict[int, set[str]]
-    ) -> None:
-        assigned: set[int] = set()
-        while not stop.is_set():
-            now_assigned = {tp.partition for tp in pings.assignment()}
-            if now_assigned != assigned:
-                assigned = now_assigned
-                self.tracker.take_ownership(
-                    {unit for p in assigned for unit in owners.get(p, set())}
-                )
-                log.info("ping_partitions_assigned", partitions=sorted(assigned))
-            if assigned:
-                await self.tracker.sweep()
-            await sleep_or_stop(stop, self.settings.sweep_interval_s)
-
-    async def _partitions(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with self.pool.acquire() as connection:
-                    today = datetime.now(UTC).date()
-                    await ensure_partitions(connection, today)
-                    await drop_expired_partitions(
-                        connection, today, self.settings.track_retention_days
-                    )
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("track_partitions_failed", error=str(error))
-            await sleep_or_stop(stop, 3600)
-
-
-async def bootstrap(settings: TrackingSettings, *, city: City | None = None) -> TrackingService:
+async def build(settings: TrackingSettings, *, city: City | None = None) -> Service[Tracker]:
+    """Roles (docs/decisions/0020): "state" keeps unit states, arrivals, check-ins and silence;
+    "tracks" COPYs every trusted fix; "all" does both in one process."""
     city = city or load_city(settings.city_dir)
     units = registry([(u.id, u.platform, u.kind.value) for u in city.units])
+    state_role, tracks_role = settings.role != "tracks", settings.role != "state"
+    service: Service[Tracker]
     producer = make_producer(settings.kafka, linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
-    pool = await create_pool(settings.postgres)
-    sink = DeadLetterSink(producer, service=SERVICE, topic_prefix=settings.kafka.topic_prefix)
-    states = StatePublisher(producer, settings.kafka.topic(UNITS_STATE.name))
-
-    async def dead_letter(record: ConsumerRecord, reason: str, detail: str) -> None:
-        await sink.send(record, reason=reason, detail=detail)
-
+    try:
+        pool = await create_pool(settings.postgres)
+    except BaseException:
+        await producer.stop()
+        raise
+    writer = TrackWriter(pool, max_rows=settings.track_queue_rows) if tracks_role else None
     outbox = Outbox(stream="tracking", topic_prefix=settings.kafka.topic_prefix)
     tracker = Tracker(
         units=units,
         platforms={p.id: (p.lat, p.lon) for p in city.platforms},
         checkpoints=checkpoints_of(city),
         policy=policy_from(settings),
-        publish_states=states.publish,
-        dead_letter=dead_letter,
-        tracks=(
-            None
-            if settings.role == "state"
-            else TrackWriter(pool, max_rows=settings.track_queue_rows)
-        ),
+        publish_states=StatePublisher(producer, settings.kafka.topic(UNITS_STATE.name)).publish,
+        tracks=writer,
         pool=pool,
         outbox=outbox,
     )
-    relay = OutboxRelay(pool, lambda: make_producer(settings.kafka), outbox)
-    return TrackingService(settings, tracker, producer, pool, relay)
+    service = Service(
+        SERVICE,
+        settings,
+        core=tracker,
+        app=make_app(tracker, pool),
+        producer=producer,
+        checks={"postgres": lambda: _answers(pool)},
+    )
+    service.resources.push_async_callback(producer.stop)
+    service.resources.push_async_callback(pool.close)
+
+    async def partitions_ahead() -> None:
+        async with pool.acquire() as connection:
+            await ensure_partitions(connection, datetime.now(UTC).date())
+
+    service.restore.append(partitions_ahead)
+    pings_group = f"{settings.group_id}-tracks" if settings.role == "tracks" else settings.group_id
+    pings_options = {
+        "max_poll_records": settings.max_batch,
+        "fetch_max_wait_ms": 100,
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+    }
+    if state_role:
+        owners: dict[int, set[str]] = {}
+
+        async def restore_state() -> None:
+            await rebuild_units(settings.kafka, tracker.units)
+            await load_open_work_orders(tracker)
+            owners.update(await unit_partitions(settings.kafka, PATROL_PINGS.name, list(units)))
+
+        async def on_assigned(assignment: Assignment) -> None:
+            partitions = sorted(p for topic, p in assignment if topic == PATROL_PINGS.name)
+            tracker.take_ownership({u for p in partitions for u in owners.get(p, set())})
+            log.info("ping_partitions_assigned", partitions=partitions)
+
+        service.restore.append(restore_state)
+        service.subscriptions += [
+            Subscription(
+                "pings",
+                pings_group,
+                (ping_route(tracker.handle_pings),),
+                max_records=settings.max_batch,
+                options=pings_options,
+                on_assigned=on_assigned,
+            ),
+            Subscription(
+                "workorders",
+                f"{settings.group_id}-workorders-{settings.instance}",
+                (
+                    Route.of(
+                        DISPATCH_WORKORDERS.name,
+                        WorkOrder,
+                        lambda orders: handle_work_orders(tracker, orders),
+                    ),
+                    Route.of(
+                        WORKORDERS_EVENTS.name,
+                        WorkOrderEvent,
+                        lambda events: handle_events(tracker, events),
+                    ),
+                ),
+            ),
+        ]
+        relay = OutboxRelay(pool, lambda: make_producer(settings.kafka), outbox)
+        service.loops["outbox-relay"] = relay.run
+        service.loops["sweep"] = lambda stop: _sweep(tracker, stop, settings.sweep_interval_s)
+    else:
+        assert writer is not None
+        recorder = TrackRecorder(
+            registry([(u.id, u.platform, u.kind.value) for u in city.units]),
+            tracker.policy.rules,
+            writer,
+        )
+        service.subscriptions.append(
+            Subscription(
+                "pings",
+                pings_group,
+                # the state role dead-letters what does not decode
+                (ping_route(recorder.handle_pings, dead_letter_invalid=False),),
+                max_records=settings.max_batch,
+                options=pings_options,
+            )
+        )
+    if writer is not None:
+        service.loops["tracks"] = writer.run
+        service.loops["track-partitions"] = lambda stop: _partitions(pool, settings, stop)
+    return service
+
+
+async def _answers(pool: asyncpg.Pool) -> bool:
+    return bool(await pool.fetchval("select 1"))
+
+
+async def _sweep(tracker: Tracker, stop: asyncio.Event, interval_s: float) -> None:
+    """Silence and return-to-base timeouts of the units this process owns (once it knows)."""
+    while not stop.is_set():
+        if tracker.owned is not None:
+            await tracker.sweep()
+        await sleep_or_stop(stop, interval_s)
+
+
+async def _partitions(pool: asyncpg.Pool, settings: TrackingSettings, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            async with pool.acquire() as connection:
+                today = datetime.now(UTC).date()
+                await ensure_partitions(connection, today)
+                await drop_expired_partitions(connection, today, settings.track_retention_days)
+        except (*UNREACHABLE, asyncpg.PostgresError) as error:
+            log.warning("track_partitions_failed", error=str(error))
+        await sleep_or_stop(stop, 3600)

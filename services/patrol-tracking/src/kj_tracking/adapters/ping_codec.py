@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from kj_runtime.consume import Handler, Route
+from kj_schemas.topics import PATROL_PINGS
 from kj_tracking.domain.units import Fix
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -34,6 +36,22 @@ def decode_wire(raw: bytes) -> PingWire:
     """Raises msgspec.ValidationError (contract broken), msgspec.DecodeError (not JSON) or
     TypeError (no value at all): catch `DecodeError`."""
     return _decoder.decode(raw)
+
+
+def _undecodable(error: BaseException) -> str:
+    return "schema"  # not JSON, not a ping, or no value at all: one reason to count
+
+
+def ping_route(handle: Handler, *, dead_letter_invalid: bool = True) -> Route:
+    """`patrol.pings` decoded here, at msgspec's speed, for the runtime's consume loop."""
+    return Route(
+        PATROL_PINGS.name,
+        decode_wire,
+        handle,
+        invalid=DecodeError,
+        reason_for=_undecodable,
+        dead_letter_invalid=dead_letter_invalid,
+    )
 
 
 def to_fix(ping: PingWire) -> Fix:

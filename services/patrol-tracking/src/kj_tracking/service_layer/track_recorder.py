@@ -7,9 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import ConsumerRecord
-
-from kj_tracking.adapters.ping_codec import DecodeError, PingWire, decode_wire
+from kj_tracking.adapters.ping_codec import PingWire
 from kj_tracking.adapters.tracks import TrackWriter, track_rows
 from kj_tracking.domain.units import UnitTrack
 from kj_tracking.domain.validation import Outcome, Rules, classify, window
@@ -21,7 +19,8 @@ class TrackRecorder:
     rules: Rules
     tracks: TrackWriter
 
-    async def handle_pings(self, batch: Sequence[ConsumerRecord]) -> None:
+    async def handle_pings(self, batch: Sequence[PingWire]) -> None:
+        """Undecodable pings never reach here, and are dead-lettered by the state role."""
         now = time.time()
         units, rules, accepted, late = (
             self.units,
@@ -31,11 +30,7 @@ class TrackRecorder:
         )
         fixes: list[PingWire] = []
         trusted = window(now, rules)
-        for record in batch:
-            try:
-                wire = decode_wire(record.value)
-            except DecodeError:
-                continue  # dead-lettered by the state role
+        for wire in batch:
             unit = units.get(wire.unit_id)
             if unit is None:
                 continue

@@ -3,7 +3,6 @@ side effects each batch needs (unit states out, arrivals and check-ins recorded,
 dead-lettered, track rows queued). Every decision is a domain function; this module only
 sequences them and the adapters."""
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -12,12 +11,12 @@ from math import floor
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord
 
+from kj_runtime.consume import Refusal
 from kj_runtime.outbox import Outbox
 from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters import records
-from kj_tracking.adapters.ping_codec import DecodeError, PingWire, decode_wire
+from kj_tracking.adapters.ping_codec import PingWire
 from kj_tracking.adapters.state_codec import encode_state
 from kj_tracking.adapters.tracks import TrackWriter, track_rows
 from kj_tracking.domain import status as unit_status
@@ -41,8 +40,6 @@ log = structlog.get_logger(__name__)
 
 # [(unit id, encoded UnitState)] -> returns when the broker has them all
 PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
-# (record, reason, detail) -> sent
-DeadLetter = Callable[[ConsumerRecord, str, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,6 @@ class Tracker:
     checkpoints: dict[str, list[Checkpoint]]
     policy: Policy
     publish_states: PublishStates
-    dead_letter: DeadLetter
     tracks: TrackWriter | None  # None: another process records tracks (role "state")
     pool: asyncpg.Pool | None
     outbox: Outbox
@@ -81,9 +77,10 @@ class Tracker:
             cp for platform in self.checkpoints.values() for cp in platform
         )
 
-    async def handle_pings(self, batch: Sequence[ConsumerRecord]) -> None:
+    async def handle_pings(self, batch: Sequence[PingWire]) -> list[Refusal]:
         """One batch of pings: one loop of plain values (no object per ping besides the
-        decoded one), each rarer rule behind a cheap test, side effects batched after it."""
+        decoded one), each rarer rule behind a cheap test, side effects batched after it.
+        Returns the pings refused (unknown unit, implausible), for the dead letters."""
         now = self.clock()
         units, policy, rules = self.units, self.policy, self.policy.rules
         trusted = window(now, rules)
@@ -93,8 +90,7 @@ class Tracker:
             policy.arrival_radius_m,
         )
         checkpoints, near_cells = self.checkpoints, self.checkpoint_index.cells
-        decode, classify_, accepted_, late_ = (
-            decode_wire,
+        classify_, accepted_, late_ = (
             classify,
             Outcome.accepted,
             Outcome.out_of_order,
@@ -102,21 +98,15 @@ class Tracker:
         lost, returning, floor_ = UnitStatus.lost_contact, UnitStatus.returning, floor
         accepted = 0
         outcomes: Counter[str] = Counter()
-        rejects: list[tuple[ConsumerRecord, str, str]] = []
+        rejects: list[Refusal] = []
         keep_rows = self.tracks is not None
         fixes: list[PingWire] = []  # trusted and late fixes, for the track rows
         changed: dict[str, UnitTrack] = {}
-        for record in batch:
-            try:
-                wire = decode(record.value)
-            except DecodeError as error:
-                outcomes["schema"] += 1
-                rejects.append((record, "schema", str(error)))
-                continue
+        for index, wire in enumerate(batch):
             unit = units.get(wire.unit_id)
             if unit is None:
                 outcomes["unknown_unit"] += 1
-                rejects.append((record, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
+                rejects.append(Refusal(index, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
                 continue
             at = wire.ts
             outcome = classify_(unit, at, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
@@ -149,17 +139,18 @@ class Tracker:
                 if keep_rows:
                     fixes.append(wire)
             elif outcome in REJECTIONS:
-                rejects.append((record, outcome.value, f"{outcome.value}: unit {wire.unit_id}"))
+                rejects.append(
+                    Refusal(index, outcome.value, f"{outcome.value}: unit {wire.unit_id}")
+                )
         await self._record()
-        await self._publish(changed.values(), now)
-        if rejects:
-            await asyncio.gather(*(self.dead_letter(r, reason, d) for r, reason, d in rejects))
+        await self.publish(changed.values(), now)
         if self.tracks is not None and fixes:
             self.tracks.offer(track_rows(fixes, now))
         if accepted:
             PINGS.labels("accepted").inc(accepted)
         for outcome_name, count in outcomes.items():
             PINGS.labels(outcome_name).inc(count)
+        return rejects
 
     def _back_at_base(self, unit: UnitTrack, now: float) -> bool:
         base = self.platforms.get(unit.platform_id)
@@ -207,7 +198,7 @@ class Tracker:
                 unit.seen_at = max(unit.seen_at, now)
         self.owned = unit_ids
 
-    async def _publish(self, units: Iterable[UnitTrack], now: float) -> None:
+    async def publish(self, units: Iterable[UnitTrack], now: float) -> None:
         """Marked published only once the broker has them: if sending fails, the batch is
         retried and these units are still due (their pings are then duplicates)."""
         owned = self.owned
@@ -239,4 +230,4 @@ class Tracker:
                 by_status[unit.status] += 1
         for status_name in UnitStatus:
             UNITS_BY_STATUS.labels(status_name.value).set(by_status.get(status_name, 0))
-        await self._publish(changed, now)
+        await self.publish(changed, now)

@@ -5,12 +5,8 @@ rejected or withdrawn → available. Each is recorded first, so a restart knows 
 from collections.abc import Sequence
 
 import asyncpg
-from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
-from kj_schemas.codec import decode
 from kj_schemas.enums import UnitStatus, WorkOrderAction, WorkOrderEventKind
-from kj_schemas.topics import WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 from kj_tracking.adapters import records
 from kj_tracking.domain import status as unit_status
@@ -20,22 +16,20 @@ from kj_tracking.service_layer.tracker import Tracker
 _CLOSING = {WorkOrderEventKind.closed, WorkOrderEventKind.rejected}
 
 
-async def handle_work_orders(tracker: Tracker, batch: Sequence[ConsumerRecord]) -> None:
+async def handle_work_orders(tracker: Tracker, orders: Sequence[WorkOrder]) -> None:
+    await _apply(tracker, orders)
+
+
+async def handle_events(tracker: Tracker, events: Sequence[WorkOrderEvent]) -> None:
+    await _apply(tracker, events)
+
+
+async def _apply(tracker: Tracker, messages: Sequence[WorkOrder | WorkOrderEvent]) -> None:
     assert tracker.pool is not None
     changed: dict[str, UnitTrack] = {}
     now = tracker.clock()
     async with tracker.pool.acquire() as connection:
-        for record in batch:
-            is_event = record.topic.endswith(WORKORDERS_EVENTS.name)
-            try:
-                message: WorkOrder | WorkOrderEvent = (
-                    decode(WorkOrderEvent, record.value)
-                    if is_event
-                    else decode(WorkOrder, record.value)
-                )
-            except (ValidationError, ValueError) as error:
-                await tracker.dead_letter(record, "schema", str(error))
-                continue
+        for message in messages:
             unit = tracker.units.get(message.unit_id)
             if unit is None:
                 continue  # not a unit of this city: nothing to track
@@ -45,7 +39,7 @@ async def handle_work_orders(tracker: Tracker, batch: Sequence[ConsumerRecord]) 
                 moved = await _event(connection, unit, message, now)
             if moved and unit.has_fix:
                 changed[unit.unit_id] = unit
-    await tracker._publish(changed.values(), now)
+    await tracker.publish(changed.values(), now)
 
 
 async def _work_order(connection: asyncpg.Connection, unit: UnitTrack, order: WorkOrder) -> bool:

@@ -1,0 +1,427 @@
+"""The one consume surface every service uses: a subscription is a table of routes (topic →
+decoder → handler); the loop fetches a batch, decodes each record, dead-letters what does not
+decode, hands each route its decoded messages, and commits by the subscription's policy.
+
+Failures are sorted by whether they heal (kj_runtime.errors.may_heal):
+- the database or the broker is unreachable: the batch is sought back and retried with backoff,
+  nothing skipped;
+- anything else (bad data, a broken constraint, a bug) fails the same way forever: the batch
+  is handled again one message at a time, and the message that still fails goes to the dead
+  letters with the cause, so one record never stops its partition.
+Handlers are idempotent by message id (STYLE.md habit 7), so a message handled twice (after a
+retry or a crash) has the effect of once.
+
+Service layers never see aiokafka: a handler gets the decoded messages of its route, or
+`Inbound` envelopes (the message with its key and place) when it asks for them, and may
+return `Refusal`s for messages it will not take, which are dead-lettered like bad records."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import BaseModel, ValidationError
+
+from kj_runtime.deadletters import DeadLetters, RecordLike
+from kj_runtime.errors import may_heal
+from kj_runtime.lifecycle import sleep_or_stop
+from kj_runtime.settings import KafkaSettings
+from kj_schemas import codec
+
+log = structlog.get_logger(__name__)
+
+CONSUMED = Counter("kj_consumed_records_total", "Records handled and committed", ["group", "topic"])
+BATCH_SECONDS = Histogram(
+    "kj_consume_batch_seconds",
+    "Time to handle one batch",
+    ["group"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CONSUMER_LAG = Gauge(
+    "kj_consumer_lag_records", "Records behind the end of the partition", ["group", "topic"]
+)
+HANDLER_FAILURES = Counter(
+    "kj_consume_handler_failures_total", "Batches retried after a handler error", ["group"]
+)
+POISON = Counter(
+    "kj_consume_unprocessable_total",
+    "Messages a handler failed on for a cause that does not heal, dead-lettered",
+    ["group", "topic"],
+)
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound(Generic[M]):
+    """A decoded message with its key and where it came from (for a handler that keeps them)."""
+
+    message: M
+    key: str | None
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The handler will not take the message at `index` of the list it was given."""
+
+    index: int
+    reason: str
+    detail: str
+
+
+Handler = Callable[[list[Any]], Awaitable[Sequence[Refusal] | None]]
+# the partitions this consumer holds now, as (catalogue topic name, partition)
+Assignment = frozenset[tuple[str, int]]
+
+
+def invalid_reason(error: BaseException) -> str:
+    """`invalid_json` when the bytes are not JSON at all, `schema` when the contract is broken."""
+    if isinstance(error, ValidationError):
+        return "invalid_json" if error.errors()[0]["type"] == "json_invalid" else "schema"
+    if isinstance(error, TypeError):
+        return "empty_record"
+    return "invalid_json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One topic of a subscription: how its records decode and who handles them."""
+
+    topic: str  # the catalogue's name, without the deployment's prefix
+    decode: Callable[[bytes], Any]
+    handle: Handler
+    # TypeError: a record without a value (a tombstone) is no message either
+    invalid: tuple[type[BaseException], ...] = (ValidationError, ValueError, TypeError)
+    reason_for: Callable[[BaseException], str] = invalid_reason
+    key_field: str | None = None  # the record's key must equal this field of the message
+    envelopes: bool = False  # the handler gets Inbound envelopes instead of messages
+    dead_letter_invalid: bool = True  # False: another group dead-letters the same records
+
+    @classmethod
+    def of(cls, topic: str, model: type[BaseModel], handle: Handler, **options: Any) -> "Route":
+        """A route for a contract model (decoded with its upcasters, kj_schemas.codec)."""
+        return cls(topic, partial(codec.decode, model), handle, **options)
+
+
+@dataclass(frozen=True)
+class CommitAfterEachBatch:
+    """Commit the offsets once every route of a batch has returned."""
+
+
+@dataclass(frozen=True)
+class CommitEvery:
+    """Commit in the background at most every `seconds` (decision 0041): the broker round trip
+    is on no batch's path; after a crash the records since the last commit are handled again,
+    which handlers idempotent by message id drop."""
+
+    seconds: float
+
+
+CommitPolicy = CommitAfterEachBatch | CommitEvery
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer: its group, its routes in the order a batch is handed to them (e.g. work
+    orders before their events), and how it commits.
+
+    `group=None` reads every partition from the beginning without a group and commits nothing
+    (a compacted topic kept as a view); `caught_up` is set once the end offsets seen at start
+    are reached."""
+
+    name: str
+    group: str | None
+    routes: tuple[Route, ...]
+    commit: CommitPolicy = CommitAfterEachBatch()
+    max_records: int = 2000
+    timeout_ms: int = 100
+    options: Mapping[str, Any] = field(default_factory=dict)  # for kj_runtime.kafka.make_consumer
+    caught_up: asyncio.Event | None = None
+    # told the partitions held whenever they change (a rebalance), before the next fetch
+    on_assigned: Callable[[Assignment], Awaitable[None]] | None = None
+
+
+class _Batch:
+    """One fetch: its records per route, in the subscription's route order."""
+
+    def __init__(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        self.partitions = batches
+        self.count = sum(len(records) for records in batches.values())
+
+
+class DeadLetterSink(Protocol):
+    async def send(self, record: RecordLike, *, reason: str, detail: str) -> None: ...
+    async def send_many(self, refused: Iterable[tuple[RecordLike, str, str]]) -> None: ...
+
+
+class Delivery:
+    """Records of one route to its handler: decode, dead-letter what does not decode, hand the
+    rest over, and isolate a message that fails for a cause that will not heal."""
+
+    def __init__(self, dead_letters: DeadLetterSink, label: str) -> None:
+        self.dead_letters = dead_letters
+        self.label = label
+
+    async def route(self, route: Route, records: list[ConsumerRecord]) -> None:
+        messages: list[Any] = []
+        origins: list[ConsumerRecord] = []
+        refused: list[tuple[ConsumerRecord, str, str]] = []
+        decode, invalid, key_field = route.decode, route.invalid, route.key_field
+        for record in records:
+            value = record.value
+            if value is None:  # a tombstone is no message
+                empty = TypeError("a record without a value")
+                refused.append((record, route.reason_for(empty), str(empty)))
+                continue
+            try:
+                message = decode(value)
+            except invalid as error:
+                refused.append((record, route.reason_for(error), str(error)))
+                continue
+            if key_field is not None:
+                key = record.key.decode("utf-8", "replace") if record.key is not None else None
+                expected = str(getattr(message, key_field))
+                if key != expected:
+                    detail = f"key {key!r} does not name the message's {key_field} {expected!r}"
+                    refused.append((record, "key_mismatch", detail))
+                    continue
+            if route.envelopes:
+                message = Inbound(
+                    message,
+                    record.key.decode("utf-8", "replace") if record.key is not None else None,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    value,
+                )
+            messages.append(message)
+            origins.append(record)
+        if refused:
+            if route.dead_letter_invalid:
+                await self.dead_letters.send_many(refused)
+            else:
+                log.debug("undecodable_skipped", topic=records[0].topic, count=len(refused))
+        if messages:
+            await self._handle(route, messages, origins)
+
+    async def _handle(
+        self, route: Route, messages: list[Any], origins: list[ConsumerRecord]
+    ) -> None:
+        try:
+            refusals = await route.handle(messages)
+        except Exception as error:
+            if may_heal(error):
+                raise
+            await self._isolate(route, messages, origins, error)
+            return
+        if refusals:
+            await self.dead_letters.send_many(
+                (origins[r.index], r.reason, r.detail) for r in refusals
+            )
+
+    async def _isolate(
+        self,
+        route: Route,
+        messages: list[Any],
+        origins: list[ConsumerRecord],
+        error: Exception,
+    ) -> None:
+        """The batch failed for a cause that will not heal: hand each message over alone, so
+        only the one that fails again is dead-lettered."""
+        if len(messages) == 1:
+            await self._poison(origins[0], error)
+            return
+        log.warning(
+            "batch_unprocessable_isolating",
+            group=self.label,
+            topic=origins[0].topic,
+            size=len(messages),
+            error=repr(error)[:300],
+        )
+        for message, origin in zip(messages, origins, strict=True):
+            try:
+                refusals = await route.handle([message])
+            except Exception as failure:
+                if may_heal(failure):
+                    raise
+                await self._poison(origin, failure)
+                continue
+            if refusals:
+                await self.dead_letters.send_many((origin, r.reason, r.detail) for r in refusals)
+
+    async def _poison(self, origin: ConsumerRecord, failure: BaseException) -> None:
+        POISON.labels(self.label, origin.topic).inc()
+        log.error(
+            "message_unprocessable",
+            group=self.label,
+            topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
+            error=repr(failure)[:300],
+        )
+        detail = f"{type(failure).__name__}: {failure}"
+        await self.dead_letters.send(origin, reason="unprocessable", detail=detail)
+
+
+class Consumer:
+    """Runs one subscription until `stop`; raises only when it cannot go on (a bug here, or a
+    broker error on fetch that is not retriable), which the host reports as the task dying."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        consumer: AIOKafkaConsumer,
+        dead_letters: DeadLetters,
+        kafka: KafkaSettings,
+    ) -> None:
+        self.sub = subscription
+        self.consumer = consumer
+        self.label = subscription.group or subscription.name
+        self.delivery = Delivery(dead_letters, self.label)
+        self.routes = {kafka.topic(route.topic): route for route in subscription.routes}
+        self.order = [kafka.topic(route.topic) for route in subscription.routes]
+        self._handled: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._committing: asyncio.Task[None] | None = None
+        self._last_commit = time.monotonic()
+        self._assigned: set[TopicPartition] | None = None
+        self._ends: dict[TopicPartition, int] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.sub.group is None:
+            await self._from_beginning(stop)
+        backoff = 0.1
+        try:
+            while not stop.is_set():
+                await self._check_caught_up()
+                await self._check_assignment()
+                fetched = await self.consumer.getmany(
+                    timeout_ms=self.sub.timeout_ms, max_records=self.sub.max_records
+                )
+                if fetched:
+                    batch = _Batch(fetched)
+                    try:
+                        with BATCH_SECONDS.labels(self.label).time():
+                            await self._deliver(batch)
+                    except Exception as error:
+                        if not may_heal(error):
+                            raise
+                        HANDLER_FAILURES.labels(self.label).inc()
+                        log.warning("batch_failed_will_retry", group=self.label, error=repr(error))
+                        for partition, records in batch.partitions.items():
+                            self.consumer.seek(partition, records[0].offset)
+                        await sleep_or_stop(stop, backoff)
+                        backoff = min(backoff * 2, 5.0)
+                        continue
+                    backoff = 0.1
+                    self._account(batch)
+                await self._commit_by_policy(bool(fetched))
+        finally:
+            await self._final_commit()
+
+    # ---- one batch ----------------------------------------------------------------------
+
+    async def _deliver(self, batch: _Batch) -> None:
+        per_topic: dict[str, list[ConsumerRecord]] = {}
+        for partition, records in batch.partitions.items():
+            per_topic.setdefault(partition.topic, []).extend(records)
+        for topic in self.order:
+            if topic in per_topic:
+                await self.delivery.route(self.routes[topic], per_topic[topic])
+
+    def _account(self, batch: _Batch) -> None:
+        per_topic: dict[str, int] = {}
+        for partition, records in batch.partitions.items():
+            CONSUMED.labels(self.label, partition.topic).inc(len(records))
+            self._handled[partition] = records[-1].offset + 1
+            highwater = self.consumer.highwater(partition)
+            if highwater is not None:
+                behind = max(highwater - records[-1].offset - 1, 0)
+                per_topic[partition.topic] = per_topic.get(partition.topic, 0) + behind
+        for topic, behind in per_topic.items():
+            CONSUMER_LAG.labels(self.label, topic).set(behind)
+
+    # ---- commits ------------------------------------------------------------------------
+
+    async def _commit_by_policy(self, fetched: bool) -> None:
+        policy = self.sub.commit
+        if self.sub.group is None:
+            return
+        if isinstance(policy, CommitAfterEachBatch):
+            if fetched:
+                await self._commit(self._uncommitted())
+            return
+        if time.monotonic() - self._last_commit < policy.seconds:
+            return
+        if self._committing is not None and not self._committing.done():
+            return
+        self._last_commit = time.monotonic()
+        if offsets := self._uncommitted():
+            self._committing = asyncio.create_task(self._commit(offsets))
+
+    def _uncommitted(self) -> dict[TopicPartition, int]:
+        """Handled offsets not committed yet, for partitions still assigned here (a rebalance
+        may have moved some away: their new owner reads them again, idempotently)."""
+        mine = self.consumer.assignment()
+        return {
+            partition: offset
+            for partition, offset in self._handled.items()
+            if partition in mine and self._committed.get(partition) != offset
+        }
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as error:  # a rebalance or a broker blip: tried again next round
+            log.warning("offset_commit_failed", group=self.label, error=repr(error))
+        else:
+            self._committed.update(offsets)
+
+    async def _final_commit(self) -> None:
+        if self.sub.group is None:
+            return
+        if self._committing is not None:
+            await self._committing
+        await self._commit(self._uncommitted())
+
+    async def _check_assignment(self) -> None:
+        if self.sub.on_assigned is None:
+            return
+        held = self.consumer.assignment()
+        if held == self._assigned:
+            return
+        self._assigned = set(held)
+        await self.sub.on_assigned(
+            frozenset((self.routes[tp.topic].topic, tp.partition) for tp in held)
+        )
+
+    # ---- a view read from the beginning -------------------------------------------------
+
+    async def _from_beginning(self, stop: asyncio.Event) -> None:
+        while not self.consumer.assignment() and not stop.is_set():
+            await self.consumer.getmany(timeout_ms=50)
+        assigned = sorted(self.consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        await self.consumer.seek_to_beginning(*assigned)
+        self._ends = await self.consumer.end_offsets(assigned)
+
+    async def _check_caught_up(self) -> None:
+        event = self.sub.caught_up
+        if event is None or event.is_set() or self.sub.group is not None:
+            return
+        for partition, end in self._ends.items():
+            if end and await self.consumer.position(partition) < end:
+                return
+        event.set()
+        log.info("caught_up", subscription=self.label, partitions=len(self._ends))

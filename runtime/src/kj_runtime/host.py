@@ -1,0 +1,215 @@
+"""The one service host: every service's `bootstrap.build()` returns a `Service` (its wiring
+diagram: subscriptions, background loops, HTTP app, readiness checks, resources), and the host
+runs it the same way everywhere:
+
+    start:  restore steps → consumers and loops → HTTP server → ready
+    stop:   (SIGTERM/SIGINT or `stop` set) → before-stop hooks → loops and consumers finish
+            their batch and commit → HTTP server closes → resources close, in reverse order
+
+A loop or consumer that ends while the service should be running is a crash, not a quiet
+degradation: `/readyz` answers 503 from then on and the process exits non-zero, so Kubernetes
+restarts it (issue 14: a dead consumer used to keep its partitions while `/readyz` said 200).
+"""
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from kj_runtime import heap
+from kj_runtime.consume import Consumer, Subscription
+from kj_runtime.deadletters import DeadLetters
+from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
+from kj_runtime.kafka import make_consumer, make_producer
+from kj_runtime.lifecycle import stop_on_signals
+from kj_runtime.logging import configure_logging
+from kj_runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+Step = Callable[[], Awaitable[Any]]
+C = TypeVar("C")
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service's one stop event rules."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Service(Generic[C]):
+    """A service as its bootstrap wires it. `core` is the service's own object (the
+    dispatcher, the tracker...) for its tests and entrypoints; the host never looks inside."""
+
+    name: str
+    settings: ServiceSettings
+    core: C
+    app: FastAPI | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)
+    loops: dict[str, Loop] = field(default_factory=dict)
+    checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    restore: list[Step] = field(default_factory=list)  # before anything is consumed
+    before_stop: list[Step] = field(default_factory=list)  # e.g. close terminals' sockets
+    resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    producer: AIOKafkaProducer | None = None  # started; the host's dead letters use it
+    uvicorn_options: dict[str, Any] = field(default_factory=dict)
+
+
+class Host(Generic[C]):
+    def __init__(self, service: Service[C], stop: asyncio.Event) -> None:
+        self.service = service
+        self.stop = stop
+        self.ready = asyncio.Event()
+        self.failed: str | None = None  # the first loop that died
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._server: QuietServer | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    @property
+    def core(self) -> C:
+        return self.service.core
+
+    async def start(self, *, http: bool = True) -> None:
+        service, settings = self.service, self.service.settings
+        app = service.app or FastAPI(title=f"kj-{service.name}", docs_url=None, redoc_url=None)
+        service.app = app
+        add_ops_routes(app, {**service.checks, "tasks": self._alive})
+        for step in service.restore:
+            await step()
+        if service.subscriptions:
+            if service.producer is None:
+                producer = make_producer(settings.kafka)
+                await producer.start()
+                service.resources.push_async_callback(producer.stop)
+                service.producer = producer
+            dead_letters = DeadLetters(service.producer, service=service.name, kafka=settings.kafka)
+        for sub in service.subscriptions:
+            topics = [route.topic for route in sub.routes]
+            consumer = make_consumer(settings.kafka, *topics, group_id=sub.group, **sub.options)
+            await consumer.start()
+            service.resources.push_async_callback(consumer.stop)
+            runner = Consumer(sub, consumer, dead_letters, settings.kafka)
+            self._spawn(f"consume:{sub.name}", runner.run)
+        for name, loop in service.loops.items():
+            self._spawn(name, loop)
+        if http:
+            options: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "off"}
+            options.update(service.uvicorn_options)
+            self._server = QuietServer(
+                uvicorn.Config(app, host=settings.http_host, port=settings.http_port, **options)
+            )
+            self._serving = asyncio.create_task(self._server.serve(), name="http")
+        self._watch = asyncio.create_task(self._watch_tasks(), name="watch")
+        self.ready.set()
+        log.info("service_started", service=service.name, tasks=sorted(self._tasks))
+
+    def _spawn(self, name: str, loop: Loop) -> None:
+        self._tasks[name] = asyncio.create_task(loop(self.stop), name=name)
+
+    async def _alive(self) -> bool:
+        return self.failed is None and all(not task.done() for task in self._tasks.values())
+
+    async def _watch_tasks(self) -> None:
+        """The first loop to end before the stop was asked for takes the service down."""
+        names: dict[asyncio.Future[Any], str] = {t: n for n, t in self._tasks.items()}
+        pending = set(names)
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stop.wait())
+        try:
+            while pending and not self.stop.is_set():
+                done, pending = await asyncio.wait(
+                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopping)
+                for task in done:
+                    if task is stopping or self.stop.is_set():
+                        continue
+                    self.failed = self.failed or names[task]
+                    error = None if task.cancelled() else task.exception()
+                    log.error(
+                        "task_died",
+                        service=self.service.name,
+                        task=names[task],
+                        error=repr(error),
+                        exc_info=error,
+                    )
+                if self.failed is not None:
+                    self.stop.set()
+        finally:
+            stopping.cancel()
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        self.stop.set()
+        for step in self.service.before_stop:
+            with contextlib.suppress(Exception):
+                await step()
+        if self._server is not None:
+            self._server.should_exit = True
+        tasks = list(self._tasks.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                log.warning("task_did_not_stop", task=task.get_name())
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._serving is not None:
+            with contextlib.suppress(Exception):
+                await self._serving
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        await self.service.resources.aclose()
+        log.info("service_stopped", service=self.service.name, failed=self.failed)
+
+
+@contextlib.asynccontextmanager
+async def hosted(
+    service: Service[C], stop: asyncio.Event | None = None, *, http: bool = True
+) -> AsyncIterator[Host[C]]:
+    """Runs `service` for the block: tests and tools use it as the CLI does."""
+    host = Host(service, stop or asyncio.Event())
+    try:
+        await host.start(http=http)
+        yield host
+    finally:
+        await host.close()
+
+
+async def serve(service: Service[C], stop: asyncio.Event) -> int:
+    """Until `stop`; returns the process's exit code (1 when a loop died)."""
+    async with hosted(service, stop) as host:
+        await stop.wait()
+    return 1 if host.failed else 0
+
+
+def main(
+    name: str,
+    settings_type: Callable[[], ServiceSettings],
+    build: Callable[[Any], Awaitable[Service[Any]]],
+) -> None:
+    """A service's command line: settings from the environment, logging, signals, uvloop."""
+    import uvloop  # uvicorn[standard] brings it: cheaper sockets for the Kafka, PG and HTTP I/O
+
+    settings = settings_type()
+    configure_logging(name, level=settings.log_level, json=settings.log_json)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        log.info("service_starting", service=name, http_port=settings.http_port)
+        service = await build(settings)
+        heap.settle()  # what start-up built lives as long as the process
+        return await serve(service, stop)
+
+    sys.exit(uvloop.run(run()))
