@@ -97,6 +97,18 @@ class WorkOrderRole(StrEnum):
     backup = "backup"
 
 
+class WorkOrderStatus(StrEnum):
+    """Where a work order stands (`work_orders.status`)."""
+
+    assigned = "assigned"  # issued, not yet accepted by its unit
+    accepted = "accepted"
+    en_route = "en_route"
+    on_scene = "on_scene"
+    closed = "closed"  # the unit finished the job
+    withdrawn = "withdrawn"  # dispatch took it back: preempted, or not accepted in time
+    rejected = "rejected"  # the unit declined it
+
+
 class WorkOrderEventKind(StrEnum):
     accepted = "accepted"
     en_route = "en_route"

@@ -8,7 +8,17 @@ from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import EtaParams, StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.model import Call, Commitment
-from kj_schemas.enums import AlarmCategory, ResponseTier, UnitKind, UnitStatus
+from kj_dispatch.domain.workorder import OpenOrder
+from kj_schemas.alarms import AlarmAccepted
+from kj_schemas.base import GeoPoint
+from kj_schemas.enums import (
+    AlarmCategory,
+    ResponseTier,
+    UnitKind,
+    UnitStatus,
+    WorkOrderRole,
+    WorkOrderStatus,
+)
 from kj_schemas.geo import LocalProjection
 
 LAT0, LON0 = 27.24, 111.47
@@ -81,3 +91,52 @@ def busy(fleet: Fleet, unit_id: str, *, priority: int, status: str = "en_route")
     fleet.commit(unit_id, commitment)
     fleet.refresh_index(0.0)
     return commitment
+
+
+def alarm(
+    at: tuple[float, float] = (LAT0, LON0),
+    *,
+    priority: int = 1,
+    category: AlarmCategory = AlarmCategory.theft,
+    tier: ResponseTier = ResponseTier.key_location,
+    target_seconds: int = 60,
+) -> AlarmAccepted:
+    """An alarm as alarm intake hands it to dispatch, received at NOW."""
+    return AlarmAccepted(
+        alarm_id=uuid4(),
+        region="hunan-shaoyang",
+        source="sy110",
+        source_alarm_id=uuid4().hex,
+        reported_at=NOW - timedelta(seconds=20),
+        received_at=NOW,
+        location=GeoPoint(lat=at[0], lon=at[1]),
+        category=category,
+        priority=priority,
+        tier=tier,
+        target_seconds=target_seconds,
+    )
+
+
+def open_order(
+    for_alarm: AlarmAccepted,
+    unit_id: str,
+    *,
+    role: WorkOrderRole = WorkOrderRole.primary,
+    status: WorkOrderStatus = WorkOrderStatus.assigned,
+    accept_within_s: float = 30,
+) -> OpenOrder:
+    """A work order of ours for `unit_id`, issued at NOW."""
+    return OpenOrder(
+        work_order_id=uuid4(),
+        alarm_id=for_alarm.alarm_id,
+        unit_id=unit_id,
+        platform_id="SY-P01",
+        role=role,
+        status=status,
+        priority=for_alarm.priority,
+        issued_at=NOW,
+        accept_by=NOW + timedelta(seconds=accept_within_s),
+        eta_s=60.0,
+        reason="closest_eta",
+        at_risk=False,
+    )

@@ -1,18 +1,21 @@
 """Dispatch's SQL: received alarms and their queue state, work orders, work-order events.
 Every function runs on a connection inside the caller's transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from kj_dispatch.domain.book import DispatchState
+from kj_dispatch.domain.workorder import OPEN, OpenOrder
 from kj_runtime.idempotency import first_time
 from kj_schemas.alarms import AlarmAccepted
+from kj_schemas.enums import WorkOrderRole, WorkOrderStatus
 from kj_schemas.workorders import WorkOrderEvent
 
-OPEN = ["assigned", "accepted", "en_route", "on_scene"]
+_OPEN = sorted(OPEN)
 # column names are only ever these, written in code: never from input
 _COLUMNS = frozenset(
     """work_order_id alarm_id unit_id platform_id role status eta_seconds reason runner_up_unit_id
@@ -48,13 +51,17 @@ async def record_received(
 
 async def open_alarms(
     connection: asyncpg.Connection,
-) -> list[tuple[AlarmAccepted, str, str | None]]:
+) -> list[tuple[AlarmAccepted, DispatchState, str | None]]:
     rows = await connection.fetch(
         """select body::text as body, state, queued_reason from dispatch_alarms
            where state <> 'done' order by priority, received_at"""
     )
     return [
-        (AlarmAccepted.model_validate_json(row["body"]), row["state"], row["queued_reason"])
+        (
+            AlarmAccepted.model_validate_json(row["body"]),
+            DispatchState(row["state"]),
+            row["queued_reason"],
+        )
         for row in rows
     ]
 
@@ -66,23 +73,42 @@ async def alarm_body(connection: asyncpg.Connection, alarm_id: UUID) -> AlarmAcc
     return AlarmAccepted.model_validate_json(body) if body else None
 
 
-async def open_work_orders(connection: asyncpg.Connection) -> list[asyncpg.Record]:
-    return list(
-        await connection.fetch(
-            """select w.*, a.priority from work_orders w
-               left join dispatch_alarms a using (alarm_id)
-               where w.status = any($1::text[])""",
-            OPEN,
-        )
+async def open_work_orders(connection: asyncpg.Connection) -> list[OpenOrder]:
+    rows = await connection.fetch(
+        """select w.*, a.priority from work_orders w
+           left join dispatch_alarms a using (alarm_id)
+           where w.status = any($1::text[])""",
+        _OPEN,
+    )
+    return [order_of(row) for row in rows]
+
+
+def order_of(row: asyncpg.Record) -> OpenOrder:
+    """A `work_orders` row (with its alarm's priority, when selected) as dispatch keeps it."""
+    return OpenOrder(
+        work_order_id=row["work_order_id"],
+        alarm_id=row["alarm_id"],
+        unit_id=row["unit_id"],
+        platform_id=row["platform_id"],
+        role=WorkOrderRole(row["role"]),
+        status=WorkOrderStatus(row["status"]),
+        priority=row.get("priority") or 4,
+        issued_at=row["issued_at"],
+        accept_by=row["accept_by"],
+        eta_s=row["eta_seconds"],
+        reason=row["reason"],
+        at_risk=row["at_risk"],
+        runner_up_unit_id=row["runner_up_unit_id"],
+        runner_up_eta_s=row["runner_up_eta_seconds"],
     )
 
 
 async def set_alarm_state(
     connection: asyncpg.Connection,
     alarm_id: UUID,
-    state: str,
+    state: DispatchState,
     *,
-    only_from: Sequence[str],
+    only_from: Iterable[DispatchState],
     reason: str | None = None,
 ) -> bool:
     return bool(
@@ -97,15 +123,26 @@ async def set_alarm_state(
     )
 
 
-async def insert_work_order(connection: asyncpg.Connection, **values: Any) -> None:
+async def insert_work_order(connection: asyncpg.Connection, order: OpenOrder) -> None:
     """Raises asyncpg.UniqueViolationError when the unit (or the alarm's primary) is taken."""
-    if not _COLUMNS.issuperset(values):
-        raise ValueError(f"unknown work order columns {sorted(set(values) - _COLUMNS)}")
-    columns = ", ".join(values)
-    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
     await connection.execute(
-        f"insert into work_orders ({columns}) values ({params})",  # noqa: S608 - fixed columns
-        *values.values(),
+        """insert into work_orders (work_order_id, alarm_id, unit_id, platform_id, role, status,
+             eta_seconds, reason, runner_up_unit_id, runner_up_eta_seconds, at_risk, issued_at,
+             accept_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        order.work_order_id,
+        order.alarm_id,
+        order.unit_id,
+        order.platform_id,
+        order.role,
+        order.status,
+        order.eta_s,
+        order.reason,
+        order.runner_up_unit_id,
+        order.runner_up_eta_s,
+        order.at_risk,
+        order.issued_at,
+        order.accept_by,
     )
 
 
@@ -115,7 +152,7 @@ async def units_with_open_orders(
     rows = await connection.fetch(
         "select unit_id from work_orders where unit_id = any($1::text[]) and status = any($2)",
         list(unit_ids),
-        OPEN,
+        _OPEN,
     )
     return {row["unit_id"] for row in rows}
 
@@ -124,19 +161,22 @@ async def withdraw(
     connection: asyncpg.Connection,
     work_order_id: UUID,
     *,
-    reason: str,
-    at: datetime,
-    only_from: Sequence[str] = ("assigned", "accepted", "en_route"),
+    status: WorkOrderStatus,
+    reason: str | None,
+    at: datetime | None,
+    only_from: Iterable[WorkOrderStatus],
 ) -> bool:
+    """Take the work order out of the open statuses (`withdrawn`, or `rejected` by its unit);
+    False when it was not in one of `only_from`."""
     return bool(
         await connection.fetchval(
-            """update work_orders set status = 'withdrawn', withdrawn_at = $2,
-                 withdraw_reason = $3
+            """update work_orders set status = $5, withdrawn_at = $2, withdraw_reason = $3
                where work_order_id = $1 and status = any($4::text[]) returning true""",
             work_order_id,
             at,
             reason,
-            list(only_from),
+            sorted(only_from),
+            status,
         )
     )
 

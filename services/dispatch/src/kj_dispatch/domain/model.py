@@ -7,8 +7,6 @@ from uuid import UUID
 
 from kj_schemas.enums import AlarmCategory, ResponseTier, UnitKind
 
-OPEN_STATUSES = ("assigned", "accepted", "en_route", "on_scene")
-
 
 @dataclass(frozen=True, slots=True)
 class Call:

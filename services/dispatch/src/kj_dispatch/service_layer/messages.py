@@ -1,33 +1,27 @@
-"""Building the outgoing messages: work orders to units and notices to the command centre."""
+"""The outgoing messages: work orders to units and notices to the command centre, built here and
+put in the outbox in the caller's transaction."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
+import asyncpg
+
+from kj_dispatch.domain.workorder import OpenOrder
+from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.base import GeoPoint
-from kj_schemas.enums import NoticeKind, WorkOrderAction, WorkOrderRole
+from kj_schemas.enums import NoticeKind, WorkOrderAction
+from kj_schemas.topics import DISPATCH_NOTICES, DISPATCH_WORKORDERS
 from kj_schemas.workorders import CommandNotice, WorkOrder
 
 
-@dataclass(slots=True)
-class OpenOrder:
-    """One of our open work orders, as much as dispatch needs to keep it in mind."""
+async def send_work_order(outbox: Outbox, connection: asyncpg.Connection, m: WorkOrder) -> None:
+    """To the unit (keyed by unit, so a unit's work orders keep their order)."""
+    await outbox.put(connection, DISPATCH_WORKORDERS.name, m.unit_id, m)
 
-    work_order_id: UUID
-    alarm_id: UUID
-    unit_id: str
-    platform_id: str
-    role: str
-    status: str
-    priority: int
-    issued_at: datetime
-    accept_by: datetime
-    eta_s: float
-    reason: str
-    at_risk: bool
-    runner_up_unit_id: str | None = None
-    runner_up_eta_s: float | None = None
+
+async def send_notice(outbox: Outbox, connection: asyncpg.Connection, m: CommandNotice) -> None:
+    """To the command centre of the notice's region."""
+    await outbox.put(connection, DISPATCH_NOTICES.name, m.region, m)
 
 
 def work_order(
@@ -44,7 +38,7 @@ def work_order(
         alarm_id=alarm.alarm_id,
         unit_id=order.unit_id,
         platform_id=order.platform_id,
-        role=WorkOrderRole(order.role),
+        role=order.role,
         category=alarm.category,
         priority=alarm.priority,
         tier=alarm.tier,

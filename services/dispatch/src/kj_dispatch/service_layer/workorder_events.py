@@ -4,77 +4,63 @@
 from collections.abc import Sequence
 
 import asyncpg
-import structlog
 
-from kj_dispatch import metrics
 from kj_dispatch.adapters import repository as repo
+from kj_dispatch.domain.book import WAITING, DispatchState
 from kj_dispatch.domain.measurement import measure
+from kj_dispatch.domain.workorder import (
+    ENDING,
+    WITHDRAWABLE,
+    after,
+    arrival_counts,
+    arrival_source,
+)
+from kj_dispatch.service_layer import telemetry
 from kj_dispatch.service_layer.dispatcher import Dispatcher
-from kj_schemas.enums import EventSource, WorkOrderEventKind
+from kj_dispatch.service_layer.withdrawal import withdraw
+from kj_schemas.enums import WorkOrderEventKind, WorkOrderRole, WorkOrderStatus
 from kj_schemas.workorders import WorkOrderEvent
-
-log = structlog.get_logger(__name__)
-
-_BEFORE = {
-    WorkOrderEventKind.accepted: ("assigned",),
-    WorkOrderEventKind.en_route: ("assigned", "accepted"),
-    WorkOrderEventKind.on_scene: ("assigned", "accepted", "en_route", "on_scene"),
-    WorkOrderEventKind.closed: ("assigned", "accepted", "en_route", "on_scene"),
-    WorkOrderEventKind.rejected: ("assigned", "accepted", "en_route"),
-}
 
 
 async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]) -> None:
-    """A batch of events in one transaction (each recorded by message id), then memory."""
-    applied: dict[object, str | None] = {}
+    """A batch of events in one transaction (each recorded by message id), then the book."""
+    applied: dict[object, WorkOrderStatus | None] = {}
     async with dispatcher.pool.acquire() as connection, connection.transaction():
         for event in events:
             if await repo.record_event(connection, event):
                 applied[event.message_id] = await _apply(dispatcher, connection, event)
+    book = dispatcher.book
     for event in events:
-        _remember(dispatcher, event, applied.get(event.message_id))
+        status = applied.get(event.message_id)
+        if book.answered(event.work_order_id, event.unit_id, event.kind, status) is not None:
+            telemetry.lost("rejected")
+        if event.kind in ENDING and book.waiting:  # a unit may be free for a waiting alarm
+            dispatcher.wake.set()
 
 
 async def handle_event(dispatcher: Dispatcher, event: WorkOrderEvent) -> None:
     await handle_events(dispatcher, [event])
 
 
-def _remember(dispatcher: Dispatcher, event: WorkOrderEvent, new_status: str | None) -> None:
-    dispatcher.fleet.answered(event.unit_id)
-    order = dispatcher.orders.get(event.work_order_id)
-    if event.kind in (WorkOrderEventKind.closed, WorkOrderEventKind.rejected):
-        if order is not None:
-            dispatcher._forget_order(order)
-            if event.kind is WorkOrderEventKind.rejected:
-                dispatcher._requeue_after_losing(order, reason="rejected")
-            elif order.role == "primary":
-                dispatcher._forget_alarm(order.alarm_id)
-        elif (unit := dispatcher.fleet.units.get(event.unit_id)) and unit.held_elsewhere:
-            # another dispatcher's work order ended: the unit is free again
-            dispatcher.fleet.release(event.unit_id)
-        if dispatcher.waiting:
-            dispatcher.wake.set()
-    elif order is not None and new_status is not None:
-        order.status = new_status
-        dispatcher._remember(order)
-
-
 async def _apply(
     dispatcher: Dispatcher, connection: asyncpg.Connection, event: WorkOrderEvent
-) -> str | None:
+) -> WorkOrderStatus | None:
     """Apply one event to its work order; returns the order's new status, None if ignored."""
     row = await repo.lock_work_order(connection, event.work_order_id)
-    if row is None or row["unit_id"] != event.unit_id or row["status"] not in _BEFORE[event.kind]:
+    if row is None or row["unit_id"] != event.unit_id:
+        return None
+    status = after(WorkOrderStatus(row["status"]), event.kind)
+    if status is None:
         return None
     at = event.occurred_at
     kind = event.kind
     if kind is WorkOrderEventKind.accepted:
         await repo.update_work_order(
-            connection, row["work_order_id"], status="accepted", accepted_at=at
+            connection, row["work_order_id"], status=status, accepted_at=at
         )
     elif kind is WorkOrderEventKind.en_route:
         await repo.update_work_order(
-            connection, row["work_order_id"], status="en_route", en_route_at=at
+            connection, row["work_order_id"], status=status, en_route_at=at
         )
     elif kind is WorkOrderEventKind.on_scene:
         await _on_scene(dispatcher, connection, row, event)
@@ -82,29 +68,29 @@ async def _apply(
         await repo.update_work_order(
             connection,
             row["work_order_id"],
-            status="closed",
+            status=status,
             closed_at=at,
             disposition_code=event.disposition_code,
         )
-        if row["role"] == "primary":
+        if row["role"] == WorkOrderRole.primary:
             await repo.set_alarm_state(
-                connection, row["alarm_id"], "done", only_from=("assigned", "pending", "queued")
+                connection,
+                row["alarm_id"],
+                DispatchState.done,
+                only_from=(DispatchState.assigned, *WAITING),
             )
     elif kind is WorkOrderEventKind.rejected:
-        await repo.update_work_order(
-            connection, row["work_order_id"], status="rejected", withdraw_reason=event.reason
+        await withdraw(
+            connection,
+            dispatcher.outbox,
+            repo.order_of(row),
+            status=status,
+            reason=event.reason,
+            at=None,
+            only_from=WITHDRAWABLE,
+            tell=None,  # the unit said no itself
         )
-        if row["role"] == "primary":
-            await repo.set_alarm_state(
-                connection, row["alarm_id"], "pending", only_from=("assigned",)
-            )
-    return {
-        WorkOrderEventKind.accepted: "accepted",
-        WorkOrderEventKind.en_route: "en_route",
-        WorkOrderEventKind.on_scene: "on_scene",
-        WorkOrderEventKind.closed: "closed",
-        WorkOrderEventKind.rejected: "rejected",
-    }[kind]
+    return status
 
 
 async def _on_scene(
@@ -113,18 +99,18 @@ async def _on_scene(
     row: asyncpg.Record,
     event: WorkOrderEvent,
 ) -> None:
-    """GPS first, the terminal's button as fallback: a GPS arrival replaces a button press,
-    never the other way round. The response time is measured once, on the primary."""
-    source = "gps" if event.source is EventSource.gps else "terminal"
+    """The arrival is recorded by the rule of `arrival_counts`; the response time is measured
+    once, on the primary."""
+    source = arrival_source(event.source)
     first = row["on_scene_at"] is None
-    if not first and not (row["on_scene_source"] == "terminal" and source == "gps"):
+    if not arrival_counts(first=first, recorded=row["on_scene_source"], source=source):
         return
     values: dict[str, object] = {
-        "status": "on_scene",
+        "status": WorkOrderStatus.on_scene,
         "on_scene_at": event.occurred_at,
         "on_scene_source": source,
     }
-    alarm = dispatcher.alarms.get(row["alarm_id"]) or await repo.alarm_body(
+    alarm = dispatcher.book.alarm(row["alarm_id"]) or await repo.alarm_body(
         connection, row["alarm_id"]
     )
     if alarm is not None:
@@ -140,16 +126,6 @@ async def _on_scene(
             "platform_seconds": m.platform_s,
             "target_met": m.target_met,
         }
-        if first and row["role"] == "primary":
-            tier = str(alarm.tier)
-            metrics.RESPONSE_SECONDS.labels(tier, row["platform_id"]).observe(m.response_s)
-            metrics.TARGET_TOTAL.labels(tier, "met" if m.target_met else "missed").inc()
-            log.info(
-                "on_scene",
-                alarm_id=str(alarm.alarm_id),
-                response_s=round(m.response_s, 1),
-                platform_s=round(m.platform_s, 3),
-                target_met=m.target_met,
-                source=source,
-            )
+        if first and row["role"] == WorkOrderRole.primary:
+            telemetry.arrived(alarm, row["platform_id"], m, source)
     await repo.update_work_order(connection, row["work_order_id"], **values)

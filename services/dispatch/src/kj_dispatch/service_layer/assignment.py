@@ -1,0 +1,128 @@
+"""One alarm's part of a planned batch, written in the batch's transaction: its work orders (with
+the preemptions they need), its state and its messages; or, when no unit can go now, its place
+in the queue and the shortfall notice."""
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from kj_dispatch.adapters import repository as repo
+from kj_dispatch.domain.book import WAITING, Book, DispatchState
+from kj_dispatch.domain.model import Assignment
+from kj_dispatch.domain.workorder import WITHDRAWABLE, OpenOrder
+from kj_dispatch.service_layer.messages import notice, send_notice, send_work_order, work_order
+from kj_dispatch.service_layer.withdrawal import Tell, withdraw
+from kj_runtime.outbox import Outbox
+from kj_schemas.alarms import AlarmAccepted
+from kj_schemas.enums import NoticeKind
+
+
+class AlarmTaken(Exception):
+    """The alarm is no longer waiting (another dispatcher assigned or closed it)."""
+
+
+async def write_assignment(
+    connection: asyncpg.Connection,
+    outbox: Outbox,
+    book: Book,
+    alarm: AlarmAccepted,
+    assignments: list[Assignment],
+    *,
+    issued_at: datetime,
+    accept_within_s: int,
+) -> tuple[list[OpenOrder], list[OpenOrder]]:
+    """The alarm's new work orders and the ones withdrawn for them. Raises AlarmTaken when the
+    alarm is no longer waiting, UniqueViolationError when a unit is held."""
+    orders: list[OpenOrder] = []
+    preempted: list[OpenOrder] = []
+    accept_by = issued_at + timedelta(seconds=accept_within_s)
+    for a in assignments:
+        if a.option.preempts is not None:
+            old = book.order(a.option.preempts.work_order_id)
+            if old is not None and await _preempt(
+                connection,
+                outbox,
+                book,
+                old,
+                by=alarm,
+                at=issued_at,
+                accept_within_s=accept_within_s,
+            ):
+                preempted.append(old)
+        order = OpenOrder.issue(a, at=issued_at, accept_by=accept_by)
+        await repo.insert_work_order(connection, order)
+        await send_work_order(
+            outbox, connection, work_order(order, alarm, accept_within_s=accept_within_s)
+        )
+        orders.append(order)
+    primary = orders[0]
+    if primary.primary:
+        moved = await repo.set_alarm_state(
+            connection, alarm.alarm_id, DispatchState.assigned, only_from=WAITING
+        )
+        if not moved:
+            raise AlarmTaken
+        if primary.at_risk:
+            await send_notice(
+                outbox,
+                connection,
+                notice(
+                    NoticeKind.at_risk,
+                    region=alarm.region,
+                    at=issued_at,
+                    reason="best_eta_exceeds_target",
+                    alarm=alarm,
+                    unit_id=primary.unit_id,
+                    platform_id=primary.platform_id,
+                    eta_s=primary.eta_s,
+                ),
+            )
+    return orders, preempted
+
+
+async def _preempt(
+    connection: asyncpg.Connection,
+    outbox: Outbox,
+    book: Book,
+    old: OpenOrder,
+    *,
+    by: AlarmAccepted,
+    at: datetime,
+    accept_within_s: int,
+) -> bool:
+    """Withdraw `old`, a less urgent call's work order, for its unit to go to `by`."""
+    why = f"taken_for_priority_{by.priority}"
+    alarm = book.alarm(old.alarm_id) or await repo.alarm_body(connection, old.alarm_id)
+    done = await withdraw(
+        connection,
+        outbox,
+        old,
+        reason="preempted",
+        at=at,
+        only_from=WITHDRAWABLE,
+        tell=Tell(alarm, NoticeKind.preempted, why, accept_within_s),
+    )
+    if done and alarm is not None:
+        book.keep(alarm)  # so that a preempted primary's alarm waits again
+    return done
+
+
+async def write_queued(
+    connection: asyncpg.Connection,
+    outbox: Outbox,
+    alarm: AlarmAccepted,
+    reason: str,
+    at: datetime,
+) -> bool:
+    """No unit now: the alarm waits; the command centre hears why. False when the alarm is no
+    longer waiting (another dispatcher assigned or closed it)."""
+    moved = await repo.set_alarm_state(
+        connection, alarm.alarm_id, DispatchState.queued, only_from=WAITING, reason=reason
+    )
+    if moved:
+        await send_notice(
+            outbox,
+            connection,
+            notice(NoticeKind.shortfall, region=alarm.region, at=at, reason=reason, alarm=alarm),
+        )
+    return moved

@@ -1,0 +1,90 @@
+"""What dispatch tells its operators: the Prometheus metrics and one log line per outcome (an
+alarm assigned or queued, a work order lost, an arrival measured, a restart). The service layer
+calls one of these per outcome, so its handlers hold no counters or log fields."""
+
+from collections.abc import Mapping
+
+import structlog
+
+from kj_dispatch import metrics
+from kj_dispatch.domain.book import Book
+from kj_dispatch.domain.measurement import Measurement
+from kj_dispatch.domain.workorder import OpenOrder
+from kj_schemas.alarms import AlarmAccepted
+from kj_schemas.enums import EventSource
+
+log = structlog.get_logger(__name__)
+
+
+def recovered(book: Book) -> None:
+    queue_length(book)
+    log.info("dispatch_recovered", waiting=len(book.waiting), open_orders=len(book.orders))
+
+
+def queue_length(book: Book) -> None:
+    metrics.QUEUED_ALARMS.set(len(book.queued))
+
+
+def planned(seconds: float) -> None:
+    metrics.PLAN_SECONDS.observe(seconds)
+
+
+def assigned(alarm: AlarmAccepted, orders: list[OpenOrder]) -> None:
+    primary = orders[0]
+    for order in orders:
+        metrics.ASSIGNMENTS_TOTAL.labels(order.role, order.reason).inc()
+    if primary.at_risk:
+        metrics.AT_RISK_TOTAL.labels(str(alarm.tier)).inc()
+    metrics.PLATFORM_SHARE_SECONDS.labels(str(alarm.tier)).observe(
+        max((primary.issued_at - alarm.received_at).total_seconds(), 0.0)
+    )
+    log.info(
+        "alarm_assigned",
+        alarm_id=str(alarm.alarm_id),
+        units=[o.unit_id for o in orders],
+        reason=primary.reason,
+        eta_s=round(primary.eta_s, 1),
+        at_risk=primary.at_risk,
+    )
+
+
+def queued(alarm: AlarmAccepted, reason: str) -> None:
+    metrics.SHORTFALLS_TOTAL.labels(reason).inc()
+    log.info("alarm_queued", alarm_id=str(alarm.alarm_id), reason=reason)
+
+
+def lost(reason: str) -> None:
+    """One of our work orders was withdrawn or declined."""
+    metrics.WITHDRAWALS_TOTAL.labels(reason).inc()
+
+
+def not_accepted(order: OpenOrder) -> None:
+    log.info("work_order_not_accepted", unit_id=order.unit_id)
+
+
+def conflict() -> None:
+    metrics.UNIT_CONFLICTS_TOTAL.inc()
+
+
+def replanned(alarm: AlarmAccepted, held: set[str]) -> None:
+    log.info("unit_conflict_replan", alarm_id=str(alarm.alarm_id), units=sorted(held))
+
+
+def units_available(free: Mapping[str, int]) -> None:
+    for platform_id, count in free.items():
+        metrics.UNITS_AVAILABLE.labels(platform_id).set(count)
+
+
+def arrived(alarm: AlarmAccepted, platform_id: str, m: Measurement, source: EventSource) -> None:
+    """The primary unit's first arrival: the response time the 1/3/5 promise is measured by."""
+    tier = str(alarm.tier)
+    metrics.RESPONSE_SECONDS.labels(tier, platform_id).observe(m.response_s)
+    metrics.TARGET_TOTAL.labels(tier, "met" if m.target_met else "missed").inc()
+    log.info(
+        "on_scene",
+        alarm_id=str(alarm.alarm_id),
+        response_s=round(m.response_s, 1),
+        platform_s=round(m.platform_s, 3),
+        target_met=m.target_met,
+        source=str(source),
+    )
