@@ -1,6 +1,5 @@
-"""Transitional (services move to kj_runtime.consume): the old consume loop: fetch a batch, hand it to the service's handler,
-commit only after the handler returned. A handler failure (the database is down, say) seeks
-back and retries the same records with backoff: nothing is skipped."""
+"""Transitional (services move to kj_runtime.consume): the old loop, which retries every
+handler failure with backoff."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence

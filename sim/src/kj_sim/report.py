@@ -46,12 +46,12 @@ async def write_report(
         "| tier | responses | on target | p50 (s) | p90 (s) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for tier in figures.tiers:
-        rate = "-" if tier.attainment is None else f"{tier.attainment:.1%}"
-        p50 = "-" if tier.p50_s is None else f"{tier.p50_s:.0f}"
-        p90 = "-" if tier.p90_s is None else f"{tier.p90_s:.0f}"
-        label = TIER_LABEL.get(tier.tier, tier.tier)
-        lines.append(f"| {label} | {tier.responses} | {rate} | {p50} | {p90} |")
+    for row in figures.tiers:
+        rate = "-" if row.attainment is None else f"{row.attainment:.1%}"
+        p50 = "-" if row.p50_s is None else f"{row.p50_s:.0f}"
+        p90 = "-" if row.p90_s is None else f"{row.p90_s:.0f}"
+        label = TIER_LABEL.get(row.tier, row.tier)
+        lines.append(f"| {label} | {row.responses} | {rate} | {p50} | {p90} |")
     lines += ["", f"![response times per tier]({png.name})", ""]
     markdown = out_dir / "report.md"
     markdown.write_text("\n".join(lines), encoding="utf-8")

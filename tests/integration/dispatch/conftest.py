@@ -6,9 +6,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import asyncpg
 import pytest
 
-from kj_dispatch.bootstrap import running
+from kj_dispatch.bootstrap import build
 from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.settings import DispatchSettings
+from kj_runtime.host import hosted
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import UnitStatus
 from tests.isolation import package_database, package_topics
@@ -71,10 +72,9 @@ def start_dispatch(dispatch_settings: DispatchSettings, quiet_city: None) -> Sta
     @asynccontextmanager
     async def start(**overrides: object) -> AsyncIterator[Dispatcher]:
         settings = dispatch_settings.model_copy(update=overrides)
-        stop = asyncio.Event()
-        async with running(settings, stop) as dispatcher:
+        async with hosted(await build(settings)) as host:
             async with asyncio.timeout(30):
-                await dispatcher.fleet_ready.wait()
-            yield dispatcher
+                await host.core.fleet_ready.wait()
+            yield host.core
 
     return start

@@ -9,7 +9,7 @@ import numpy as np
 from shapely import STRtree, points
 
 from kj_schemas.city import City
-from kj_schemas.enums import NON_POLICE_CATEGORIES, AlarmCategory, UnitKind
+from kj_schemas.enums import NON_POLICE_CATEGORIES, AlarmCategory, ResponseTier, UnitKind
 from kj_sim.alarms import AlarmStream
 from kj_sim.projection import LocalProjection
 
@@ -59,7 +59,7 @@ def classify_tiers(city: City, lat: np.ndarray, lon: np.ndarray) -> tuple[list[s
     """The smallest target among the zones holding each point; the county target outside."""
     tree = STRtree([zone.geometry for zone in city.zones])
     where = points(lon, lat)
-    best = [("county", city.targets["county"])] * len(lat)
+    best = [("county", city.targets[ResponseTier.county])] * len(lat)
     hits = tree.query(where, predicate="within")
     for point_index, zone_index in zip(hits[0], hits[1], strict=True):
         zone = city.zones[int(zone_index)]

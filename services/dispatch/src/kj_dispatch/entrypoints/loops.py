@@ -8,10 +8,13 @@ import asyncpg
 import structlog
 
 from kj_dispatch.service_layer.dispatcher import Dispatcher
+from kj_runtime.errors import UNREACHABLE
 from kj_runtime.lifecycle import sleep_or_stop, wait_any
 
 log = structlog.get_logger(__name__)
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# a database that is unreachable or refuses (a deadlock, a serialization failure) now: the
+# loop tries again; anything else is a bug and ends the loop, which ends the service
+_DB_ERRORS = (*UNREACHABLE, asyncpg.PostgresError)
 
 
 async def run_planner(
