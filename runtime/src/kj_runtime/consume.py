@@ -399,13 +399,21 @@ class Consumer:
     async def _check_assignment(self) -> None:
         if self.sub.on_assigned is None:
             return
-        held = self.consumer.assignment()
+        held = set(self.consumer.assignment())
         if held == self._assigned:
             return
-        self._assigned = set(held)
-        await self.sub.on_assigned(
-            frozenset((self.routes[tp.topic].topic, tp.partition) for tp in held)
-        )
+        try:
+            await self.sub.on_assigned(
+                frozenset((self.routes[tp.topic].topic, tp.partition) for tp in held)
+            )
+        except Exception as error:
+            if not may_heal(error):
+                raise
+            # told again at the next fetch; records fetched meanwhile are recorded, and the
+            # owner brings in what it finds open once it is told (kj_dispatch's reconcile)
+            log.warning("assignment_not_taken_will_retry", group=self.label, error=repr(error))
+            return
+        self._assigned = held
 
     # ---- a view read from the beginning -------------------------------------------------
 

@@ -6,9 +6,10 @@ import asyncio
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
 
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.topics import CATALOGUE, TopicSpec
@@ -128,13 +129,50 @@ async def delete_topics(settings: KafkaSettings, names: list[str]) -> None:
         await admin.close()
 
 
+async def partitions_of(settings: KafkaSettings, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic` (a full name), from a metadata answer: a consumer without a
+    group does not learn them by itself."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(topic, p["partition"])
+        for t in described
+        if t["error_code"] == 0
+        for p in t["partitions"]
+    )
+
+
+async def key_partitions(
+    settings: KafkaSettings, topic: str, keys: list[str]
+) -> dict[int, set[str]]:
+    """Which keys land in each partition of `topic` (a catalogue name): records are keyed
+    (units, regions) and partitioned by Kafka's default partitioner, murmur2 of the key, as every
+    client here and Java's default produce them. A process that holds some partitions owns
+    exactly these keys."""
+    partitions = [tp.partition for tp in await partitions_of(settings, settings.topic(topic))]
+    if not partitions:
+        return {}
+    partitioner = DefaultPartitioner()
+    owners: dict[int, set[str]] = {}
+    for key in keys:
+        partition = partitioner(key.encode(), partitions, partitions)
+        owners.setdefault(partition, set()).add(key)
+    return owners
+
+
 __all__ = [
     "KafkaConnectionError",
     "create_topics",
     "delete_topics",
+    "key_partitions",
     "list_topics",
     "make_consumer",
     "make_producer",
+    "partitions_of",
     "stray_topics",
     "wait_for_kafka",
 ]

@@ -17,8 +17,15 @@ def free_port() -> int:
 
 
 def spawn_dispatch(
-    topics: KafkaSettings, database: PostgresSettings, *, port: int, group_id: str
+    topics: KafkaSettings,
+    database: PostgresSettings,
+    *,
+    port: int,
+    group_id: str,
+    instance: str = "dispatch-0",
+    **settings: str,
 ) -> subprocess.Popen[bytes]:
+    """`settings`: more KJ_DISPATCH_* settings, by field name."""
     env = os.environ | {
         "KJ_KAFKA_TOPIC_PREFIX": topics.topic_prefix,
         "KJ_PG_DATABASE": database.database,
@@ -28,6 +35,8 @@ def spawn_dispatch(
         "KJ_DISPATCH_ACCEPT_TIMEOUT_S": "600",
         "KJ_DISPATCH_QUEUE_RETRY_S": "0.3",
         "KJ_DISPATCH_INDEX_REBUILD_INTERVAL_S": "0",
+        "KJ_DISPATCH_INSTANCE": instance,
+        **{f"KJ_DISPATCH_{name.upper()}": value for name, value in settings.items()},
     }
     return subprocess.Popen(
         [sys.executable, "-m", "kj_dispatch.main"],

@@ -233,3 +233,44 @@ def test_an_order_not_accepted_in_time_is_found_once_then_left_to_the_events() -
     assert book.unaccepted(now) == [late]
     book.leave_to_events(late)
     assert book.unaccepted(now) == []
+
+
+def test_a_pass_over_a_backlog_plans_the_most_urgent_first_and_rotates_the_rest() -> None:
+    book = Book(make_fleet())
+    backlog = [alarm(priority=3) for _ in range(10)]
+    for a in backlog:
+        book.receive(a)
+    first = {c.alarm_id for c in book.waiting_calls(limit=4)}
+    urgent = alarm(priority=1)
+    book.receive(urgent)
+    second = [c.alarm_id for c in book.waiting_calls(limit=4)]
+    assert second[0] == urgent.alarm_id  # a new priority-1 call waits for no backlog
+    assert not first & set(second[1:])  # the others take turns: longest unplanned first
+    assert book.unplanned == 10 - 4 - 3
+    book.waiting_calls(limit=4)
+    assert book.unplanned == 0
+
+
+def test_a_region_another_process_took_leaves_the_book_and_its_units_stay_busy() -> None:
+    book = book_with_units("M1", "M2")
+    ours, theirs = alarm(), alarm().model_copy(update={"region": "elsewhere"})
+    order = open_order(theirs, "M2")
+    order.region = "elsewhere"
+    assigned(book, ours, open_order(ours, "M1"))
+    assigned(book, theirs, order)
+    assert book.drop_region("elsewhere") == 1
+    assert book.alarm(theirs.alarm_id) is None and book.order(order.work_order_id) is None
+    assert book.alarm(ours.alarm_id) is not None
+    assert "M2" in book.fleet.held_elsewhere and not free(book, "M2")
+
+
+def test_a_region_taken_over_brings_its_waiting_calls_and_open_orders() -> None:
+    book = book_with_units("M1")
+    waiting, busy = alarm(), alarm()
+    order = open_order(busy, "M1")
+    book.take_region(
+        [(waiting, DispatchState.queued, "all_busy"), (busy, DispatchState.assigned, None)],
+        [order],
+    )
+    assert book.waiting == {waiting.alarm_id} and book.told(waiting.alarm_id, "all_busy")
+    assert book.order(order.work_order_id) is order and not free(book, "M1")

@@ -11,14 +11,14 @@ from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.plans import load_plans
 from kj_dispatch.domain.policy import PolicyParams
 from kj_dispatch.entrypoints.consumers import on_alarms, on_unit_states
-from kj_dispatch.entrypoints.loops import run_coverage, run_planner, run_timers
+from kj_dispatch.entrypoints.loops import run_coverage, run_planner, run_reconcile, run_timers
 from kj_dispatch.service_layer.dispatcher import Dispatcher, Timings
 from kj_dispatch.service_layer.workorder_events import handle_events
 from kj_dispatch.settings import DispatchSettings
-from kj_runtime.consume import Route, Subscription
+from kj_runtime.consume import Assignment, Route, Subscription
 from kj_runtime.db import create_pool
 from kj_runtime.host import Service
-from kj_runtime.kafka import make_producer
+from kj_runtime.kafka import key_partitions, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.city import City, load_city
@@ -28,6 +28,7 @@ from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrderEvent
 
 SERVICE = "dispatch"
+IDLE_IN_TRANSACTION_MS = 10_000
 
 
 def platform_areas(city: City) -> list[PlatformArea]:
@@ -61,13 +62,30 @@ def build_dispatcher(settings: DispatchSettings, pool: asyncpg.Pool, city: City)
         timings=Timings(settings.accept_timeout_s, settings.unresponsive_hold_s),
         areas=platform_areas(city),
         region=city.region,
+        instance=settings.instance,
+        max_calls_per_pass=settings.max_calls_per_pass,
     )
 
 
 async def build(settings: DispatchSettings) -> Service[Dispatcher]:
     city = load_city(settings.city_dir)
-    pool = await create_pool(settings.postgres)
+    # a process paused inside a transaction (SIGSTOP, a VM freeze) holds its lease's share
+    # lock: PostgreSQL ends such a session, so the replica that took over is not kept waiting
+    pool = await create_pool(
+        settings.postgres,
+        server_settings={"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)},
+    )
     dispatcher = build_dispatcher(settings, pool, city)
+    regions = [city.region]
+    owners: dict[int, set[str]] = {}  # partition of alarms.accepted -> the regions keyed to it
+
+    async def learn_partitions() -> None:
+        owners.update(await key_partitions(settings.kafka, ALARMS_ACCEPTED.name, regions))
+
+    async def on_assigned(assignment: Assignment) -> None:
+        held = {p for topic, p in assignment if topic == ALARMS_ACCEPTED.name}
+        await dispatcher.hold_regions({r for p in held for r in owners.get(p, set())})
+
     relay = OutboxRelay(
         pool,
         # no linger: a work order goes the moment it is committed (rows that commit together
@@ -88,7 +106,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
         settings,
         core=dispatcher,
         checks={"fleet": fleet_ready, "postgres": database},
-        restore=[dispatcher.recover],
+        restore=[learn_partitions],
         subscriptions=[
             # the fleet as tracking last published it: every partition from the beginning
             Subscription(
@@ -116,10 +134,15 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                     ),
                 ),
                 timeout_ms=50,
+                options={
+                    "session_timeout_ms": settings.session_timeout_ms,
+                    "heartbeat_interval_ms": settings.session_timeout_ms // 3,
+                },
+                on_assigned=on_assigned,
             ),
             Subscription(
                 "events",
-                f"{settings.group_id}.events",
+                f"{settings.group_id}.events.{settings.instance}",
                 (
                     Route.of(
                         WORKORDERS_EVENTS.name,
@@ -143,6 +166,9 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
             ),
             "coverage": lambda stop: run_coverage(
                 dispatcher, stop, interval_s=settings.coverage_interval_s
+            ),
+            "reconcile": lambda stop: run_reconcile(
+                dispatcher, stop, interval_s=settings.reconcile_interval_s
             ),
         },
     )

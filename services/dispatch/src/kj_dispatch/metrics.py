@@ -43,3 +43,15 @@ PLAN_SECONDS = Histogram(
     "Time to decide one batch",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
 )
+REGIONS_HELD = Gauge(
+    "kj_dispatch_regions_held", "1 while this process holds the region's lease", ["region"]
+)
+STOOD_DOWN_TOTAL = Counter(
+    "kj_dispatch_stood_down_total",
+    "Regions given up: revoked by a rebalance, or fenced (the lease moved on)",
+    ["why"],
+)
+RECONCILED_TOTAL = Counter(
+    "kj_dispatch_reconciled_alarms_total",
+    "Open alarms found in PostgreSQL that the book had missed",
+)

@@ -1,5 +1,6 @@
 """Dispatch settings (env prefix KJ_DISPATCH_, nested with `__`, e.g. KJ_DISPATCH_ETA__CIRCUITY)."""
 
+import socket
 from pathlib import Path
 
 from pydantic import Field
@@ -17,6 +18,22 @@ class DispatchSettings(ServiceSettings):
 
     http_port: int = 8030
     group_id: str = "dispatch"  # one group: alarms keyed by region, one writer per region
+    # this process among the replicas: the owner named on a region's lease, and its own consumer
+    # group for work-order events (`<group_id>.events.<instance>`: every replica reads every
+    # answer, for the orders of its regions). Stable across restarts in Kubernetes (a
+    # StatefulSet's pod name), so a restart resumes its events where it stopped.
+    instance: str = Field(
+        default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+    )
+    # a region's alarms go to another replica this long after a replica stops answering the
+    # group (the broker's minimum); a replica that stops cleanly hands over at once
+    session_timeout_ms: int = Field(default=6000, ge=6000, le=300_000)
+    # the most calls one planning pass decides (priority first, then the longest unplanned):
+    # a backlog of thousands costs a pass no more, so a new priority-1 call waits for no one
+    max_calls_per_pass: int = Field(default=128, ge=1, le=10_000)
+    # how often open alarms of the held regions are checked against the book, and units another
+    # replica held against the database
+    reconcile_interval_s: float = Field(default=5.0, gt=0)
     batch_window_ms: int = Field(default=10, ge=0, le=50)
     accept_timeout_s: int = Field(default=30, gt=0, le=600)
     unresponsive_hold_s: float = Field(default=300.0, ge=0)

@@ -11,13 +11,12 @@ from kj_runtime.consume import Assignment, Route, Subscription
 from kj_runtime.db import create_pool
 from kj_runtime.errors import UNREACHABLE
 from kj_runtime.host import Service
-from kj_runtime.kafka import make_producer
+from kj_runtime.kafka import key_partitions, make_producer
 from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import City, load_city
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
-from kj_tracking.adapters.partitions import unit_partitions
 from kj_tracking.adapters.ping_codec import ping_route
 from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
@@ -121,7 +120,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
         async def restore_state() -> None:
             await rebuild_units(settings.kafka, tracker.units)
             await load_open_work_orders(tracker)
-            owners.update(await unit_partitions(settings.kafka, PATROL_PINGS.name, list(units)))
+            owners.update(await key_partitions(settings.kafka, PATROL_PINGS.name, list(units)))
 
         async def on_assigned(assignment: Assignment) -> None:
             partitions = sorted(p for topic, p in assignment if topic == PATROL_PINGS.name)

@@ -29,11 +29,14 @@ EVENTS_CONSUMER = "dispatch.events"
 
 async def record_received(
     connection: asyncpg.Connection, alarms: Sequence[AlarmAccepted]
-) -> list[AlarmAccepted]:
-    """Store alarms seen for the first time (by message id, then by alarm id); returns those."""
+) -> tuple[list[AlarmAccepted], list[AlarmAccepted]]:
+    """Store alarms seen for the first time (by message id, then by alarm id). Returns those,
+    and the ones seen before (a replay: after a crash, or a rebalance that moved the region)."""
     new: list[AlarmAccepted] = []
+    seen: list[AlarmAccepted] = []
     for alarm in alarms:
         if not await first_time(connection, ALARMS_CONSUMER, alarm.message_id):
+            seen.append(alarm)
             continue
         inserted = await connection.fetchval(
             """insert into dispatch_alarms (alarm_id, region, priority, body, state)
@@ -46,15 +49,28 @@ async def record_received(
         )
         if inserted:
             new.append(alarm)
-    return new
+    return new, seen
+
+
+async def waiting_states(
+    connection: asyncpg.Connection, alarm_ids: Sequence[UUID]
+) -> dict[UUID, tuple[DispatchState, str | None]]:
+    """Of these alarms, the ones still waiting for a unit, with their state."""
+    rows = await connection.fetch(
+        """select alarm_id, state, queued_reason from dispatch_alarms
+           where alarm_id = any($1::uuid[]) and state in ('pending', 'queued')""",
+        list(alarm_ids),
+    )
+    return {r["alarm_id"]: (DispatchState(r["state"]), r["queued_reason"]) for r in rows}
 
 
 async def open_alarms(
-    connection: asyncpg.Connection,
+    connection: asyncpg.Connection, regions: Sequence[str]
 ) -> list[tuple[AlarmAccepted, DispatchState, str | None]]:
     rows = await connection.fetch(
         """select body::text as body, state, queued_reason from dispatch_alarms
-           where state <> 'done' order by priority, received_at"""
+           where state <> 'done' and region = any($1::text[]) order by priority, received_at""",
+        list(regions),
     )
     return [
         (
@@ -74,13 +90,39 @@ async def alarm_body(connection: asyncpg.Connection, alarm_id: UUID) -> AlarmAcc
 
 
 async def open_work_orders(connection: asyncpg.Connection) -> list[OpenOrder]:
+    """Every open work order, of every region (each with its alarm's region and priority)."""
     rows = await connection.fetch(
-        """select w.*, a.priority from work_orders w
+        """select w.*, a.priority, a.region from work_orders w
            left join dispatch_alarms a using (alarm_id)
            where w.status = any($1::text[])""",
         _OPEN,
     )
     return [order_of(row) for row in rows]
+
+
+async def take_lease(connection: asyncpg.Connection, region: str, owner: str) -> int:
+    """This process decides for `region` from now on: the lease's next epoch (decision 0032)."""
+    return int(
+        await connection.fetchval(
+            """insert into dispatch_leases (region, epoch, owner) values ($1, 1, $2)
+               on conflict (region) do update
+                 set epoch = dispatch_leases.epoch + 1, owner = $2, taken_at = now()
+               returning epoch""",
+            region,
+            owner,
+        )
+    )
+
+
+async def leases_lost(connection: asyncpg.Connection, held: dict[str, int]) -> list[str]:
+    """The regions of `held` (region -> epoch) whose lease moved on. Takes a share lock on the
+    leases until the transaction ends, so none moves on before this one commits."""
+    rows = await connection.fetch(
+        "select region, epoch from dispatch_leases where region = any($1::text[]) for share",
+        list(held),
+    )
+    now = {row["region"]: row["epoch"] for row in rows}
+    return sorted(region for region, epoch in held.items() if now.get(region) != epoch)
 
 
 def order_of(row: asyncpg.Record) -> OpenOrder:
@@ -93,6 +135,7 @@ def order_of(row: asyncpg.Record) -> OpenOrder:
         role=WorkOrderRole(row["role"]),
         status=WorkOrderStatus(row["status"]),
         priority=row.get("priority") or 4,
+        region=row.get("region") or "",
         issued_at=row["issued_at"],
         accept_by=row["accept_by"],
         eta_s=row["eta_seconds"],
@@ -197,6 +240,16 @@ async def record_event(connection: asyncpg.Connection, event: WorkOrderEvent) ->
         event.occurred_at,
     )
     return True
+
+
+async def work_order_statuses(
+    connection: asyncpg.Connection, work_order_ids: Sequence[UUID]
+) -> dict[UUID, WorkOrderStatus]:
+    rows = await connection.fetch(
+        "select work_order_id, status from work_orders where work_order_id = any($1::uuid[])",
+        list(work_order_ids),
+    )
+    return {row["work_order_id"]: WorkOrderStatus(row["status"]) for row in rows}
 
 
 async def lock_work_order(connection: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:

@@ -52,6 +52,8 @@ class Book:
         self._queued: dict[UUID, str] = {}  # waiting alarms with a shortfall notice sent
         self._orders: dict[UUID, OpenOrder] = {}
         self._excluded: dict[UUID, set[str]] = {}  # units that let an alarm down
+        self._planned: dict[UUID, int] = {}  # waiting alarm -> the pass that last planned it
+        self._passes = 0
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -78,8 +80,28 @@ class Book:
     def order(self, work_order_id: UUID) -> OpenOrder | None:
         return self._orders.get(work_order_id)
 
-    def waiting_calls(self) -> list[Call]:
-        return [call_of(self._alarms[alarm_id]) for alarm_id in self._waiting]
+    def waiting_calls(self, *, limit: int | None = None) -> list[Call]:
+        """The calls to plan in one pass: all of them, or the `limit` most urgent (priority
+        first, then the one planned longest ago), so that a backlog of thousands costs a pass
+        no more than `limit` calls and a new priority-1 call is always among them. Marks
+        them planned."""
+        if limit is None or len(self._waiting) <= limit:
+            chosen = list(self._waiting)
+        else:
+            chosen = sorted(
+                self._waiting,
+                key=lambda a: (self._alarms[a].priority, self._planned.get(a, 0)),
+            )[:limit]
+        self._passes += 1
+        for alarm_id in chosen:
+            self._planned[alarm_id] = self._passes
+        return [call_of(self._alarms[alarm_id]) for alarm_id in chosen]
+
+    @property
+    def unplanned(self) -> int:
+        """Waiting calls no pass has planned yet (a burst over the limit): the planner goes on
+        at once; the others wait for a unit to free up, or for the queue's retry."""
+        return sum(1 for a in self._waiting if a not in self._planned)
 
     def told(self, alarm_id: UUID, reason: str) -> bool:
         """The command centre already heard that this alarm waits, for this reason."""
@@ -118,6 +140,7 @@ class Book:
         self._queued.pop(alarm_id, None)
         self._alarms.pop(alarm_id, None)
         self._excluded.pop(alarm_id, None)
+        self._planned.pop(alarm_id, None)
 
     # ---- work orders -----------------------------------------------------------------------
 
@@ -153,6 +176,32 @@ class Book:
         self._queued.pop(order.alarm_id, None)
         return True
 
+    # ---- regions -------------------------------------------------------------------------
+
+    def take_region(
+        self,
+        alarms: list[tuple[AlarmAccepted, DispatchState, str | None]],
+        orders: list[OpenOrder],
+    ) -> None:
+        """This process decides for a region from now on: its open alarms and work orders, as
+        PostgreSQL holds them, come into the book."""
+        for alarm, state, reason in alarms:
+            self.restore(alarm, state, reason)
+        for order in orders:
+            self.remember(order)
+        self.coverage_dirty = True
+
+    def drop_region(self, region: str) -> int:
+        """Another process decides for `region` now: its alarms and work orders leave the book;
+        their units stay busy, held by the new owner. Returns how many alarms left."""
+        gone = [a for a, alarm in self._alarms.items() if alarm.region == region]
+        for alarm_id in gone:
+            self.forget_alarm(alarm_id)
+        for order in [o for o in self._orders.values() if o.region == region]:
+            self.forget_order(order)
+            self.fleet.hold_elsewhere(order.unit_id)
+        return len(gone)
+
     def leave_to_events(self, order: OpenOrder) -> None:
         """The acceptance timer found `order` answered (or ended elsewhere) in PostgreSQL: the
         unit's events will tell; the timer does not look at it again."""
@@ -176,8 +225,7 @@ class Book:
                 self.remember(order)
             return None
         if order is None:
-            unit = self.fleet.units.get(unit_id)
-            if unit is not None and unit.held_elsewhere:
+            if unit_id in self.fleet.held_elsewhere:
                 # another dispatcher's work order ended: the unit is free again
                 self.fleet.release(unit_id)
             return None

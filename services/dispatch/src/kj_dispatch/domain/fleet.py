@@ -17,6 +17,9 @@ class Fleet:
         self.index = index
         self.units: dict[str, FleetUnit] = {}
         self._commitments: dict[str, Commitment] = {}  # unit id -> our open work order
+        # units the database says another dispatch process holds: kept until that work order
+        # ends (its event, or a recheck of the database), whatever the unit's position says
+        self._held: set[str] = set()
         self._new_units = False
 
     def __iter__(self) -> Iterator[FleetUnit]:
@@ -51,9 +54,10 @@ class Fleet:
             unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at
             unit.fix_ts = fix_at.timestamp()
             unit.on_patrol = status in ON_PATROL
-            # patrol tracking's newer word on the unit replaces what another dispatcher's
-            # work order told us (an unresponsive mark stays until it expires)
-            unit.held_elsewhere = False
+        # a unit another dispatcher holds stays held until its work order ends: a position from
+        # patrol tracking says nothing of it (clearing it here retried the same refused unit
+        # every ~100 ms, issue 14)
+        unit.held_elsewhere = unit_id in self._held
         unit.commitment = self._commitments.get(unit_id)
         self.index.dirty = True
         return not was_free and unit.dispatchable(last_seen_at)
@@ -66,6 +70,7 @@ class Fleet:
 
     def release(self, unit_id: str) -> None:
         self._commitments.pop(unit_id, None)
+        self._held.discard(unit_id)
         unit = self.units.get(unit_id)
         if unit is not None:
             unit.commitment = None
@@ -76,9 +81,16 @@ class Fleet:
         return self._commitments.get(unit_id)
 
     def hold_elsewhere(self, unit_id: str) -> None:
+        """Another dispatch process holds the unit (the database refused it to us, or its work
+        order is of a region another process decides for)."""
+        self._held.add(unit_id)
         if unit_id in self.units:
             self.units[unit_id].held_elsewhere = True
             self.index.dirty = True
+
+    @property
+    def held_elsewhere(self) -> frozenset[str]:
+        return frozenset(self._held)
 
     def mark_unresponsive(self, unit_id: str, until: datetime) -> None:
         if unit_id in self.units:

@@ -62,12 +62,15 @@ class OpenOrder:
     at_risk: bool
     runner_up_unit_id: str | None = None
     runner_up_eta_s: float | None = None
+    region: str = ""  # its alarm's: the dispatch process that holds the region decides for it
     # the acceptance timer found it answered meanwhile (or ended by another dispatcher): the
     # unit's events will tell, the timer does not look at it again
     timer_done: bool = False
 
     @classmethod
-    def issue(cls, a: Assignment, *, at: datetime, accept_by: datetime) -> "OpenOrder":
+    def issue(
+        cls, a: Assignment, *, at: datetime, accept_by: datetime, region: str = ""
+    ) -> "OpenOrder":
         """A new work order for one assignment of the policy, issued `at`."""
         return cls(
             work_order_id=uuid4(),
@@ -84,6 +87,7 @@ class OpenOrder:
             at_risk=a.at_risk,
             runner_up_unit_id=a.runner_up.unit_id if a.runner_up else None,
             runner_up_eta_s=a.runner_up.eta_s if a.runner_up else None,
+            region=region,
         )
 
     @property

@@ -61,3 +61,12 @@ async def run_coverage(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_
             await dispatcher.report_coverage()
         except _DB_ERRORS as error:
             log.warning("coverage_failed", error=repr(error))
+
+
+async def run_reconcile(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float) -> None:
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        try:
+            await dispatcher.reconcile()
+        except _DB_ERRORS as error:
+            log.warning("reconcile_failed", error=repr(error))

@@ -49,7 +49,7 @@ async def write_assignment(
                 accept_within_s=accept_within_s,
             ):
                 preempted.append(old)
-        order = OpenOrder.issue(a, at=issued_at, accept_by=accept_by)
+        order = OpenOrder.issue(a, at=issued_at, accept_by=accept_by, region=alarm.region)
         await repo.insert_work_order(connection, order)
         await send_work_order(
             outbox, connection, work_order(order, alarm, accept_within_s=accept_within_s)

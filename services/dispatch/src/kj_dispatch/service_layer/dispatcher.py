@@ -43,6 +43,14 @@ class Timings:
 _REFUSED = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 
 
+class Fenced(Exception):
+    """The lease of these regions moved on to another dispatch process (decision 0032)."""
+
+    def __init__(self, regions: list[str]) -> None:
+        super().__init__(f"no longer the dispatcher of {', '.join(regions)}")
+        self.regions = regions
+
+
 @dataclass
 class _BatchOutcome:
     """What one batch's transaction did, applied to the book once it has committed."""
@@ -70,6 +78,8 @@ class Dispatcher:
         timings: Timings,
         areas: Sequence[PlatformArea] = (),
         region: str = "unknown",
+        instance: str = "dispatch",
+        max_calls_per_pass: int = 128,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.pool = pool
@@ -79,6 +89,10 @@ class Dispatcher:
         self.policy = policy
         self.timings = timings
         self.clock = clock
+        self.instance = instance
+        self.max_calls_per_pass = max_calls_per_pass
+        # the regions this process decides for, with the epoch of its lease on each
+        self.leases: dict[str, int] = {}
         self.book = Book(fleet)
         self.coverage = CoverageReport(
             pool=pool,
@@ -100,30 +114,94 @@ class Dispatcher:
         """Alarms that need a primary unit."""
         return self.book.waiting
 
-    # ---- restart --------------------------------------------------------------------------
+    # ---- regions (decision 0032) ---------------------------------------------------------
 
-    async def recover(self) -> None:
-        """Rebuild waiting alarms and open work orders from PostgreSQL."""
-        async with self.pool.acquire() as connection:
-            alarms = await repo.open_alarms(connection)
+    async def hold_regions(self, regions: set[str]) -> None:
+        """The consumer group gave this process the alarms of `regions` (and took the others):
+        stand down from the regions it lost, take the lease of the ones it gained and bring
+        their open alarms and work orders, as PostgreSQL holds them, into the book."""
+        for region in sorted(set(self.leases) - regions):
+            self._stand_down(region, why="revoked")
+        gained = sorted(regions - set(self.leases))
+        if not gained:
+            return
+        async with self.pool.acquire() as connection, connection.transaction():
+            epochs = {r: await repo.take_lease(connection, r, self.instance) for r in gained}
+            alarms = await repo.open_alarms(connection, gained)
             orders = await repo.open_work_orders(connection)
-        for alarm, state, reason in alarms:
-            self.book.restore(alarm, state, reason)
+        self.leases.update(epochs)
+        self.book.take_region(alarms, [o for o in orders if o.region in epochs])
         for order in orders:
-            self.book.remember(order)
-        telemetry.recovered(self.book)
+            held_by_us = order.region in self.leases
+            if not held_by_us and self.fleet.commitment_of(order.unit_id) is None:
+                self.fleet.hold_elsewhere(order.unit_id)
+        telemetry.regions_taken(epochs, self.book)
         if self.book.waiting:
             self.wake.set()
+
+    def _stand_down(self, region: str, *, why: str) -> None:
+        self.leases.pop(region, None)
+        dropped = self.book.drop_region(region)
+        telemetry.stood_down(region, why, dropped)
+
+    async def _fence(self, connection: asyncpg.Connection) -> None:
+        """First in every transaction that decides: the leases are still ours, and stay ours
+        (share lock) until it commits."""
+        lost = await repo.leases_lost(connection, self.leases)
+        if lost:
+            raise Fenced(lost)
+
+    def _fenced(self, fenced: Fenced) -> None:
+        for region in fenced.regions:
+            self._stand_down(region, why="fenced")
+
+    async def reconcile(self) -> int:
+        """The safety net under the book: open alarms of our regions that PostgreSQL holds and
+        the book does not (a replay the book missed while a rebalance moved the region) come
+        in, so no alarm waits unseen. Units another process held are rechecked and released
+        when their work order ended. Returns how many alarms came in."""
+        if not self.leases:
+            return 0
+        held = self.fleet.held_elsewhere
+        async with self.pool.acquire() as connection:
+            alarms = await repo.open_alarms(connection, sorted(self.leases))
+            still_held = await repo.units_with_open_orders(connection, sorted(held))
+        missing = [a for a in alarms if self.book.alarm(a[0].alarm_id) is None]
+        if missing:
+            self.book.take_region(missing, [])
+            telemetry.reconciled(len(missing))
+            self.wake.set()
+        for unit_id in held - still_held:
+            if self.fleet.commitment_of(unit_id) is None:
+                self.fleet.release(unit_id)
+                self.wake.set()
+        return len(missing)
 
     # ---- inputs ---------------------------------------------------------------------------
 
     async def receive_alarms(self, alarms: Sequence[AlarmAccepted]) -> int:
-        """Record alarms as received (idempotent by message id); the planner takes them."""
+        """Record alarms as received (idempotent by message id); the planner takes those of
+        the regions this process holds. A replayed alarm still waiting in PostgreSQL that the
+        book does not hold (its first reader lost the region) comes into the book too."""
         arrived = time.monotonic()
         async with self.pool.acquire() as connection, connection.transaction():
-            new = await repo.record_received(connection, alarms)
+            new, seen = await repo.record_received(connection, alarms)
+            missed = [
+                a for a in seen if a.region in self.leases and self.book.alarm(a.alarm_id) is None
+            ]
+            waiting = (
+                await repo.waiting_states(connection, [a.alarm_id for a in missed])
+                if missed
+                else {}
+            )
+        new = [alarm for alarm in new if alarm.region in self.leases]
         for alarm in new:
             self.book.receive(alarm)
+        for alarm in missed:
+            if alarm.alarm_id in waiting:
+                state, reason = waiting[alarm.alarm_id]
+                self.book.restore(alarm, state, reason)
+                new.append(alarm)
         if new:
             if self.batch_opened_at is None:
                 self.batch_opened_at = arrived
@@ -160,7 +238,7 @@ class Dispatcher:
         self.batch_opened_at = None  # alarms recorded from here on make the next batch
         self.fleet.refresh_index(time.monotonic())
         decision = decide(
-            self.book.waiting_calls(),
+            self.book.waiting_calls(limit=self.max_calls_per_pass),
             index=self.fleet.index,
             plans=self.plans,
             now=now,
@@ -178,11 +256,14 @@ class Dispatcher:
         ]
         if not by_alarm and not shortfalls:
             telemetry.queue_length(self.book)
+            if self.book.unplanned:
+                self.wake.set()
             return
         outcome = _BatchOutcome()
         alone = len(by_alarm) + len(shortfalls) == 1  # nothing else to keep: no savepoint
         try:
             async with self.pool.acquire() as connection, connection.transaction():
+                await self._fence(connection)
                 for alarm_id, assignments in by_alarm.items():
                     alarm = self._alarm(alarm_id)
                     try:
@@ -217,10 +298,15 @@ class Dispatcher:
             outcome = _BatchOutcome(conflicts=[(self._alarm(alarm_id), assignments, error)])
         except AlarmTaken:
             outcome = _BatchOutcome(taken=list(by_alarm))
+        except Fenced as fenced:
+            self._fenced(fenced)
+            return
         self._committed(outcome)
         for alarm, assignments, refused in outcome.conflicts:
             await self._conflict(alarm, assignments, refused)
         telemetry.queue_length(self.book)
+        if self.book.unplanned:
+            self.wake.set()
 
     def _alarm(self, alarm_id: UUID) -> AlarmAccepted:
         alarm = self.book.alarm(alarm_id)
@@ -287,16 +373,21 @@ class Dispatcher:
                 "not_accepted_in_time",
                 self.timings.accept_timeout_s,
             )
-            async with self.pool.acquire() as connection, connection.transaction():
-                done = await withdraw(
-                    connection,
-                    self.outbox,
-                    order,
-                    reason="accept_timeout",
-                    at=now,
-                    only_from=UNACCEPTED,
-                    tell=tell,
-                )
+            try:
+                async with self.pool.acquire() as connection, connection.transaction():
+                    await self._fence(connection)
+                    done = await withdraw(
+                        connection,
+                        self.outbox,
+                        order,
+                        reason="accept_timeout",
+                        at=now,
+                        only_from=UNACCEPTED,
+                        tell=tell,
+                    )
+            except Fenced as fenced:
+                self._fenced(fenced)
+                return len(expired)
             if done:
                 self._lost(order, reason="accept_timeout")
                 self.fleet.mark_unresponsive(

@@ -16,9 +16,27 @@ from kj_schemas.enums import EventSource
 log = structlog.get_logger(__name__)
 
 
-def recovered(book: Book) -> None:
+def regions_taken(epochs: Mapping[str, int], book: Book) -> None:
     queue_length(book)
-    log.info("dispatch_recovered", waiting=len(book.waiting), open_orders=len(book.orders))
+    for region in epochs:
+        metrics.REGIONS_HELD.labels(region).set(1)
+    log.info(
+        "regions_taken",
+        epochs=dict(epochs),
+        waiting=len(book.waiting),
+        open_orders=len(book.orders),
+    )
+
+
+def stood_down(region: str, why: str, alarms: int) -> None:
+    metrics.REGIONS_HELD.labels(region).set(0)
+    metrics.STOOD_DOWN_TOTAL.labels(why).inc()
+    log.warning("region_stood_down", region=region, why=why, alarms_left=alarms)
+
+
+def reconciled(alarms: int) -> None:
+    metrics.RECONCILED_TOTAL.inc(alarms)
+    log.warning("alarms_reconciled", alarms=alarms)
 
 
 def queue_length(book: Book) -> None:

@@ -25,11 +25,25 @@ from kj_schemas.workorders import WorkOrderEvent
 async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]) -> None:
     """A batch of events in one transaction (each recorded by message id), then the book."""
     applied: dict[object, WorkOrderStatus | None] = {}
+    book = dispatcher.book
     async with dispatcher.pool.acquire() as connection, connection.transaction():
+        recorded_elsewhere: list[WorkOrderEvent] = []
         for event in events:
             if await repo.record_event(connection, event):
                 applied[event.message_id] = await _apply(dispatcher, connection, event)
-    book = dispatcher.book
+            elif book.order(event.work_order_id) is not None:
+                recorded_elsewhere.append(event)
+        if recorded_elsewhere:
+            # every replica reads every answer (decision 0032); the one that recorded it first
+            # applied it: the book takes the work order's status from PostgreSQL
+            now = await repo.work_order_statuses(
+                connection, [e.work_order_id for e in recorded_elsewhere]
+            )
+            for event in recorded_elsewhere:
+                order = book.order(event.work_order_id)
+                status = now.get(event.work_order_id)
+                if order is not None and status is not None and status != order.status:
+                    applied[event.message_id] = status
     for event in events:
         status = applied.get(event.message_id)
         if book.answered(event.work_order_id, event.unit_id, event.kind, status) is not None:

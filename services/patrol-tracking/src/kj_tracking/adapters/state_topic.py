@@ -7,9 +7,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from kj_runtime.kafka import partitions_of
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.topics import UNITS_STATE
-from kj_tracking.adapters.partitions import partitions_of
 from kj_tracking.adapters.state_codec import restore
 from kj_tracking.domain.units import UnitTrack
 
