@@ -73,7 +73,10 @@ class WorkOrderEvent(Message):
     unit_id: UnitId
     kind: WorkOrderEventKind
     source: EventSource
-    occurred_at: Timestamp
+    occurred_at: Timestamp  # when it happened, by the terminal's clock (or the gateway's)
+    # when the terminal gateway received it: the acceptance deadline is judged by this, since a
+    # terminal's clock may be wrong and the way from the gateway to dispatch may be held up
+    received_at: Timestamp | None = None
     location: GeoPoint | None = None
     disposition_code: Code | None = None
     reason: Code | None = None

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from kj_dispatch.domain.model import Assignment, Option
-from kj_dispatch.domain.workorder import OPEN, OpenOrder, after, arrival_counts, arrival_source
+from kj_dispatch.domain.workorder import (
+    OPEN,
+    OpenOrder,
+    after,
+    arrival_counts,
+    arrival_source,
+    restored_role,
+    timely_after_timeout,
+)
 from kj_schemas.enums import (
     EventSource,
     UnitKind,
@@ -98,3 +106,20 @@ def test_a_work_order_is_unaccepted_once_its_deadline_passes_while_still_assigne
     assert order.unaccepted_at(NOW + timedelta(seconds=30))
     order.status = Status.accepted
     assert not order.unaccepted_at(NOW + timedelta(seconds=60))
+
+
+def test_an_acceptance_received_by_the_deadline_brings_a_timed_out_job_back() -> None:
+    deadline = NOW + timedelta(seconds=30)
+    timed_out = {"status": WorkOrderStatus.withdrawn, "withdraw_reason": "accept_timeout"}
+    in_time = deadline - timedelta(seconds=8)
+    assert timely_after_timeout(**timed_out, accept_by=deadline, received_at=in_time)
+    late = deadline + timedelta(seconds=1)
+    assert not timely_after_timeout(**timed_out, accept_by=deadline, received_at=late)
+    preempted = {"status": WorkOrderStatus.withdrawn, "withdraw_reason": "preempted"}
+    assert not timely_after_timeout(**preempted, accept_by=deadline, received_at=in_time)
+
+
+def test_the_unit_that_said_yes_first_is_primary_unless_another_already_accepted() -> None:
+    assert restored_role(None) == (WorkOrderRole.primary, False)
+    assert restored_role(WorkOrderStatus.assigned) == (WorkOrderRole.primary, True)
+    assert restored_role(WorkOrderStatus.en_route) == (WorkOrderRole.backup, False)

@@ -55,3 +55,8 @@ RECONCILED_TOTAL = Counter(
     "kj_dispatch_reconciled_alarms_total",
     "Open alarms found in PostgreSQL that the book had missed",
 )
+RESTORED_TOTAL = Counter(
+    "kj_dispatch_restored_total",
+    "Jobs given back to a unit whose acceptance reached the gateway in time but dispatch after "
+    "its acceptance timeout",
+)

@@ -252,6 +252,54 @@ async def work_order_statuses(
     return {row["work_order_id"]: WorkOrderStatus(row["status"]) for row in rows}
 
 
+async def alarm_state(connection: asyncpg.Connection, alarm_id: UUID) -> DispatchState | None:
+    state = await connection.fetchval(
+        "select state from dispatch_alarms where alarm_id = $1", alarm_id
+    )
+    return DispatchState(state) if state else None
+
+
+async def alarm_region(connection: asyncpg.Connection, alarm_id: UUID) -> str | None:
+    region = await connection.fetchval(
+        "select region from dispatch_alarms where alarm_id = $1", alarm_id
+    )
+    return str(region) if region is not None else None
+
+
+async def restored_since(
+    connection: asyncpg.Connection, alarm_id: UUID, unit_id: str, since: datetime
+) -> bool:
+    """The unit got this alarm's job back already, after a withdrawal at `since`."""
+    return bool(
+        await connection.fetchval(
+            """select true from work_orders where alarm_id = $1 and unit_id = $2
+               and reason = 'restored_timely_accept' and issued_at >= $3 limit 1""",
+            alarm_id,
+            unit_id,
+            since,
+        )
+    )
+
+
+async def open_primary(connection: asyncpg.Connection, alarm_id: UUID) -> OpenOrder | None:
+    """The alarm's open primary work order, locked for this transaction."""
+    row = await connection.fetchrow(
+        """select w.*, a.priority, a.region from work_orders w
+           left join dispatch_alarms a using (alarm_id)
+           where w.alarm_id = $1 and w.role = 'primary' and w.status = any($2::text[])
+           for update of w""",
+        alarm_id,
+        _OPEN,
+    )
+    return order_of(row) if row else None
+
+
+async def work_order_row(connection: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:
+    return await connection.fetchrow(
+        "select * from work_orders where work_order_id = $1", work_order_id
+    )
+
+
 async def lock_work_order(connection: asyncpg.Connection, work_order_id: UUID) -> asyncpg.Record:
     return await connection.fetchrow(
         "select * from work_orders where work_order_id = $1 for update", work_order_id

@@ -33,6 +33,32 @@ def after(status: WorkOrderStatus, kind: WorkOrderEventKind) -> WorkOrderStatus 
     return to if status in before else None
 
 
+def timely_after_timeout(
+    *,
+    status: WorkOrderStatus,
+    withdraw_reason: str | None,
+    accept_by: datetime,
+    received_at: datetime,
+) -> bool:
+    """An acceptance that reached the gateway by the deadline, for a work order the acceptance
+    timer withdrew meanwhile (the answer was held up on its way: a broker outage, a slow
+    link). The officer said yes in time: the job is restored to the unit, not lost."""
+    return (
+        status == _S.withdrawn and withdraw_reason == "accept_timeout" and received_at <= accept_by
+    )
+
+
+def restored_role(current_primary: WorkOrderStatus | None) -> tuple[WorkOrderRole, bool]:
+    """The role a timely acceptance comes back in, and whether the alarm's current primary
+    gives way: none open, or not accepted yet: the unit that said yes first is the primary
+    again (the other is withdrawn); one already accepted: both go, the restored one as backup."""
+    if current_primary is None:
+        return WorkOrderRole.primary, False
+    if current_primary in UNACCEPTED:
+        return WorkOrderRole.primary, True
+    return WorkOrderRole.backup, False
+
+
 def arrival_source(source: EventSource) -> EventSource:
     """Where an arrival came from, as recorded: GPS, or else the terminal's button."""
     return EventSource.gps if source is EventSource.gps else EventSource.terminal

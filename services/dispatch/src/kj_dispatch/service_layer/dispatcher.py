@@ -359,6 +359,17 @@ class Dispatcher:
         if self.book.requeue_after_losing(order):
             self.wake.set()
 
+    def restored(self, order: OpenOrder, gave_way: OpenOrder | None) -> None:
+        """After the commit: a timely acceptance got its job back (service_layer/restoration)."""
+        self.fleet.answered(order.unit_id)  # it did answer: no hold for silence
+        if gave_way is not None and self.book.order(gave_way.work_order_id) is not None:
+            self._lost(gave_way, reason="superseded_by_timely_accept")
+        if order.primary:
+            self.book.assigned(order.alarm_id, [order])
+        else:
+            self.book.remember(order)
+        telemetry.restored(order)
+
     # ---- timers ---------------------------------------------------------------------------
 
     async def expire_unaccepted(self) -> int:

@@ -106,3 +106,13 @@ def arrived(alarm: AlarmAccepted, platform_id: str, m: Measurement, source: Even
         target_met=m.target_met,
         source=str(source),
     )
+
+
+def restored(order: OpenOrder) -> None:
+    metrics.RESTORED_TOTAL.inc()
+    log.info(
+        "timely_accept_restored",
+        unit_id=order.unit_id,
+        alarm_id=str(order.alarm_id),
+        role=str(order.role),
+    )

@@ -11,21 +11,28 @@ from kj_dispatch.domain.measurement import measure
 from kj_dispatch.domain.workorder import (
     ENDING,
     WITHDRAWABLE,
+    OpenOrder,
     after,
     arrival_counts,
     arrival_source,
+    timely_after_timeout,
 )
 from kj_dispatch.service_layer import telemetry
 from kj_dispatch.service_layer.dispatcher import Dispatcher
+from kj_dispatch.service_layer.restoration import restore
 from kj_dispatch.service_layer.withdrawal import withdraw
 from kj_schemas.enums import WorkOrderEventKind, WorkOrderRole, WorkOrderStatus
 from kj_schemas.workorders import WorkOrderEvent
+
+# a job given back to the unit that accepted in time, and the work order that gave way for it
+Restored = tuple[OpenOrder, OpenOrder | None]
 
 
 async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]) -> None:
     """A batch of events in one transaction (each recorded by message id), then the book."""
     applied: dict[object, WorkOrderStatus | None] = {}
     book = dispatcher.book
+    restored: list[Restored] = []
     async with dispatcher.pool.acquire() as connection, connection.transaction():
         recorded_elsewhere: list[WorkOrderEvent] = []
         for event in events:
@@ -33,6 +40,8 @@ async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]
                 applied[event.message_id] = await _apply(dispatcher, connection, event)
             elif book.order(event.work_order_id) is not None:
                 recorded_elsewhere.append(event)
+            if event.kind is WorkOrderEventKind.accepted and applied.get(event.message_id) is None:
+                await _restore_if_timely(dispatcher, connection, event, restored)
         if recorded_elsewhere:
             # every replica reads every answer (decision 0032); the one that recorded it first
             # applied it: the book takes the work order's status from PostgreSQL
@@ -44,6 +53,8 @@ async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]
                 status = now.get(event.work_order_id)
                 if order is not None and status is not None and status != order.status:
                     applied[event.message_id] = status
+    for order, gave_way in restored:
+        dispatcher.restored(order, gave_way)
     for event in events:
         status = applied.get(event.message_id)
         if book.answered(event.work_order_id, event.unit_id, event.kind, status) is not None:
@@ -105,6 +116,46 @@ async def _apply(
             tell=None,  # the unit said no itself
         )
     return status
+
+
+async def _restore_if_timely(
+    dispatcher: Dispatcher,
+    connection: asyncpg.Connection,
+    event: WorkOrderEvent,
+    restored: list[Restored],
+) -> None:
+    """An acceptance that did not apply: if it reached the gateway by the deadline of a work
+    order the timer withdrew meanwhile, the region's holder (only it: every replica reads every
+    answer) gives the unit its job back, once."""
+    row = await repo.work_order_row(connection, event.work_order_id)
+    if (
+        row is None
+        or row["unit_id"] != event.unit_id
+        or not timely_after_timeout(
+            status=WorkOrderStatus(row["status"]),
+            withdraw_reason=row["withdraw_reason"],
+            accept_by=row["accept_by"],
+            received_at=event.received_at or event.occurred_at,
+        )
+    ):
+        return
+    region = await repo.alarm_region(connection, row["alarm_id"])
+    if region not in dispatcher.leases:
+        return
+    if await repo.restored_since(connection, row["alarm_id"], row["unit_id"], row["withdrawn_at"]):
+        return
+    current = await repo.open_primary(connection, row["alarm_id"])
+    order = await restore(
+        connection,
+        dispatcher.outbox,
+        row,
+        event,
+        now=dispatcher.clock(),
+        accept_within_s=dispatcher.timings.accept_timeout_s,
+    )
+    if order is not None:
+        gave_way = current if current is not None and order.primary else None
+        restored.append((order, gave_way))
 
 
 async def _on_scene(
