@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-from deploy.gen import dashboards, k8s, platform, rules
+from deploy.gen import dashboards, k8s, monitoring, platform, rules, settings_ref
 from deploy.gen.dockerfiles import dockerfiles
 from deploy.gen.objectives import CITY_DIR, REPO_ROOT
 from deploy.gen.services import SERVICES
@@ -49,12 +49,21 @@ def demo_prometheus() -> dict[str, Any]:
 
 def render_all() -> dict[str, str]:
     out: dict[str, str] = {}
-    for name, board in dashboards.dashboards().items():
-        out[f"deploy/grafana/{name}"] = dashboards.to_json(board)
-    out["deploy/prometheus/rules.yml"] = _header("deploy/gen/rules.py") + _dump(rules.rule_file())
+    boards = {name: dashboards.to_json(board) for name, board in dashboards.dashboards().items()}
+    for name, text in boards.items():
+        out[f"deploy/grafana/{name}"] = text
+    rule_file = rules.rule_file()
+    out["deploy/prometheus/rules.yml"] = _header("deploy/gen/rules.py") + _dump(rule_file)
     out["deploy/prometheus/demo.yml"] = _header("deploy/gen/outputs.py") + _dump(demo_prometheus())
     for name, docs in k8s.base_files().items():
         out[str(K8S / "base" / name)] = _yaml_docs(docs, "deploy/gen/k8s.py")
+    out[str(K8S / "base" / "prometheus-rules.yaml")] = _yaml_docs(
+        [monitoring.prometheus_rule(rule_file)], "deploy/gen/rules.py"
+    )
+    out[str(K8S / "base" / "dashboards.yaml")] = _yaml_docs(
+        monitoring.dashboard_config_maps(boards), "deploy/gen/dashboards.py"
+    )
+    out["docs/settings.md"] = settings_ref.reference()
     for file in CITY_FILES:  # kustomize reads only below its folder: a copy, checked for drift
         out[str(K8S / "base" / "city" / file)] = (CITY_DIR / file).read_text(encoding="utf-8")
     for size in (platform.DEV, platform.PROD):
