@@ -5,7 +5,9 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 UV_VERSION := 0.13.9
 export UV_VERSION
-UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+STATE := $(or $(KJ_STATE_DIR),$(CURDIR)/.local)
+# uv at the pinned version, in its own virtual environment (infra/install.sh; PEP 668)
+UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
@@ -14,7 +16,7 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## install the toolchain check, uv and every pinned Python dependency (uv.lock), promtool
+install: ## Debian packages that are missing, uv (pinned, private venv), the Python packages (uv.lock), promtool, kustomize
 	@bash infra/install.sh
 	@bash deploy/install-tools.sh
 
