@@ -73,7 +73,7 @@ demo: up ## the main job: the four services driven by a simulated city, live das
 	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),); status=$$?; \
 	 if [ -n "$(DURATION)" ] && bash deploy/demo-prometheus.sh status >/dev/null 2>&1; then \
 	   $(RUN) python -m deploy.snapshot --prometheus http://127.0.0.1:$${KJ_PROMETHEUS_PORT:-19090} \
-	     --minutes $$(( $(if $(DURATION),$(DURATION),0) / 60 + 1 )) --out .local/demo/board-135.png || true; \
+	     --minutes $$(( $(if $(DURATION),$(DURATION),0) / 60 + 1 )) --out $(STATE)/demo/latest/board-135.png || true; \
 	 fi; \
 	 bash deploy/demo-prometheus.sh stop; exit $$status
 

@@ -34,14 +34,18 @@ def _yaml_docs(docs: list[dict[str, Any]], source: str) -> str:
     return _header(source) + body
 
 
-def demo_prometheus() -> dict[str, Any]:
+def demo_prometheus(
+    ports: dict[str, int] | None = None, *, rules: str = "rules.yml"
+) -> dict[str, Any]:
     """`make demo`'s Prometheus: scrapes every service on loopback with the production rules.
-    Job names match the Kubernetes Services, so the rules and dashboards work unchanged."""
+    Job names match the Kubernetes Services, so the rules and dashboards work unchanged. The
+    committed file has the default ports; a demo writes its own (`deploy/demo_config.py`)."""
+    ports = ports or {s.name: s.port for s in SERVICES}
     return {
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
-        "rule_files": ["rules.yml"],
+        "rule_files": [rules],
         "scrape_configs": [
-            {"job_name": s.name, "static_configs": [{"targets": [f"127.0.0.1:{s.port}"]}]}
+            {"job_name": s.name, "static_configs": [{"targets": [f"127.0.0.1:{ports[s.name]}"]}]}
             for s in SERVICES
         ],
     }

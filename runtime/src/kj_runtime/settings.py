@@ -1,12 +1,40 @@
 """Typed settings. Each service subclasses `ServiceSettings` with its own env prefix
 (`KJ_ALARM_`, `KJ_DISPATCH_`...); the infrastructure settings are shared (`KJ_KAFKA_`, `KJ_PG_`)."""
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def state_dir() -> Path:
+    """Where local runs write everything: `KJ_STATE_DIR`, by default the checkout's `.local/`."""
+    return Path(os.environ.get("KJ_STATE_DIR") or REPO_ROOT / ".local")
+
+
+def run_dir(kind: str) -> Path:
+    """A new folder for one run's logs and results: `<state>/<kind>/<UTC time>/`, and
+    `<state>/<kind>/latest` pointing at it."""
+    parent = state_dir() / kind
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run, n = parent / stamp, 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:  # two runs in one second
+            n += 1
+            run = parent / f"{stamp}-{n}"
+    latest = parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(run.name)
+    return run
 
 
 class KafkaSettings(BaseSettings):

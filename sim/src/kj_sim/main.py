@@ -24,7 +24,7 @@ from kj_runtime.db import connect
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
-from kj_runtime.settings import REPO_ROOT, ServiceSettings
+from kj_runtime.settings import ServiceSettings, run_dir
 from kj_schemas.city import load_city
 from kj_schemas.codec import decode
 from kj_schemas.topics import PATROL_PINGS, UNITS_STATE
@@ -39,7 +39,6 @@ from kj_sim.runner import AlarmPoster, Simulation, Terminals
 from kj_sim.services import SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
-DEMO_DIR = REPO_ROOT / ".local" / "demo"
 DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
 
 
@@ -106,13 +105,14 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     city = load_city(settings.city_dir)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    services = ServiceProcesses(DEMO_DIR / "logs") if with_services else None
+    out = run_dir("demo" if with_services else "drive")  # this run's logs, report, pictures
+    services = ServiceProcesses(out / "logs") if with_services else None
     if with_services and not args.dev_secret:
         args.dev_secret = secrets.token_hex(16)  # this run's terminals only
     started_at = datetime.now(UTC)
     console = Console()
     if services:
-        console.print("starting the four services (logs in .local/demo/logs) ...")
+        console.print(f"starting the four services (logs in {out / 'logs'}) ...")
         services.start({"KJ_NOTIFY_DEV_TOKEN_SECRET": args.dev_secret})
         try:
             await services.wait_ready()
@@ -166,7 +166,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         stats = await sim_task
         if args.duration is not None:
             figures, markdown, png = await write_report(
-                connection, started_at, DEMO_DIR, stats.snapshot()
+                connection, started_at, out, stats.snapshot()
             )
             console.print(markdown.read_text(encoding="utf-8"))
             console.print(f"report: {markdown}\nhistogram: {png}")
