@@ -4,8 +4,10 @@ settings reference `docs/settings.md` (name, type, default, meaning)."""
 
 import ast
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any, get_args
@@ -43,7 +45,13 @@ class Setting:
 
 def _type(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) if not get_args(annotation) else None
-    return text or str(annotation).replace("typing.", "").replace("pathlib.", "")
+    return text or re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])", "", str(annotation))
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_plain(k)}: {_plain(v)}" for k, v in value.items()) + "}"
+    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 def _default(model: type[BaseModel], name: str, info: FieldInfo) -> str:
@@ -58,7 +66,7 @@ def _default(model: type[BaseModel], name: str, info: FieldInfo) -> str:
             return "computed"
         if isinstance(value, BaseModel):
             return "(below)"
-        return repr(value) if value not in ({}, []) else "empty"
+        return _plain(value) if value not in ({}, []) else "empty"
     if info.default is PydanticUndefined:
         return "required"
     value = info.default
@@ -68,7 +76,7 @@ def _default(model: type[BaseModel], name: str, info: FieldInfo) -> str:
         return _relative(value)
     if isinstance(value, bool) or value is None:
         return str(value).lower() if isinstance(value, bool) else "unset"
-    return str(value)
+    return _plain(value)
 
 
 def _relative(path: Path) -> str:
@@ -90,6 +98,7 @@ def _comments(model: type[BaseModel]) -> dict[str, str]:
     tree = ast.parse(textwrap.dedent("\n".join(lines)))
     body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
     found: dict[str, str] = {}
+    group, previous_end = "", -2
     for node in body:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
             continue
@@ -100,9 +109,15 @@ def _comments(model: type[BaseModel]) -> dict[str, str]:
             above.insert(0, lines[j].strip().lstrip("#").strip())
             j -= 1
         own = lines[index].split("  # ", 1)[1].strip() if "  # " in lines[index] else ""
+        if above:
+            group = " ".join(above)
+        elif j != previous_end:  # a blank line ends the group a comment block began
+            group = ""
+        previous_end = (node.end_lineno or node.lineno) - 1
         # a one-line heading over a group ("# validation") is not the field's meaning
         block = " ".join(above) if (len(above) > 1 or not own) else ""
-        found[node.target.id] = " ".join(p for p in (block, own) if p).removeprefix("noqa: ")
+        meaning = " ".join(p for p in (block, own) if p) or group
+        found[node.target.id] = meaning.removeprefix("noqa: ")
     return found
 
 

@@ -132,3 +132,17 @@ def test_the_values_the_manifests_set_are_valid_settings(
             settings = PROGRAMS[program]()
         if program != "kj-infra":
             assert settings.http_host == "0.0.0.0"
+
+
+def test_the_settings_reference_lists_every_setting_and_is_current() -> None:
+    """docs/settings.md is generated from the models: a setting added without regenerating it
+    (`python -m deploy.gen`) fails here."""
+    from deploy.gen.settings_ref import reference
+
+    from .rendered import REPO
+
+    text = (REPO / "docs/settings.md").read_text(encoding="utf-8")
+    for program in PROGRAMS:
+        for name in variables(program):
+            assert f"`{name}`" in text, name
+    assert text == reference()

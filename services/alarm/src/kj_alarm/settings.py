@@ -25,19 +25,20 @@ def token_hash(token: str) -> str:
 class AlarmSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_ALARM_", extra="ignore")
 
-    http_port: int = 8010
+    http_port: int = 8010  # the intake API, /metrics and the probes
     # integration name -> sha256 hex of its bearer token, e.g. '{"sy110": "9f86d0..."}'
     integrations: dict[str, str] = Field(
         default_factory=lambda: dict(DEV_INTEGRATIONS), json_schema_extra=CREDENTIAL
     )
     # the same table from a file, or from every JSON file of a directory (a mounted Secret)
     integrations_file: Path | None = None
-    max_body_bytes: int = 16_384
+    max_body_bytes: int = 16_384  # larger reports are refused with 413
+    # a report within this distance and time of an open alarm of its kind is merged into it
     merge_distance_m: float = 200.0
     merge_window_s: float = 1800.0
     county_target_seconds: int | None = None  # overrides the city's county target when set
-    board_max_page: int = 500
-    retry_after_s: int = 2
+    board_max_page: int = 500  # GET /v1/alarms returns at most this many per page
+    retry_after_s: int = 2  # the Retry-After of a 503 when PostgreSQL does not answer
     # group commit (decision 0011): transactions in flight, alarms per transaction at most,
     # and how long the first alarm of a transaction waits for company (0: no wait)
     intake_writers: int = Field(default=2, ge=1)

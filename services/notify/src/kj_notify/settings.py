@@ -15,7 +15,7 @@ from kj_runtime.settings import ServiceSettings
 class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_NOTIFY_", extra="ignore")
 
-    http_port: int = 8040
+    http_port: int = 8040  # the terminal gateway, the callback API, /metrics and the probes
     # distinct per process (default: random), so a replica ignores its own announcements
     replica_id: str = Field(default_factory=lambda: f"notify-{uuid.uuid4().hex[:8]}")
 
@@ -47,7 +47,7 @@ class NotifySettings(ServiceSettings):
     # how often the backlog gauge is refreshed and overdue deliveries get a failed receipt
     overdue_check_s: float = 5.0
 
-    consumer_group: str = "notify"
+    consumer_group: str = "notify"  # the consumer group of the work orders
     # False: a gateway-only replica that serves sockets and learns of deliveries from the others
     # through PostgreSQL NOTIFY (decision 0040); its outbox relay, senders and workers still run.
     consume: bool = True
