@@ -84,14 +84,12 @@ class UnitBoard:
         finally:
             await consumer.stop()
 
-    def by_status(self) -> Counter[str]:
-        return Counter(str(state.status) for state in self.states.values())
-
-    def fewest_available(self, count: int = 5) -> list[tuple[str, int]]:
-        available: Counter[str] = Counter()
+    def by_platform(self, platforms: list[str]) -> dict[str, Counter[str]]:
+        """Every platform's units by status (a platform no unit reported from yet: none)."""
+        found: dict[str, Counter[str]] = {p: Counter() for p in platforms}
         for state in self.states.values():
-            available[state.platform_id] += state.status == "available"
-        return sorted(available.items(), key=lambda item: item[1])[:count]
+            found.setdefault(state.platform_id, Counter())[str(state.status)] += 1
+        return found
 
 
 def _terminals(args: argparse.Namespace) -> Terminals:
@@ -141,10 +139,11 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     board_task = asyncio.create_task(board.run(settings, stop))
     sim_task = asyncio.create_task(simulation.run(stop, duration_s=args.duration))
     connection = await connect(settings.postgres)
-    endpoints = [f"{s.name}: {s.url}/metrics" for s in SERVICES] + [
-        f"API docs: {args.alarm_url}/docs",
-        "Prometheus (with its alert rules): "
-        f"http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
+    platform_names = {p.id: p.name for p in city.platforms}
+    endpoints = [
+        f"API docs {args.alarm_url}/docs",
+        f"Prometheus http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
+        f"logs {out / 'logs'}",
     ]
     clock = time.monotonic()
     try:
@@ -155,8 +154,8 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
                     live.update(
                         render(
                             figures,
-                            units_by_status=board.by_status(),
-                            platforms_short=board.fewest_available(),
+                            units_by_platform=board.by_platform(list(platform_names)),
+                            platform_names=platform_names,
                             sim=simulation.stats.snapshot(),
                             endpoints=endpoints,
                             elapsed_s=time.monotonic() - clock,
@@ -166,7 +165,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         stats = await sim_task
         if args.duration is not None:
             figures, markdown, png = await write_report(
-                connection, started_at, out, stats.snapshot()
+                connection, started_at, out, stats.snapshot(), ended=datetime.now(UTC)
             )
             console.print(markdown.read_text(encoding="utf-8"))
             console.print(f"report: {markdown}\nhistogram: {png}")
