@@ -14,6 +14,12 @@ ALARM_STATUS = {
     "merged": "合并 repeat call, merged",
     "diverted": "分流 diverted to 12345",
 }
+# what intake answered each call the simulator posted
+POST_ANSWER = {
+    "accepted": "accepted",
+    "merged": "merged into an open incident",
+    "diverted": "diverted to 12345",
+}
 UNIT_STATUS = {
     "available": "空闲 available",
     "assigned": "已派 assigned",

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from kj_sim.figures import TIER_ORDER, Figures, read_figures, response_times
-from kj_sim.labels import ALARM_STATUS, TIER_LABEL, duration, label
+from kj_sim.labels import ALARM_STATUS, POST_ANSWER, TIER_LABEL, duration, label
 
 TARGETS = {"key_location": 60, "central_city": 180, "other_city": 300, "county": 600}
 HISTOGRAM = "response-histogram.png"
@@ -109,8 +109,8 @@ def report_markdown(
         for alarm in still_open:
             unit = alarm.unit_id or "none yet"
             state = label(ALARM_STATUS, alarm.status)
-            if alarm.work_order_status:
-                state += f" (work order {alarm.work_order_status.replace('_', ' ')})"
+            if alarm.work_order_status not in (None, alarm.status):
+                state += f" ({alarm.work_order_status.replace('_', ' ')})"
             lines.append(
                 f"| {alarm.received_at:%H:%M:%S} | {label(TIER_LABEL, alarm.tier)} | "
                 f"{alarm.category} | {state} | {unit} | "
@@ -128,7 +128,7 @@ def report_markdown(
         f"within {lag.get('p99_ms', 0.0):.1f} ms at the 99th percentile "
         f"(worst {lag.get('max_ms', 0.0):.1f} ms).",
         "- Answers to the calls it posted: "
-        + (", ".join(f"{label(ALARM_STATUS, k)} {v}" for k, v in sorted(posted.items())) or "none")
+        + (", ".join(f"{label(POST_ANSWER, k)} {v}" for k, v in sorted(posted.items())) or "none")
         + f"; posts that failed: {sim.get('post_errors', 0)}.",
         "",
     ]

@@ -91,6 +91,8 @@ def test_the_report_reads_as_prose_and_tables_links_its_pictures_and_names_what_
     assert "SY-P03-C1" in text and "none yet" in text and "1 min 00 s" in text
     assert "89% (8 of 9)" in text and "23 s" in text
     assert "合并 repeat call, merged: 12" in text
+    assert "已派 unit on its way (en route)" in text
+    assert "merged into an open incident 12" in text
 
 
 def test_the_report_says_when_nothing_was_open() -> None:
