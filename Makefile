@@ -11,7 +11,7 @@ UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install up down clean topics seed migrate schemas test test-unit lint run demo bench study
+.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench study
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ topics: ## create the topic catalogue's topics that are missing
 
 seed: ## load the city (KJ_CITY_DIR, default cities/shaoyang) into PostgreSQL
 	@$(RUN) kj-infra seed
+
+prune: ## delete the mechanics rows past their retention (KJ_RETENTION_*) and print every table's size
+	@$(RUN) kj-infra prune
 
 deploy-gen: ## regenerate dashboards, alert rules, Kafka/PostgreSQL resources and manifests in deploy/
 	@$(RUN) python -m deploy.gen

@@ -32,7 +32,7 @@ APP_PODS = {
         {
             "key": "app.kubernetes.io/component",
             "operator": "In",
-            "values": ["service", "migration"],
+            "values": ["service", "migration", "maintenance"],
         }
     ],
 }
@@ -390,6 +390,57 @@ def migrate_job() -> list[dict[str, Any]]:
     return [job, policy]
 
 
+def prune_job() -> list[dict[str, Any]]:
+    """Every night, delete the mechanics rows past their retention (`kj-infra prune`,
+    kj_runtime.retention; KJ_RETENTION_* settings)."""
+    pod_security, container_security = _security()
+    name = "kj-prune"
+    pod = {
+        "metadata": {"labels": labels(name, "maintenance")},
+        "spec": {
+            "restartPolicy": "OnFailure",
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security,
+            "containers": [
+                {
+                    "name": "prune",
+                    "image": "kj/migrate",
+                    "command": ["kj-infra", "prune"],
+                    "env": _pg_env(),
+                    "resources": {
+                        "requests": {"cpu": "50m", "memory": "128Mi"},
+                        "limits": {"memory": "256Mi"},
+                    },
+                    "securityContext": container_security,
+                }
+            ],
+        },
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "labels": labels(name, "maintenance")},
+        "spec": {
+            "schedule": "30 3 * * *",  # after the 02:00 backup, at the quietest hour
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 3, "template": pod}},
+        },
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": labels(name, "maintenance")},
+        "spec": {
+            "podSelector": {"matchLabels": _selector(name)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": [DNS_EGRESS, PG_EGRESS],
+        },
+    }
+    return [job, policy]
+
+
 def namespace_policies() -> list[dict[str, Any]]:
     """Deny everything to and from our own pods unless a policy above allows it, and let only
     our pods, the CloudNativePG operator and the cluster's own instances reach PostgreSQL.
@@ -430,5 +481,6 @@ def namespace_policies() -> list[dict[str, Any]]:
 def base_files() -> dict[str, list[dict[str, Any]]]:
     files = {f"{s.short}.yaml": service_manifests(s) for s in SERVICES}
     files["migrate.yaml"] = migrate_job()
+    files["prune.yaml"] = prune_job()
     files["network-policies.yaml"] = namespace_policies()
     return files

@@ -5,9 +5,12 @@ overlay: one node and replication 1 in dev, three of each in prod (decision 0052
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from deploy.gen.k8s import APP_PODS, MANAGED_BY, PART_OF
 from deploy.gen.public import public_routes
 from deploy.gen.services import KAFKA_CLUSTER, PG_CLUSTER, PG_DATABASE
+from kj_runtime.retention import SIZES_SQL
 from kj_schemas.topics import CATALOGUE
 
 STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 and later accept no other (decision 0052)
@@ -19,6 +22,7 @@ BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 BACKUP_STORE = f"{PG_CLUSTER}-backups"  # the ObjectStore (bucket and credentials)
 BACKUP_S3_SECRET = f"{PG_CLUSTER}-backup-s3"  # ACCESS_KEY_ID, ACCESS_SECRET_KEY; never in git
 LABELS = {**PART_OF, **MANAGED_BY}
+TABLE_SIZES = f"{PG_CLUSTER}-table-sizes"  # CloudNativePG custom queries
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,26 @@ def topics(size: Size) -> list[dict[str, Any]]:
     return docs
 
 
+def table_sizes_queries() -> dict[str, Any]:
+    queries = {
+        "kj_tables": {
+            "query": SIZES_SQL,
+            "target_databases": [PG_DATABASE],
+            "metrics": [
+                {"table": {"usage": "LABEL", "description": "table (partitions summed)"}},
+                {"rows": {"usage": "GAUGE", "description": "estimated rows"}},
+                {"bytes": {"usage": "GAUGE", "description": "bytes with indexes and TOAST"}},
+            ],
+        }
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": TABLE_SIZES, "labels": {**LABELS, "cnpg.io/reload": ""}},
+        "data": {"queries": yaml.safe_dump(queries, sort_keys=False, width=100)},
+    }
+
+
 def postgres(size: Size) -> list[dict[str, Any]]:
     return [
         {
@@ -160,7 +184,11 @@ def postgres(size: Size) -> list[dict[str, Any]]:
                     "limits": {"memory": "1Gi" if size.replicas == 1 else "4Gi"},
                 },
                 "postgresql": {"parameters": {"max_connections": "200"}},
-                "monitoring": {"enablePodMonitor": True},
+                # rows and bytes of every table (cnpg_kj_tables_rows, _bytes; decision 0055)
+                "monitoring": {
+                    "enablePodMonitor": True,
+                    "customQueriesConfigMap": [{"name": TABLE_SIZES, "key": "queries"}],
+                },
                 # WAL archived continuously and base backups through the Barman Cloud plugin
                 # (CloudNativePG's in-tree barmanObjectStore is deprecated since 1.26)
                 "plugins": [
@@ -172,6 +200,7 @@ def postgres(size: Size) -> list[dict[str, Any]]:
                 ],
             },
         },
+        table_sizes_queries(),
         {
             "apiVersion": "barmancloud.cnpg.io/v1",
             "kind": "ObjectStore",

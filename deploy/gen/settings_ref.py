@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 from kj_alarm.settings import AlarmSettings
 from kj_dispatch.settings import DispatchSettings
 from kj_notify.settings import NotifySettings
+from kj_runtime.retention import RetentionSettings
 from kj_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
 from kj_tracking.settings import TrackingSettings
 
@@ -32,6 +33,8 @@ PROGRAMS: dict[str, type[BaseSettings]] = {
     "kj-infra": ServiceSettings,  # migrations, topics and the city (the kj-migrate Job)
 }
 SHARED: tuple[type[BaseSettings], ...] = (KafkaSettings, PostgresSettings)
+# models a program reads besides its own and the shared ones
+EXTRA: dict[str, tuple[type[BaseSettings], ...]] = {"kj-infra": (RetentionSettings,)}
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def variables(program: str) -> dict[str, Setting]:
     """Every variable `program` reads, by name: its own and the shared Kafka/PostgreSQL ones."""
     model = PROGRAMS[program]
     found = {s.env: s for shared in SHARED for s in settings_of(shared)}
+    found.update({s.env: s for extra in EXTRA.get(program, ()) for s in settings_of(extra)})
     found.update({s.env: s for s in settings_of(model)})
     return found
 
@@ -220,6 +224,9 @@ def reference() -> str:
         ("PostgreSQL (every service)", settings_of(PostgresSettings)),
     ]
     sections += [(program, settings_of(model)) for program, model in PROGRAMS.items()]
+    sections.append(
+        ("Retention (`kj-infra prune`, the kj-prune CronJob)", settings_of(RetentionSettings))
+    )
     for title, settings in sections:
         out += [f"## {title}", "", *_table(settings), ""]
     out += ["## Local runs (make, scripts)", "", *_table(list(LOCAL)), ""]

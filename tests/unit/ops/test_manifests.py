@@ -36,6 +36,15 @@ def _workloads(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for k in WORKLOADS for d in kind(docs, k)}
 
 
+def _pod_templates(docs: tuple[dict[str, Any], ...]) -> dict[str, dict[str, Any]]:
+    """Every pod template: the services', the migration Job's and the CronJobs'."""
+    found = {n: w["spec"]["template"] for n, w in _workloads(docs).items()}
+    found |= {j["metadata"]["name"]: j["spec"]["template"] for j in kind(docs, "Job")}
+    for cron in kind(docs, "CronJob"):
+        found[cron["metadata"]["name"]] = cron["spec"]["jobTemplate"]["spec"]["template"]
+    return found
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_standard_resource_validates_strictly(overlay: str) -> None:
     docs = render(overlay)
@@ -290,13 +299,14 @@ def test_resources_carry_the_standard_labels(overlay: str) -> None:
         labels = d["metadata"].get("labels", {})
         for key in ("part-of", "managed-by", "instance"):
             assert f"app.kubernetes.io/{key}" in labels, (d["kind"], d["metadata"]["name"], key)
-    for d in [*_workloads(docs).values(), *kind(docs, "Job")]:
-        for labels in (d["metadata"]["labels"], d["spec"]["template"]["metadata"]["labels"]):
+    owners = {d["metadata"]["name"]: d for d in docs}
+    for name, template in _pod_templates(docs).items():
+        for labels in (owners[name]["metadata"]["labels"], template["metadata"]["labels"]):
             missing = [k for k in STANDARD if f"app.kubernetes.io/{k}" not in labels]
-            assert not missing, (d["metadata"]["name"], missing)
-        version = d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"]
-        image = d["spec"]["template"]["spec"]["containers"][0]["image"]
-        assert image.rpartition(":")[2] == version, (d["metadata"]["name"], image, version)
+            assert not missing, (name, missing)
+        version = template["metadata"]["labels"]["app.kubernetes.io/version"]
+        image = template["spec"]["containers"][0]["image"]
+        assert image.rpartition(":")[2] == version, (name, image, version)
 
 
 def test_default_deny_covers_our_pods_and_leaves_kafka_alone() -> None:
@@ -309,8 +319,8 @@ def test_default_deny_covers_our_pods_and_leaves_kafka_alone() -> None:
     (kafka,) = kind(docs, "Kafka")
     broker_pod = {**kafka["metadata"]["labels"], "strimzi.io/cluster": "kj"}
     assert not _selects(deny["spec"]["podSelector"], broker_pod)
-    for d in [*_workloads(docs).values(), *kind(docs, "Job")]:
-        pod_labels = d["spec"]["template"]["metadata"]["labels"]
-        assert _selects(deny["spec"]["podSelector"], pod_labels), d["metadata"]["name"]
+    for name, template in _pod_templates(docs).items():
+        pod_labels = template["metadata"]["labels"]
+        assert _selects(deny["spec"]["podSelector"], pod_labels), name
         peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
         assert _selects(peers[0]["podSelector"], pod_labels)

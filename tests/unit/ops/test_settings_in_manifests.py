@@ -16,16 +16,19 @@ from deploy.gen.settings_ref import PROGRAMS, credentials, variables
 from .rendered import OVERLAYS, kind, render
 
 Docs = tuple[dict[str, Any], ...]
-PROGRAM_OF_JOB = {"kj-migrate": "kj-infra"}
+PROGRAM_OF_JOB = {"kj-migrate": "kj-infra", "kj-prune": "kj-infra"}
 
 
 def _pods(docs: Docs) -> list[tuple[str, dict[str, Any]]]:
     """(program, pod spec) of every workload."""
     found = []
     for d in docs:
+        name = d["metadata"]["name"]
         if d["kind"] in ("Deployment", "StatefulSet", "Job"):
-            name = d["metadata"]["name"]
             found.append((PROGRAM_OF_JOB.get(name, name), d["spec"]["template"]["spec"]))
+        elif d["kind"] == "CronJob":
+            pod = d["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            found.append((PROGRAM_OF_JOB[name], pod))
     return found
 
 
