@@ -5,16 +5,18 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONUNBUFFERED := 1
 UV_VERSION := 0.13.9
 export UV_VERSION
-UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+STATE := $(or $(KJ_STATE_DIR),$(CURDIR)/.local)
+# uv at the pinned version, in its own virtual environment (infra/install.sh; PEP 668)
+UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install up down clean topics seed migrate schemas test test-unit lint run demo bench study
+.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench study
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## install the toolchain check, uv and every pinned Python dependency (uv.lock), promtool
+install: ## Debian packages that are missing, uv (pinned, private venv), the Python packages (uv.lock), promtool, kustomize
 	@bash infra/install.sh
 	@bash deploy/install-tools.sh
 
@@ -42,6 +44,9 @@ topics: ## create the topic catalogue's topics that are missing
 
 seed: ## load the city (KJ_CITY_DIR, default cities/shaoyang) into PostgreSQL
 	@$(RUN) kj-infra seed
+
+prune: ## delete the mechanics rows past their retention (KJ_RETENTION_*) and print every table's size
+	@$(RUN) kj-infra prune
 
 deploy-gen: ## regenerate dashboards, alert rules, Kafka/PostgreSQL resources and manifests in deploy/
 	@$(RUN) python -m deploy.gen
@@ -71,7 +76,7 @@ demo: up ## the main job: the four services driven by a simulated city, live das
 	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),); status=$$?; \
 	 if [ -n "$(DURATION)" ] && bash deploy/demo-prometheus.sh status >/dev/null 2>&1; then \
 	   $(RUN) python -m deploy.snapshot --prometheus http://127.0.0.1:$${KJ_PROMETHEUS_PORT:-19090} \
-	     --minutes $$(( $(if $(DURATION),$(DURATION),0) / 60 + 1 )) --out .local/demo/board-135.png || true; \
+	     --minutes $$(( $(if $(DURATION),$(DURATION),0) / 60 + 1 )) --out $(STATE)/demo/latest/board-135.png || true; \
 	 fi; \
 	 bash deploy/demo-prometheus.sh stop; exit $$status
 

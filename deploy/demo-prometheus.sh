@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Prometheus for `make demo`: scrapes the four services on loopback with deploy/prometheus's
-# rules, on 127.0.0.1:${KJ_PROMETHEUS_PORT:-19090}, data in .local/prometheus.
+# Prometheus for `make demo`: scrapes the four services on loopback at the ports their settings
+# give (KJ_*_HTTP_PORT), with deploy/prometheus's rules, on 127.0.0.1:${KJ_PROMETHEUS_PORT:-19090};
+# its configuration and data in $KJ_STATE_DIR/prometheus.
 #   start | stop | status
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 port="${KJ_PROMETHEUS_PORT:-19090}"
-dir=".local/prometheus"
+dir="${KJ_STATE_DIR:-$PWD/.local}/prometheus"
 pidfile="$dir/prometheus.pid"
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -15,7 +16,8 @@ start)
     if running; then echo "prometheus: already running on :$port"; exit 0; fi
     command -v prometheus >/dev/null || bash deploy/install-tools.sh
     mkdir -p "$dir/data"
-    prometheus --config.file=deploy/prometheus/demo.yml --storage.tsdb.path="$dir/data" \
+    .venv/bin/python -m deploy.demo_config "$dir/demo.yml"
+    prometheus --config.file="$dir/demo.yml" --storage.tsdb.path="$dir/data" \
         --web.listen-address="127.0.0.1:$port" --storage.tsdb.retention.time=2d \
         >"$dir/prometheus.log" 2>&1 &
     echo $! >"$pidfile"

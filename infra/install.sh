@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
-# Everything `make` needs on a fresh machine: checks the system tools, installs uv if missing,
-# and the Python workspace from the lock file.
+# Everything `make` needs on a fresh Debian 12 machine: the system tools (as root, from Debian's
+# packages), uv at the pinned version in a private virtual environment under $KJ_STATE_DIR (PEP
+# 668 keeps pip out of Debian's Python: `pip install uv` is refused there), and the Python
+# workspace from uv.lock. Says what it does and how far it is; quiet when nothing is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$PWD
+STATE=${KJ_STATE_DIR:-$REPO/.local}
+UV_VERSION=${UV_VERSION:-0.13.9}
+UV_HOME=$STATE/uv
 export UV_PYTHON_DOWNLOADS=never
 
+say() { echo "install: $*"; }
 need() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=infra/apt.sh
+. infra/apt.sh
 
 missing=()
-need java || missing+=("a JDK 17+ (Debian: openjdk-17-jre-headless)")
-need mvn || missing+=("Maven (Debian: maven)")
-need python3 || missing+=("Python 3.11+ (Debian: python3)")
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && need apt-get; then
-    echo "install: installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven python3 python3-pip >/dev/null
-  else
-    printf 'install: missing %s\n' "${missing[@]}" >&2
-    exit 1
-  fi
-fi
-
+need java || missing+=(openjdk-17-jre-headless)
+need mvn || missing+=(maven)
+need python3 || missing+=(python3)
+# a virtual environment with pip needs Debian's python3-venv (ensurepip and its pip wheel)
+{ need python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; } || missing+=(python3-venv)
 # kcat: an independent Kafka client the tests use to check the broker from outside Python
-if ! need kcat && [ "$(id -u)" = 0 ] && need apt-get; then
-  echo "install: installing kcat (Debian)"
-  (apt-get install -y -qq kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat >/dev/null; }) \
-    || echo "install: kcat could not be installed; the kcat check will fail" >&2
+need kcat || missing+=(kcat)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}" || exit 1
 fi
 
-if ! need uv && ! python3 -m uv --version >/dev/null 2>&1; then
-  echo "install: installing uv from PyPI"
-  python3 -m pip install -q "uv==${UV_VERSION:-0.13.9}" 2>/dev/null \
-    || python3 -m pip install -q --user "uv==${UV_VERSION:-0.13.9}"
+uv_current() {
+  [ -x "$UV_HOME/bin/uv" ] && [ "$("$UV_HOME/bin/uv" --version 2>/dev/null | awk '{print $2}')" = "$UV_VERSION" ]
+}
+if ! uv_current; then
+  say "uv $UV_VERSION into $UV_HOME (a private virtual environment; the system Python is left alone)"
+  rm -rf "$UV_HOME"
+  python3 -m venv "$UV_HOME"
+  "$UV_HOME/bin/python" -m pip install --disable-pip-version-check "uv==$UV_VERSION"
 fi
-UV=$(command -v uv || echo "python3 -m uv")
-$UV sync --frozen -q
+
+if [ ! -d .venv ]; then
+  say "the pinned Python packages (uv.lock) into .venv: about 630 MB installed, downloaded once"
+  say "into uv's cache (a few minutes on a fresh machine; uv shows its progress)"
+  "$UV_HOME/bin/uv" sync --frozen
+else
+  "$UV_HOME/bin/uv" sync --frozen -q
+fi

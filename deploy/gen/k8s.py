@@ -1,11 +1,25 @@
-"""Kubernetes manifests for the base: one file per service (Deployment, Service, PDB, HPA,
-ServiceMonitor, NetworkPolicy), the schema migration Job and the namespace-wide policies."""
+"""Kubernetes manifests for the base: one file per service (Deployment or StatefulSet, Service,
+PDB, HPA, ServiceMonitor, NetworkPolicy), the schema migration Job and the namespace-wide
+policies."""
 
 from typing import Any
 
-from deploy.gen.services import KAFKA_CLUSTER, PG_CLUSTER, PG_DATABASE, SERVICES, Service
+from deploy.gen.services import (
+    CREDENTIAL_KEY,
+    GATEWAY,
+    GATEWAY_NAMESPACE_LABEL,
+    KAFKA_CLUSTER,
+    PG_CLUSTER,
+    PG_DATABASE,
+    SERVICES,
+    Credentials,
+    Service,
+)
 
 PART_OF = {"app.kubernetes.io/part-of": "kuaijing"}
+# standard labels every resource carries; the overlays add app.kubernetes.io/instance and
+# app.kubernetes.io/version (kustomize `labels`), which depend on where and what is released
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kustomize"}
 UID = 10001
 CITY_MOUNT = "/etc/kj/city"
 PG_SECRET = f"{PG_CLUSTER}-app"  # created by CloudNativePG for the application owner
@@ -18,15 +32,20 @@ APP_PODS = {
         {
             "key": "app.kubernetes.io/component",
             "operator": "In",
-            "values": ["service", "migration"],
+            "values": ["service", "migration", "maintenance"],
         }
     ],
 }
-INGRESS_NS = "ingress-nginx"
+GATEWAY_POD = {"gateway.networking.k8s.io/gateway-name": GATEWAY}
 
 
-def _labels(name: str, component: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component, **PART_OF}
+def labels(name: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": component,
+        **PART_OF,
+        **MANAGED_BY,
+    }
 
 
 def _selector(name: str) -> dict[str, str]:
@@ -72,7 +91,23 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def deployment(s: Service) -> dict[str, Any]:
+def _credential_volume(c: Credentials) -> dict[str, Any]:
+    """The credential Secrets projected into one directory, each as `<secret>.json`; only the
+    first must exist (the others are shards a province adds)."""
+    sources = [
+        {
+            "secret": {
+                "name": secret,
+                "items": [{"key": CREDENTIAL_KEY, "path": f"{secret}.json"}],
+                "optional": i > 0,
+            }
+        }
+        for i, secret in enumerate(c.secrets)
+    ]
+    return {"name": c.volume, "projected": {"sources": sources, "defaultMode": 0o440}}
+
+
+def workload(s: Service) -> dict[str, Any]:
     pod_security, container_security = _security()
     env = [
         {"name": f"{s.env_prefix}HTTP_HOST", "value": "0.0.0.0"},  # noqa: S104 - in a pod
@@ -81,8 +116,15 @@ def deployment(s: Service) -> dict[str, Any]:
         {"name": "KJ_KAFKA_BOOTSTRAP_SERVERS", "value": f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"},
         {"name": "KJ_CITY_DIR", "value": CITY_MOUNT},
         *_pg_env(),
-        *(_secret_env(var, secret, key) for var, secret, key in s.secrets),
+        *({"name": c.env, "value": c.mount} for c in s.credentials),
     ]
+    if s.stateful:  # the pod's own, stable name: `kj-patrol-tracking-0` after every rollout
+        env.append(
+            {
+                "name": f"{s.env_prefix}INSTANCE",
+                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+            }
+        )
     container = {
         "name": s.short,
         "image": f"kj/{s.short}",
@@ -101,22 +143,40 @@ def deployment(s: Service) -> dict[str, Any]:
         "volumeMounts": [
             {"name": "city", "mountPath": CITY_MOUNT, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+            *({"name": c.volume, "mountPath": c.mount, "readOnly": True} for c in s.credentials),
         ],
     }
+    volumes: list[dict[str, Any]] = [
+        {"name": "city", "configMap": {"name": "kj-city"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        *(_credential_volume(c) for c in s.credentials),
+    ]
+    if s.stateful:
+        # a StatefulSet replaces its pods one by one under their own names; Parallel lets the
+        # HPA add or remove several at once (they share no storage)
+        kind_spec: dict[str, Any] = {
+            "serviceName": s.name,
+            "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate"},
+        }
+    else:
+        kind_spec = {
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            }
+        }
     return {
         "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "kind": workload_kind(s),
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {
             **({} if s.autoscale else {"replicas": 2}),  # the HPA owns the count when it scales
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": _selector(s.name)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
+            **kind_spec,
             "template": {
-                "metadata": {"labels": _labels(s.name, "service")},
+                "metadata": {"labels": labels(s.name, "service")},
                 "spec": {
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 30,
@@ -130,21 +190,22 @@ def deployment(s: Service) -> dict[str, Any]:
                         }
                     ],
                     "containers": [container],
-                    "volumes": [
-                        {"name": "city", "configMap": {"name": "kj-city"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                    ],
+                    "volumes": volumes,
                 },
             },
         },
     }
 
 
+def workload_kind(s: Service) -> str:
+    return "StatefulSet" if s.stateful else "Deployment"
+
+
 def service(s: Service) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {
             "selector": _selector(s.name),
             "ports": [{"name": "http", "port": s.port, "targetPort": "http", "protocol": "TCP"}],
@@ -156,7 +217,7 @@ def pdb(s: Service) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(s.name)}},
     }
 
@@ -165,9 +226,9 @@ def hpa(s: Service) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": s.name},
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": workload_kind(s), "name": s.name},
             "minReplicas": 2,
             "maxReplicas": s.max_replicas,
             "metrics": [
@@ -188,7 +249,7 @@ def service_monitor(s: Service) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {
             "selector": {"matchLabels": _selector(s.name)},
             "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}],
@@ -241,16 +302,20 @@ INTERNET_HTTPS_EGRESS = {
 
 
 def network_policy(s: Service) -> dict[str, Any]:
-    sources = [_ns(MONITORING_NS)]
+    sources: list[dict[str, Any]] = [_ns(MONITORING_NS)]
     if s.public:
-        sources.append(_ns(INGRESS_NS))
+        # the Gateway's proxies: in this namespace (implementations that deploy one per Gateway
+        # label its pods with the Gateway's name), or in a namespace that ops label as theirs;
+        # no controller's namespace is named here
+        sources.append({"podSelector": {"matchLabels": dict(GATEWAY_POD)}})
+        sources.append({"namespaceSelector": {"matchLabels": {GATEWAY_NAMESPACE_LABEL: "true"}}})
     egress = [DNS_EGRESS, KAFKA_EGRESS, PG_EGRESS]
     if s.calls_out:
         egress.append(INTERNET_HTTPS_EGRESS)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": s.name, "labels": _labels(s.name, "service")},
+        "metadata": {"name": s.name, "labels": labels(s.name, "service")},
         "spec": {
             "podSelector": {"matchLabels": _selector(s.name)},
             "policyTypes": ["Ingress", "Egress"],
@@ -263,7 +328,7 @@ def network_policy(s: Service) -> dict[str, Any]:
 
 
 def service_manifests(s: Service) -> list[dict[str, Any]]:
-    docs = [deployment(s), service(s), pdb(s)]
+    docs = [workload(s), service(s), pdb(s)]
     if s.autoscale:
         docs.append(hpa(s))
     docs += [service_monitor(s), network_policy(s)]
@@ -278,12 +343,12 @@ def migrate_job() -> list[dict[str, Any]]:
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name, "labels": _labels(name, "migration")},
+        "metadata": {"name": name, "labels": labels(name, "migration")},
         "spec": {
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": {"labels": _labels(name, "migration")},
+                "metadata": {"labels": labels(name, "migration")},
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "automountServiceAccountToken": False,
@@ -315,7 +380,58 @@ def migrate_job() -> list[dict[str, Any]]:
     policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "labels": _labels(name, "migration")},
+        "metadata": {"name": name, "labels": labels(name, "migration")},
+        "spec": {
+            "podSelector": {"matchLabels": _selector(name)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": [DNS_EGRESS, PG_EGRESS],
+        },
+    }
+    return [job, policy]
+
+
+def prune_job() -> list[dict[str, Any]]:
+    """Every night, delete the mechanics rows past their retention (`kj-infra prune`,
+    kj_runtime.retention; KJ_RETENTION_* settings)."""
+    pod_security, container_security = _security()
+    name = "kj-prune"
+    pod = {
+        "metadata": {"labels": labels(name, "maintenance")},
+        "spec": {
+            "restartPolicy": "OnFailure",
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security,
+            "containers": [
+                {
+                    "name": "prune",
+                    "image": "kj/migrate",
+                    "command": ["kj-infra", "prune"],
+                    "env": _pg_env(),
+                    "resources": {
+                        "requests": {"cpu": "50m", "memory": "128Mi"},
+                        "limits": {"memory": "256Mi"},
+                    },
+                    "securityContext": container_security,
+                }
+            ],
+        },
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "labels": labels(name, "maintenance")},
+        "spec": {
+            "schedule": "30 3 * * *",  # after the 02:00 backup, at the quietest hour
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 3, "template": pod}},
+        },
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": labels(name, "maintenance")},
         "spec": {
             "podSelector": {"matchLabels": _selector(name)},
             "policyTypes": ["Ingress", "Egress"],
@@ -332,7 +448,7 @@ def namespace_policies() -> list[dict[str, Any]]:
     deny = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": "kj-default-deny", "labels": dict(PART_OF)},
+        "metadata": {"name": "kj-default-deny", "labels": {**PART_OF, **MANAGED_BY}},
         "spec": {
             "podSelector": APP_PODS,
             "policyTypes": ["Ingress", "Egress"],
@@ -341,7 +457,7 @@ def namespace_policies() -> list[dict[str, Any]]:
     pg = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": f"{PG_CLUSTER}-clients", "labels": dict(PART_OF)},
+        "metadata": {"name": f"{PG_CLUSTER}-clients", "labels": {**PART_OF, **MANAGED_BY}},
         "spec": {
             "podSelector": {"matchLabels": {"cnpg.io/cluster": PG_CLUSTER}},
             "policyTypes": ["Ingress"],
@@ -365,5 +481,6 @@ def namespace_policies() -> list[dict[str, Any]]:
 def base_files() -> dict[str, list[dict[str, Any]]]:
     files = {f"{s.short}.yaml": service_manifests(s) for s in SERVICES}
     files["migrate.yaml"] = migrate_job()
+    files["prune.yaml"] = prune_job()
     files["network-policies.yaml"] = namespace_policies()
     return files

@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-from deploy.gen import dashboards, k8s, platform, rules
+from deploy.gen import dashboards, k8s, monitoring, platform, rules, settings_ref
 from deploy.gen.dockerfiles import dockerfiles
 from deploy.gen.objectives import CITY_DIR, REPO_ROOT
 from deploy.gen.services import SERVICES
@@ -34,14 +34,18 @@ def _yaml_docs(docs: list[dict[str, Any]], source: str) -> str:
     return _header(source) + body
 
 
-def demo_prometheus() -> dict[str, Any]:
+def demo_prometheus(
+    ports: dict[str, int] | None = None, *, rules: str = "rules.yml"
+) -> dict[str, Any]:
     """`make demo`'s Prometheus: scrapes every service on loopback with the production rules.
-    Job names match the Kubernetes Services, so the rules and dashboards work unchanged."""
+    Job names match the Kubernetes Services, so the rules and dashboards work unchanged. The
+    committed file has the default ports; a demo writes its own (`deploy/demo_config.py`)."""
+    ports = ports or {s.name: s.port for s in SERVICES}
     return {
         "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
-        "rule_files": ["rules.yml"],
+        "rule_files": [rules],
         "scrape_configs": [
-            {"job_name": s.name, "static_configs": [{"targets": [f"127.0.0.1:{s.port}"]}]}
+            {"job_name": s.name, "static_configs": [{"targets": [f"127.0.0.1:{ports[s.name]}"]}]}
             for s in SERVICES
         ],
     }
@@ -49,12 +53,21 @@ def demo_prometheus() -> dict[str, Any]:
 
 def render_all() -> dict[str, str]:
     out: dict[str, str] = {}
-    for name, board in dashboards.dashboards().items():
-        out[f"deploy/grafana/{name}"] = dashboards.to_json(board)
-    out["deploy/prometheus/rules.yml"] = _header("deploy/gen/rules.py") + _dump(rules.rule_file())
+    boards = {name: dashboards.to_json(board) for name, board in dashboards.dashboards().items()}
+    for name, text in boards.items():
+        out[f"deploy/grafana/{name}"] = text
+    rule_file = rules.rule_file()
+    out["deploy/prometheus/rules.yml"] = _header("deploy/gen/rules.py") + _dump(rule_file)
     out["deploy/prometheus/demo.yml"] = _header("deploy/gen/outputs.py") + _dump(demo_prometheus())
     for name, docs in k8s.base_files().items():
         out[str(K8S / "base" / name)] = _yaml_docs(docs, "deploy/gen/k8s.py")
+    out[str(K8S / "base" / "prometheus-rules.yaml")] = _yaml_docs(
+        [monitoring.prometheus_rule(rule_file)], "deploy/gen/rules.py"
+    )
+    out[str(K8S / "base" / "dashboards.yaml")] = _yaml_docs(
+        monitoring.dashboard_config_maps(boards), "deploy/gen/dashboards.py"
+    )
+    out["docs/settings.md"] = settings_ref.reference()
     for file in CITY_FILES:  # kustomize reads only below its folder: a copy, checked for drift
         out[str(K8S / "base" / "city" / file)] = (CITY_DIR / file).read_text(encoding="utf-8")
     for size in (platform.DEV, platform.PROD):

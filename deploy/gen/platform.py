@@ -1,16 +1,28 @@
-"""Kafka (Strimzi, KRaft with node pools), its topics from the topic catalogue, and PostgreSQL
-(CloudNativePG), per overlay: one node and replication 1 in dev, three of each in prod."""
+"""Kafka (Strimzi, `kafka.strimzi.io/v1`, KRaft with node pools), its topics from the topic
+catalogue, and PostgreSQL (CloudNativePG, backed up by the Barman Cloud plugin on a schedule), per
+overlay: one node and replication 1 in dev, three of each in prod (decision 0052)."""
 
 from dataclasses import dataclass
 from typing import Any
 
-from deploy.gen.k8s import APP_PODS, PART_OF
+import yaml
+
+from deploy.gen.k8s import APP_PODS, MANAGED_BY, PART_OF
+from deploy.gen.public import public_routes
 from deploy.gen.services import KAFKA_CLUSTER, PG_CLUSTER, PG_DATABASE
+from kj_runtime.retention import SIZES_SQL
 from kj_schemas.topics import CATALOGUE
 
-KAFKA_VERSION = "4.1.1"  # the newest 4.1 that Strimzi 0.49 supports; local runs 4.1.2 (ADR 0001)
-KAFKA_METADATA_VERSION = "4.1-IV1"
+STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 and later accept no other (decision 0052)
+# Strimzi 1.1 dropped Kafka 4.1: 4.2.1 is the oldest line Strimzi 1.2 runs; local runs 4.1.2
+KAFKA_VERSION = "4.2.1"
+KAFKA_METADATA_VERSION = "4.2-IV1"
 PG_IMAGE = "ghcr.io/cloudnative-pg/postgresql:15.14"  # major 15, as the local server
+BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
+BACKUP_STORE = f"{PG_CLUSTER}-backups"  # the ObjectStore (bucket and credentials)
+BACKUP_S3_SECRET = f"{PG_CLUSTER}-backup-s3"  # ACCESS_KEY_ID, ACCESS_SECRET_KEY; never in git
+LABELS = {**PART_OF, **MANAGED_BY}
+TABLE_SIZES = f"{PG_CLUSTER}-table-sizes"  # CloudNativePG custom queries
 
 
 @dataclass(frozen=True)
@@ -20,10 +32,12 @@ class Size:
     broker_storage: str
     pg_storage: str
     persistent: bool
+    domain: str  # public host names: alarm.<domain>, terminals.<domain>
+    backup_retention: str  # base backups and WAL kept in the object store
 
 
-DEV = Size("dev", 1, "10Gi", "5Gi", persistent=False)
-PROD = Size("prod", 3, "200Gi", "100Gi", persistent=True)
+DEV = Size("dev", 1, "10Gi", "5Gi", False, "kj-dev.example.invalid", "7d")
+PROD = Size("prod", 3, "200Gi", "100Gi", True, "kj.example.invalid", "30d")
 
 
 def _storage(size: Size, volume: str) -> dict[str, Any]:
@@ -45,9 +59,9 @@ def _storage(size: Size, volume: str) -> dict[str, Any]:
 
 def _pool(name: str, roles: list[str], size: Size, volume: str) -> dict[str, Any]:
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API,
         "kind": "KafkaNodePool",
-        "metadata": {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **PART_OF}},
+        "metadata": {"name": name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **LABELS}},
         "spec": {
             "replicas": size.replicas,
             "roles": roles,
@@ -71,13 +85,10 @@ def kafka(size: Size) -> list[dict[str, Any]]:
             _pool("brokers", ["broker"], size, size.broker_storage),
         ]
     cluster = {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API,
         "kind": "Kafka",
-        "metadata": {
-            "name": KAFKA_CLUSTER,
-            "labels": dict(PART_OF),
-            "annotations": {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
-        },
+        # KRaft and node pools are all Strimzi 1.x knows: no annotation turns them on
+        "metadata": {"name": KAFKA_CLUSTER, "labels": dict(LABELS)},
         "spec": {
             "kafka": {
                 "version": KAFKA_VERSION,
@@ -117,11 +128,11 @@ def topics(size: Size) -> list[dict[str, Any]]:
             config["min.insync.replicas"] = str(size.replicas - 1)
         docs.append(
             {
-                "apiVersion": "kafka.strimzi.io/v1beta2",
+                "apiVersion": STRIMZI_API,
                 "kind": "KafkaTopic",
                 "metadata": {
                     "name": spec.name,
-                    "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **PART_OF},
+                    "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **LABELS},
                     "annotations": {"kuaijing/description": spec.description},
                 },
                 "spec": {
@@ -135,12 +146,32 @@ def topics(size: Size) -> list[dict[str, Any]]:
     return docs
 
 
+def table_sizes_queries() -> dict[str, Any]:
+    queries = {
+        "kj_tables": {
+            "query": SIZES_SQL,
+            "target_databases": [PG_DATABASE],
+            "metrics": [
+                {"table": {"usage": "LABEL", "description": "table (partitions summed)"}},
+                {"rows": {"usage": "GAUGE", "description": "estimated rows"}},
+                {"bytes": {"usage": "GAUGE", "description": "bytes with indexes and TOAST"}},
+            ],
+        }
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": TABLE_SIZES, "labels": {**LABELS, "cnpg.io/reload": ""}},
+        "data": {"queries": yaml.safe_dump(queries, sort_keys=False, width=100)},
+    }
+
+
 def postgres(size: Size) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": "postgresql.cnpg.io/v1",
             "kind": "Cluster",
-            "metadata": {"name": PG_CLUSTER, "labels": dict(PART_OF)},
+            "metadata": {"name": PG_CLUSTER, "labels": dict(LABELS)},
             "spec": {
                 "instances": size.replicas,
                 "imageName": PG_IMAGE,
@@ -153,9 +184,54 @@ def postgres(size: Size) -> list[dict[str, Any]]:
                     "limits": {"memory": "1Gi" if size.replicas == 1 else "4Gi"},
                 },
                 "postgresql": {"parameters": {"max_connections": "200"}},
-                "monitoring": {"enablePodMonitor": True},
+                # rows and bytes of every table (cnpg_kj_tables_rows, _bytes; decision 0055)
+                "monitoring": {
+                    "enablePodMonitor": True,
+                    "customQueriesConfigMap": [{"name": TABLE_SIZES, "key": "queries"}],
+                },
+                # WAL archived continuously and base backups through the Barman Cloud plugin
+                # (CloudNativePG's in-tree barmanObjectStore is deprecated since 1.26)
+                "plugins": [
+                    {
+                        "name": BARMAN_PLUGIN,
+                        "isWALArchiver": True,
+                        "parameters": {"barmanObjectName": BACKUP_STORE},
+                    }
+                ],
             },
-        }
+        },
+        table_sizes_queries(),
+        {
+            "apiVersion": "barmancloud.cnpg.io/v1",
+            "kind": "ObjectStore",
+            "metadata": {"name": BACKUP_STORE, "labels": dict(LABELS)},
+            "spec": {
+                "retentionPolicy": size.backup_retention,
+                "configuration": {
+                    # set the release's bucket (and endpointURL for a non-AWS S3) here
+                    "destinationPath": f"s3://kuaijing-pg-backups/{size.name}",
+                    "s3Credentials": {
+                        "accessKeyId": {"name": BACKUP_S3_SECRET, "key": "ACCESS_KEY_ID"},
+                        "secretAccessKey": {"name": BACKUP_S3_SECRET, "key": "ACCESS_SECRET_KEY"},
+                    },
+                    "wal": {"compression": "gzip"},
+                    "data": {"compression": "gzip"},
+                },
+            },
+        },
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "ScheduledBackup",
+            "metadata": {"name": f"{PG_CLUSTER}-daily", "labels": dict(LABELS)},
+            "spec": {
+                "schedule": "0 0 2 * * *",  # seconds first: every day at 02:00
+                "immediate": True,  # the first one as soon as the cluster is up
+                "backupOwnerReference": "self",
+                "cluster": {"name": PG_CLUSTER},
+                "method": "plugin",
+                "pluginConfiguration": {"name": BARMAN_PLUGIN},
+            },
+        },
     ]
 
 
@@ -164,4 +240,5 @@ def overlay_files(size: Size) -> dict[str, list[dict[str, Any]]]:
         "kafka.yaml": kafka(size),
         "topics.yaml": topics(size),
         "postgres.yaml": postgres(size),
+        "public.yaml": public_routes(size.domain),
     }

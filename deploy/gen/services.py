@@ -2,6 +2,29 @@
 
 from dataclasses import dataclass
 
+CREDENTIALS_DIR = "/etc/kj/credentials"
+CREDENTIAL_KEY = "tokens.json"  # the one key of every credential Secret: a JSON {name: sha256}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A table of token hashes that a settings field reads from files (decision 0051): the
+    Secrets named here are projected into one directory, each as its own JSON file. The first
+    Secret must exist; the others are optional shards (a Secret holds at most 1 MiB, about
+    12,000 units)."""
+
+    env: str  # the settings field's `_FILE` variable
+    volume: str
+    secrets: tuple[str, ...]
+
+    @property
+    def mount(self) -> str:
+        return f"{CREDENTIALS_DIR}/{self.volume}"
+
+
+INTEGRATION_TOKENS = ("kj-integration-tokens",)  # a 110 centre's API token: alarm and notify
+DEVICE_TOKENS = tuple(f"kj-device-tokens-{i}" for i in range(1, 9))  # 8 × ~12,000 units
+
 
 @dataclass(frozen=True)
 class Service:
@@ -10,11 +33,15 @@ class Service:
     src: str  # folder of the package in the workspace
     env_prefix: str  # `KJ_ALARM_`
     port: int
-    public: bool  # reached from outside the cluster through the ingress controller
+    public: bool  # reached from outside the cluster through the Gateway (HTTPRoute, TLS)
     calls_out: bool  # makes HTTPS calls outside the cluster (status callbacks)
     autoscale: bool  # HorizontalPodAutoscaler (tracking and notify carry the per-unit load)
     max_replicas: int = 1  # HPA ceiling: the partition count of the busiest topic it consumes
-    secrets: tuple[tuple[str, str, str], ...] = ()  # (env var, Secret name, key)
+    credentials: tuple[Credentials, ...] = ()
+    # StatefulSet: pods keep their names across rollouts (tracking's per-pod consumer group,
+    # dispatch's lease owner and per-replica event group, decision 0032)
+    stateful: bool = False
+    host: str = ""  # public host name's first label (`alarm` → alarm.<the overlay's domain>)
 
     @property
     def short(self) -> str:
@@ -31,7 +58,10 @@ SERVICES: tuple[Service, ...] = (
         public=True,
         calls_out=False,
         autoscale=False,
-        secrets=(("KJ_ALARM_INTEGRATIONS", "kj-alarm-integrations", "integrations"),),
+        credentials=(
+            Credentials("KJ_ALARM_INTEGRATIONS_FILE", "integration-tokens", INTEGRATION_TOKENS),
+        ),
+        host="alarm",
     ),
     Service(
         "kj-patrol-tracking",
@@ -43,6 +73,7 @@ SERVICES: tuple[Service, ...] = (
         calls_out=False,
         autoscale=True,
         max_replicas=12,  # patrol.pings has 12 partitions: more consumers would sit idle
+        stateful=True,
     ),
     Service(
         "kj-dispatch",
@@ -53,6 +84,7 @@ SERVICES: tuple[Service, ...] = (
         public=False,
         calls_out=False,
         autoscale=False,
+        stateful=True,
     ),
     Service(
         "kj-notify",
@@ -64,7 +96,13 @@ SERVICES: tuple[Service, ...] = (
         calls_out=True,
         autoscale=True,
         max_replicas=12,  # dispatch.workorders has 12 partitions
-        secrets=(("KJ_NOTIFY_DEVICE_TOKENS", "kj-notify-device-tokens", "tokens"),),
+        credentials=(
+            Credentials("KJ_NOTIFY_DEVICE_TOKEN_SHA256_FILE", "device-tokens", DEVICE_TOKENS),
+            Credentials(
+                "KJ_NOTIFY_INTEGRATION_TOKEN_SHA256_FILE", "integration-tokens", INTEGRATION_TOKENS
+            ),
+        ),
+        host="terminals",
     ),
 )
 
@@ -73,3 +111,7 @@ WORKSPACE_MEMBERS = ("schemas", "runtime", *(s.src for s in SERVICES), "sim")
 KAFKA_CLUSTER = "kj"  # Strimzi cluster: bootstrap Service `kj-kafka-bootstrap`
 PG_CLUSTER = "kj-pg"  # CloudNativePG cluster: Services `kj-pg-rw`, Secret `kj-pg-app`
 PG_DATABASE = "kuaijing"
+GATEWAY = "kj-public"  # the Gateway of the public services, in the platform's namespace
+PUBLIC_TLS_SECRET = "kj-public-tls"  # noqa: S105 - a Secret's name: the Gateway's certificate
+# namespaces where a Gateway implementation runs its proxies outside ours carry this label
+GATEWAY_NAMESPACE_LABEL = "kuaijing.io/gateway-dataplane"

@@ -24,13 +24,13 @@ find_bin() {
 
 ensure_installed() {
   if ! BIN=$(find_bin); then
-    echo "postgres: server not found; installing Debian's postgresql package" >&2
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    else
-      echo "postgres: run 'sudo apt-get install postgresql' (PostgreSQL 15+) and try again" >&2
+    echo "postgres: server not found; installing Debian's postgresql package (once)" >&2
+    # shellcheck source=infra/apt.sh
+    . "$REPO/infra/apt.sh"
+    apt_install postgresql || {
+      echo "postgres: install PostgreSQL 15+ (Debian: postgresql) and try again" >&2
       exit 1
-    fi
+    }
     BIN=$(find_bin)
   fi
   local major

@@ -1,9 +1,12 @@
-"""Health, readiness and metrics endpoints, the same on every service."""
+"""Health, readiness and metrics endpoints, the same on every service; and its API pages served
+without a CDN (every service builds its app, then calls `add_ops_routes`)."""
 
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kj_runtime.http_docs import serve_docs_offline
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -34,3 +37,4 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+    serve_docs_offline(app)

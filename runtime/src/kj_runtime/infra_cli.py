@@ -40,6 +40,21 @@ def _migrate(settings: ServiceSettings) -> None:
         print("migrations: up to date")
 
 
+async def _prune(settings: ServiceSettings) -> None:
+    from kj_runtime.db import connect
+    from kj_runtime.retention import RetentionSettings, prune, table_sizes
+
+    connection = await connect(settings.postgres)
+    try:
+        deleted = await prune(connection, RetentionSettings())
+        sizes = await table_sizes(connection)
+    finally:
+        await connection.close()
+    print("prune: deleted " + ", ".join(f"{t} {n}" for t, n in deleted.items()))
+    for table, (rows, size) in sorted(sizes.items(), key=lambda item: -item[1][1]):
+        print(f"  {table:<24} {rows:>12,} rows {size / 1e6:>10.1f} MB")
+
+
 async def _seed(settings: ServiceSettings) -> None:
     from kj_runtime.city_store import store_city
 
@@ -49,7 +64,9 @@ async def _seed(settings: ServiceSettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kj-infra", description=__doc__)
-    parser.add_argument("step", choices=["wait", "migrate", "topics", "seed"], help="what to do")
+    parser.add_argument(
+        "step", choices=["wait", "migrate", "topics", "seed", "prune"], help="what to do"
+    )
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait")
     args = parser.parse_args(argv)
     settings = ServiceSettings()
@@ -60,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             _migrate(settings)
         elif args.step == "topics":
             asyncio.run(_topics(settings))
+        elif args.step == "prune":
+            asyncio.run(_prune(settings))
         else:
             asyncio.run(_seed(settings))
     except (TimeoutError, ValueError, OSError) as error:  # CityDataError is a ValueError

@@ -1,6 +1,8 @@
 """Typed settings. Each service subclasses `ServiceSettings` with its own env prefix
 (`KJ_ALARM_`, `KJ_DISPATCH_`...); the infrastructure settings are shared (`KJ_KAFKA_`, `KJ_PG_`)."""
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -9,10 +11,36 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
+def state_dir() -> Path:
+    """Where local runs write everything: `KJ_STATE_DIR`, by default the checkout's `.local/`."""
+    return Path(os.environ.get("KJ_STATE_DIR") or REPO_ROOT / ".local")
+
+
+def run_dir(kind: str) -> Path:
+    """A new folder for one run's logs and results: `<state>/<kind>/<UTC time>/`, and
+    `<state>/<kind>/latest` pointing at it."""
+    parent = state_dir() / kind
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run, n = parent / stamp, 1
+    while True:
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:  # two runs in one second
+            n += 1
+            run = parent / f"{stamp}-{n}"
+    latest = parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(run.name)
+    return run
+
+
 class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_KAFKA_", extra="ignore")
 
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the broker (with port) when bootstrap_servers is not set
     port: int = 19092  # not 9092: never collide with a system Kafka
     bootstrap_servers: str | None = None  # overrides host:port, e.g. "k1:9092,k2:9092"
     topic_prefix: str = ""  # lets a test run use its own topics on a shared broker
@@ -29,13 +57,13 @@ class KafkaSettings(BaseSettings):
 class PostgresSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_PG_", extra="ignore")
 
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # the PostgreSQL server
     port: int = 15432  # not 5432: never collide with a system PostgreSQL
-    user: str = "postgres"
-    password: SecretStr | None = None
-    database: str = "kuaijing"
-    pool_min: int = 1
-    pool_max: int = 10
+    user: str = "postgres"  # the role the services connect as
+    password: SecretStr | None = None  # masked when printed; none: trust or peer auth
+    database: str = "kuaijing"  # one database for every service (decision 0003)
+    pool_min: int = 1  # connections each process keeps open
+    pool_max: int = 10  # connections each process opens at most
 
     def dsn(self, *, scheme: str = "postgresql") -> str:
         """The connection string, password included: pass it to a driver, never log it."""
@@ -50,10 +78,11 @@ class ServiceSettings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
-    http_host: str = "127.0.0.1"
-    http_port: int = 8000
-    log_level: str = "info"
+    http_host: str = "127.0.0.1"  # where the HTTP API listens (0.0.0.0 in a pod)
+    http_port: int = 8000  # its port: each service has its own default
+    log_level: str = "info"  # debug, info, warning, error
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
+    # the city: city.yaml (platforms, units, tier targets), zones and checkpoints
     city_dir: Path = Field(
         default=REPO_ROOT / "cities" / "shaoyang",
         validation_alias=AliasChoices("KJ_CITY_DIR", "city_dir"),

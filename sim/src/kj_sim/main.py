@@ -24,7 +24,7 @@ from kj_runtime.db import connect
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
-from kj_runtime.settings import REPO_ROOT, ServiceSettings
+from kj_runtime.settings import ServiceSettings, run_dir
 from kj_schemas.city import load_city
 from kj_schemas.codec import decode
 from kj_schemas.topics import PATROL_PINGS, UNITS_STATE
@@ -39,7 +39,6 @@ from kj_sim.runner import AlarmPoster, Simulation, Terminals
 from kj_sim.services import SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
-DEMO_DIR = REPO_ROOT / ".local" / "demo"
 DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
 
 
@@ -85,14 +84,12 @@ class UnitBoard:
         finally:
             await consumer.stop()
 
-    def by_status(self) -> Counter[str]:
-        return Counter(str(state.status) for state in self.states.values())
-
-    def fewest_available(self, count: int = 5) -> list[tuple[str, int]]:
-        available: Counter[str] = Counter()
+    def by_platform(self, platforms: list[str]) -> dict[str, Counter[str]]:
+        """Every platform's units by status (a platform no unit reported from yet: none)."""
+        found: dict[str, Counter[str]] = {p: Counter() for p in platforms}
         for state in self.states.values():
-            available[state.platform_id] += state.status == "available"
-        return sorted(available.items(), key=lambda item: item[1])[:count]
+            found.setdefault(state.platform_id, Counter())[str(state.status)] += 1
+        return found
 
 
 def _terminals(args: argparse.Namespace) -> Terminals:
@@ -106,13 +103,14 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     city = load_city(settings.city_dir)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    services = ServiceProcesses(DEMO_DIR / "logs") if with_services else None
+    out = run_dir("demo" if with_services else "drive")  # this run's logs, report, pictures
+    services = ServiceProcesses(out / "logs") if with_services else None
     if with_services and not args.dev_secret:
         args.dev_secret = secrets.token_hex(16)  # this run's terminals only
     started_at = datetime.now(UTC)
     console = Console()
     if services:
-        console.print("starting the four services (logs in .local/demo/logs) ...")
+        console.print(f"starting the four services (logs in {out / 'logs'}) ...")
         services.start({"KJ_NOTIFY_DEV_TOKEN_SECRET": args.dev_secret})
         try:
             await services.wait_ready()
@@ -141,10 +139,11 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     board_task = asyncio.create_task(board.run(settings, stop))
     sim_task = asyncio.create_task(simulation.run(stop, duration_s=args.duration))
     connection = await connect(settings.postgres)
-    endpoints = [f"{s.name}: {s.url}/metrics" for s in SERVICES] + [
-        f"API docs: {args.alarm_url}/docs",
-        "Prometheus (with its alert rules): "
-        f"http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
+    platform_names = {p.id: p.name for p in city.platforms}
+    endpoints = [
+        f"API docs {args.alarm_url}/docs",
+        f"Prometheus http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
+        f"logs {out / 'logs'}",
     ]
     clock = time.monotonic()
     try:
@@ -155,8 +154,8 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
                     live.update(
                         render(
                             figures,
-                            units_by_status=board.by_status(),
-                            platforms_short=board.fewest_available(),
+                            units_by_platform=board.by_platform(list(platform_names)),
+                            platform_names=platform_names,
                             sim=simulation.stats.snapshot(),
                             endpoints=endpoints,
                             elapsed_s=time.monotonic() - clock,
@@ -166,7 +165,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         stats = await sim_task
         if args.duration is not None:
             figures, markdown, png = await write_report(
-                connection, started_at, DEMO_DIR, stats.snapshot()
+                connection, started_at, out, stats.snapshot(), ended=datetime.now(UTC)
             )
             console.print(markdown.read_text(encoding="utf-8"))
             console.print(f"report: {markdown}\nhistogram: {png}")

@@ -1,5 +1,6 @@
 """The four services as processes: started with their console entry points, waited for on
-/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`)."""
+/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`). Each listens where its
+settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is passed on as it is."""
 
 import asyncio
 import os
@@ -16,8 +17,12 @@ import httpx
 class Service:
     name: str
     command: str
-    port: int
+    default_port: int  # the settings model's default (a test keeps them equal)
     env_prefix: str
+
+    @property
+    def port(self) -> int:
+        return int(os.environ.get(f"{self.env_prefix}HTTP_PORT") or self.default_port)
 
     @property
     def url(self) -> str:
@@ -38,14 +43,17 @@ class ServiceProcesses:
         self.to_terminal = to_terminal
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
+    @staticmethod
+    def environment(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        """What every service starts with: this environment as it is (its ports included),
+        plus the run's own additions."""
+        return {**os.environ, **(extra_env or {})}
+
     def start(self, extra_env: dict[str, str] | None = None) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        if not self.to_terminal:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = self.environment(extra_env)
         for service in SERVICES:
-            env = {
-                **os.environ,
-                f"{service.env_prefix}HTTP_PORT": str(service.port),
-                **(extra_env or {}),
-            }
             log_file = self.log_dir / f"{service.name}.log"
             output = None if self.to_terminal else log_file.open("wb")  # this run's logs only
             self.processes[service.name] = subprocess.Popen(  # noqa: S603 - our own entry points
@@ -93,8 +101,9 @@ class ServiceProcesses:
 async def _run_alone() -> int:
     """`make run`: the services with their logs on this terminal, until Ctrl-C."""
     from kj_runtime.lifecycle import stop_on_signals
+    from kj_runtime.settings import state_dir
 
-    processes = ServiceProcesses(Path(".local/logs"), to_terminal=True)
+    processes = ServiceProcesses(state_dir() / "run", to_terminal=True)  # logs: this terminal
     processes.start()
     stop = asyncio.Event()
     stop_on_signals(stop)

@@ -5,6 +5,7 @@ A service whose code has not landed yet is skipped, by name."""
 import asyncio
 import importlib.util
 import os
+import re
 import shutil
 import socket
 import sys
@@ -67,6 +68,19 @@ def test_exposition_parsing() -> None:
     }
 
 
+# service -> {what /docs loads: HTTP status}, recorded while the service runs for its scrape
+DOCS_ASSETS: dict[str, dict[str, int]] = {}
+REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
+
+
+async def _docs_assets(client: httpx.AsyncClient) -> dict[str, int]:
+    html = (await client.get("/docs")).text
+    found = {}
+    for ref in REFERENCE.findall(html):
+        found[ref] = (await client.get(ref)).status_code if ref.startswith("/") else -1
+    return found
+
+
 async def _scrape(service: Service, kafka: KafkaSettings, pg: PostgresSettings) -> str:
     port = _free_port()
     env = {
@@ -100,6 +114,7 @@ async def _scrape(service: Service, kafka: KafkaSettings, pg: PostgresSettings) 
                     await asyncio.sleep(0.2)
             answer = await client.get("/metrics")
             answer.raise_for_status()
+            DOCS_ASSETS[service.name] = await _docs_assets(client)
             return answer.text
     finally:
         if proc.returncode is None:
@@ -135,3 +150,6 @@ async def test_live_scrape_has_every_metric_the_dashboards_read(
         if m.owner == service.name and not set(m.series()) <= exported
     ]
     assert not missing, f"{service.name} /metrics lacks {missing}: rename in deploy/gen/metrics.py"
+    # /docs loads its script, style and icon from the service itself, never from a CDN
+    assets = DOCS_ASSETS[service.name]
+    assert len(assets) >= 3 and all(code == 200 for code in assets.values()), assets

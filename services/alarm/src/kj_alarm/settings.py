@@ -3,10 +3,13 @@ SHA-256 hashes; the token itself never reaches the settings, a log or the databa
 
 import hashlib
 import json
+from pathlib import Path
+from typing import Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
 from kj_runtime.settings import ServiceSettings
 
 # DEV ONLY: the sample integration `sy110` accepts the bearer token `dev-sy110-token` unless
@@ -22,15 +25,20 @@ def token_hash(token: str) -> str:
 class AlarmSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_ALARM_", extra="ignore")
 
-    http_port: int = 8010
+    http_port: int = 8010  # the intake API, /metrics and the probes
     # integration name -> sha256 hex of its bearer token, e.g. '{"sy110": "9f86d0..."}'
-    integrations: dict[str, str] = Field(default_factory=lambda: dict(DEV_INTEGRATIONS))
-    max_body_bytes: int = 16_384
+    integrations: dict[str, str] = Field(
+        default_factory=lambda: dict(DEV_INTEGRATIONS), json_schema_extra=CREDENTIAL
+    )
+    # the same table from a file, or from every JSON file of a directory (a mounted Secret)
+    integrations_file: Path | None = None
+    max_body_bytes: int = 16_384  # larger reports are refused with 413
+    # a report within this distance and time of an open alarm of its kind is merged into it
     merge_distance_m: float = 200.0
     merge_window_s: float = 1800.0
     county_target_seconds: int | None = None  # overrides the city's county target when set
-    board_max_page: int = 500
-    retry_after_s: int = 2
+    board_max_page: int = 500  # GET /v1/alarms returns at most this many per page
+    retry_after_s: int = 2  # the Retry-After of a 503 when PostgreSQL does not answer
     # group commit (decision 0011): transactions in flight, alarms per transaction at most,
     # and how long the first alarm of a transaction waits for company (0: no wait)
     intake_writers: int = Field(default=2, ge=1)
@@ -47,8 +55,15 @@ class AlarmSettings(ServiceSettings):
         if isinstance(value, str):
             value = json.loads(value)
         if isinstance(value, dict):
-            for name, digest in value.items():
-                if not (isinstance(digest, str) and len(digest) == 64):
-                    raise ValueError(f"integration {name}: give the sha256 hex of its token")
-                int(digest, 16)
+            return check_hashes(value, where="integration")
         return value
+
+    @model_validator(mode="after")
+    def _read_file(self) -> Self:
+        if self.integrations_file is not None:
+            if "integrations" in self.model_fields_set:
+                raise ValueError(
+                    "set KJ_ALARM_INTEGRATIONS or KJ_ALARM_INTEGRATIONS_FILE, not both"
+                )
+            self.integrations = read_hash_table(self.integrations_file)
+        return self

@@ -16,7 +16,7 @@ class DispatchSettings(ServiceSettings):
         env_prefix="KJ_DISPATCH_", env_nested_delimiter="__", extra="ignore"
     )
 
-    http_port: int = 8030
+    http_port: int = 8030  # the HTTP API, /metrics and the probes
     group_id: str = "dispatch"  # one group: alarms keyed by region, one writer per region
     # this process among the replicas: the owner named on a region's lease, and its own consumer
     # group for work-order events (`<group_id>.events.<instance>`: every replica reads every
@@ -34,14 +34,19 @@ class DispatchSettings(ServiceSettings):
     # how often open alarms of the held regions are checked against the book, and units another
     # replica held against the database
     reconcile_interval_s: float = Field(default=5.0, gt=0)
+    # calls arriving within this window are planned together (one assignment problem)
     batch_window_ms: int = Field(default=10, ge=0, le=50)
+    # a work order not accepted by its unit within this is re-assigned to another unit
     accept_timeout_s: int = Field(default=30, gt=0, le=600)
+    # a unit that let a work order time out is not offered another for this long
     unresponsive_hold_s: float = Field(default=300.0, ge=0)
-    queue_retry_s: float = Field(default=2.0, gt=0)
-    timer_interval_s: float = Field(default=0.5, gt=0)
-    coverage_interval_s: float = Field(default=2.0, gt=0)
+    queue_retry_s: float = Field(default=2.0, gt=0)  # calls waiting for a unit retried this often
+    timer_interval_s: float = Field(default=0.5, gt=0)  # how often acceptance deadlines are checked
+    coverage_interval_s: float = Field(default=2.0, gt=0)  # coverage gauges refreshed this often
+    # the k-d tree of unit positions is rebuilt at most this often
     index_rebuild_interval_s: float = Field(default=0.25, ge=0)
-    max_range_m: float = Field(default=30_000.0, gt=0)
+    max_range_m: float = Field(default=30_000.0, gt=0)  # units farther than this are never sent
+    # a priority-1 call takes a unit from a priority-3/4 call only when that saves this much
     preempt_min_saving_s: float = Field(default=60.0, ge=0)
     eta: EtaParams = Field(default_factory=EtaParams)
-    plans_file: Path = DEFAULT_PLANS_FILE
+    plans_file: Path = DEFAULT_PLANS_FILE  # the response plans (处警预案): backups by category

@@ -2,26 +2,35 @@
 held only as SHA-256 hashes; the dev secret and push credentials are masked when printed."""
 
 import uuid
+from pathlib import Path
+from typing import Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
 from kj_runtime.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_NOTIFY_", extra="ignore")
 
-    http_port: int = 8040
+    http_port: int = 8040  # the terminal gateway, the callback API, /metrics and the probes
     # distinct per process (default: random), so a replica ignores its own announcements
     replica_id: str = Field(default_factory=lambda: f"notify-{uuid.uuid4().hex[:8]}")
 
     # unit_id -> sha256(device token) as hex. A token speaks only for its own unit.
-    device_token_sha256: dict[str, str] = Field(default_factory=dict)
+    device_token_sha256: dict[str, str] = Field(default_factory=dict, json_schema_extra=CREDENTIAL)
+    # the same table from a file, or from every JSON file of a directory where several Secrets
+    # are projected: a province's 20,000 units fit neither one variable nor one Secret
+    device_token_sha256_file: Path | None = None
     # Demo/simulator only: a unit's token is HMAC-SHA256(dev secret, unit id), hex. Off unless set.
     dev_token_secret: SecretStr | None = None
     # source (110 integration) -> sha256(its API token), for registering its callback URL.
-    integration_token_sha256: dict[str, str] = Field(default_factory=dict)
+    integration_token_sha256: dict[str, str] = Field(
+        default_factory=dict, json_schema_extra=CREDENTIAL
+    )
+    integration_token_sha256_file: Path | None = None  # as device_token_sha256_file
 
     # status callbacks: each POST's own timeout, and how long a change is retried before it is
     # dead-lettered; backoff is exponential with jitter between the two wait bounds.
@@ -38,7 +47,24 @@ class NotifySettings(ServiceSettings):
     # how often the backlog gauge is refreshed and overdue deliveries get a failed receipt
     overdue_check_s: float = 5.0
 
-    consumer_group: str = "notify"
+    consumer_group: str = "notify"  # the consumer group of the work orders
     # False: a gateway-only replica that serves sockets and learns of deliveries from the others
     # through PostgreSQL NOTIFY (decision 0040); its outbox relay, senders and workers still run.
     consume: bool = True
+
+    @field_validator("device_token_sha256", "integration_token_sha256")
+    @classmethod
+    def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_hashes(value, where="KJ_NOTIFY token hashes")
+
+    @model_validator(mode="after")
+    def _read_files(self) -> Self:
+        for field in ("device_token_sha256", "integration_token_sha256"):
+            path = getattr(self, f"{field}_file")
+            if path is None:
+                continue
+            if field in self.model_fields_set:
+                env = f"KJ_NOTIFY_{field.upper()}"
+                raise ValueError(f"set {env} or {env}_FILE, not both")
+            setattr(self, field, read_hash_table(path))
+        return self

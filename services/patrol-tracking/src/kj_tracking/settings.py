@@ -12,8 +12,8 @@ from kj_runtime.settings import ServiceSettings
 class TrackingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_TRACKING_", extra="ignore")
 
-    http_port: int = 8020
-    group_id: str = "patrol-tracking"
+    http_port: int = 8020  # the HTTP API, /metrics and the probes
+    group_id: str = "patrol-tracking"  # the consumer group of the pings
     # this process among several state processes: each reads every work order in a consumer
     # group of its own (`<group_id>-workorders-<instance>`); a restart under a new name
     # replays the work-order topics, which changes nothing already recorded
@@ -26,22 +26,22 @@ class TrackingSettings(ServiceSettings):
     # 20,000 measured best (5,000: half the rate, 50,000: -15%)
     max_batch: int = 20_000
     # validation
-    max_future_s: float = 30.0
-    max_age_s: float = 6 * 3600.0
-    max_accuracy_m: float = 200.0
-    max_speed_kmh: float = 250.0
-    jump_slack_m: float = 150.0
+    max_future_s: float = 30.0  # fixes dated further ahead than this are refused
+    max_age_s: float = 6 * 3600.0  # fixes older than this are refused
+    max_accuracy_m: float = 200.0  # fixes less accurate than this are refused
+    max_speed_kmh: float = 250.0  # a fix implying a faster move is refused...
+    jump_slack_m: float = 150.0  # ...beyond this much GPS noise
     # publication on units.state
-    min_move_m: float = 50.0
-    heartbeat_s: float = 30.0
+    min_move_m: float = 50.0  # a unit that moved more than this is published
+    heartbeat_s: float = 30.0  # and every unit at least this often
     # arrival, return to base, check-ins, silence
-    arrival_radius_m: float = 100.0
-    base_radius_m: float = 150.0
-    returning_timeout_s: float = 1800.0
-    checkin_dwell_s: float = 60.0
-    silence_s: float = 60.0
-    sweep_interval_s: float = 1.0
+    arrival_radius_m: float = 100.0  # this close to the scene: on scene
+    base_radius_m: float = 150.0  # this close to its platform: back at base
+    returning_timeout_s: float = 1800.0  # returning this long: available again anyway
+    checkin_dwell_s: float = 60.0  # this long at a checkpoint: a check-in (打卡)
+    silence_s: float = 60.0  # no fix for this long: lost_contact
+    sweep_interval_s: float = 1.0  # silences and check-ins are looked for this often
     # tracks
     # track rows waiting for COPY, at most (more are dropped and counted, decision 0021)
     track_queue_rows: int = 320_000
-    track_retention_days: int = 30
+    track_retention_days: int = 30  # daily track partitions older than this are dropped
