@@ -83,7 +83,7 @@ class Host(Generic[C]):
 
     async def start(self, *, http: bool = True) -> None:
         service, settings = self.service, self.service.settings
-        app = service.app or FastAPI(title=f"kj-{service.name}", docs_url=None, redoc_url=None)
+        app = service.app or FastAPI(title=f"kj-{service.name}")
         service.app = app
         add_ops_routes(app, {**service.checks, "tasks": self._alive})
         for step in service.restore:

@@ -89,6 +89,13 @@ async def create_topics(
         present = sorted(
             settings.topic(s.name) for s in specs if settings.topic(s.name) in existing
         )
+        # the controller answers before every broker's metadata has the new topics: a client
+        # asking at once (kcat -L, a producer) may not see them yet; wait until it would
+        give_up = time.monotonic() + 30
+        while created and not set(created) <= set(await admin.list_topics()):
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"created topics not in the metadata after 30 s: {created}")
+            await asyncio.sleep(0.1)
         return created, present
     finally:
         await admin.close()
