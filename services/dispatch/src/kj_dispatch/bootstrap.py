@@ -4,6 +4,7 @@
 import asyncpg
 from shapely.geometry import Point
 
+from kj_dispatch import metrics
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.coverage import PlatformArea
 from kj_dispatch.domain.eta import StraightLineEta
@@ -77,6 +78,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
     )
     dispatcher = build_dispatcher(settings, pool, city)
     regions = [city.region]
+    metrics.start_at_zero(platforms=[p.id for p in city.platforms], regions=regions)
     owners: dict[int, set[str]] = {}  # partition of alarms.accepted -> the regions keyed to it
 
     async def learn_partitions() -> None:

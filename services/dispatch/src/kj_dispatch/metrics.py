@@ -3,10 +3,20 @@ reason and outcome codes; never an alarm or unit id."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from kj_runtime import series
+from kj_schemas.enums import ResponseTier
+
 RESPONSE_SECONDS = Histogram(
     "kj_dispatch_response_seconds",
-    "Citizen's call to police on scene, by tier and platform",
+    "The 110 instruction received by the platform to police on scene (judged against the tier "
+    "target), by tier and platform",
     ["tier", "platform"],
+    buckets=(30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800),
+)
+CITIZEN_WAIT_SECONDS = Histogram(
+    "kj_dispatch_citizen_wait_seconds",
+    "The citizen's call to police on scene (the 110 centre's time included), by tier",
+    ["tier"],
     buckets=(30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800),
 )
 PLATFORM_SHARE_SECONDS = Histogram(
@@ -60,3 +70,21 @@ RESTORED_TOTAL = Counter(
     "Jobs given back to a unit whose acceptance reached the gateway in time but dispatch after "
     "its acceptance timeout",
 )
+
+
+def start_at_zero(*, platforms: list[str], regions: list[str]) -> None:
+    """Every series a dashboard or an alert reads, at zero from the start (kj_runtime.series)."""
+    tiers = [str(t) for t in ResponseTier]
+    series.start_at_zero(TARGET_TOTAL, tier=tiers, outcome=["met", "missed"])
+    series.start_at_zero(RESPONSE_SECONDS, tier=tiers, platform=platforms)
+    series.start_at_zero(CITIZEN_WAIT_SECONDS, tier=tiers)
+    series.start_at_zero(PLATFORM_SHARE_SECONDS, tier=tiers)
+    series.start_at_zero(AT_RISK_TOTAL, tier=tiers)
+    series.start_at_zero(UNITS_AVAILABLE, platform=platforms)
+    series.start_at_zero(SHORTFALLS_TOTAL, reason=["none_in_range", "all_busy", "locations_stale"])
+    series.start_at_zero(
+        WITHDRAWALS_TOTAL,
+        reason=["preempted", "accept_timeout", "rejected", "superseded_by_timely_accept"],
+    )
+    series.start_at_zero(STOOD_DOWN_TOTAL, why=["revoked", "fenced"])
+    series.start_at_zero(REGIONS_HELD, region=regions)

@@ -17,6 +17,7 @@ from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import City, load_city
 from kj_schemas.topics import DISPATCH_WORKORDERS, PATROL_PINGS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
+from kj_tracking import metrics
 from kj_tracking.adapters.ping_codec import ping_route
 from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
@@ -70,6 +71,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
     """Roles (docs/decisions/0020): "state" keeps unit states, arrivals, check-ins and silence;
     "tracks" COPYs every trusted fix; "all" does both in one process."""
     city = city or load_city(settings.city_dir)
+    metrics.start_at_zero()
     units = registry([(u.id, u.platform, u.kind.value) for u in city.units])
     state_role, tracks_role = settings.role != "tracks", settings.role != "state"
     service: Service[Tracker]

@@ -3,6 +3,10 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from kj_runtime import series
+from kj_schemas.enums import UnitStatus
+from kj_tracking.domain.validation import Outcome
+
 PINGS = Counter("kj_tracking_pings_total", "Pings handled, by outcome", ["outcome"])
 PING_DELAY = Histogram(
     "kj_tracking_ping_delay_seconds",
@@ -14,3 +18,9 @@ LOST_CONTACT = Counter("kj_tracking_lost_contact_total", "Units that fell silent
 ARRIVALS = Counter("kj_tracking_arrivals_total", "Arrivals on scene detected from GPS")
 CHECKINS = Counter("kj_tracking_checkins_total", "Patrol check-ins recorded")
 STATES_PUBLISHED = Counter("kj_tracking_states_published_total", "Unit states published")
+
+
+def start_at_zero() -> None:
+    """Every outcome and status at zero from the start (kj_runtime.series, issue 16)."""
+    series.start_at_zero(PINGS, outcome=[str(o) for o in Outcome])
+    series.start_at_zero(UNITS_BY_STATUS, status=[str(s) for s in UnitStatus])

@@ -21,6 +21,7 @@ _COLUMNS = frozenset(
     """work_order_id alarm_id unit_id platform_id role status eta_seconds reason runner_up_unit_id
     runner_up_eta_seconds at_risk issued_at accept_by accepted_at en_route_at on_scene_at
     on_scene_source closed_at disposition_code withdrawn_at withdraw_reason response_seconds
+    citizen_seconds
     platform_seconds target_met""".split()
 )
 ALARMS_CONSUMER = "dispatch.alarms"

@@ -97,11 +97,13 @@ def arrived(alarm: AlarmAccepted, platform_id: str, m: Measurement, source: Even
     """The primary unit's first arrival: the response time the 1/3/5 promise is measured by."""
     tier = str(alarm.tier)
     metrics.RESPONSE_SECONDS.labels(tier, platform_id).observe(m.response_s)
+    metrics.CITIZEN_WAIT_SECONDS.labels(tier).observe(m.citizen_s)
     metrics.TARGET_TOTAL.labels(tier, "met" if m.target_met else "missed").inc()
     log.info(
         "on_scene",
         alarm_id=str(alarm.alarm_id),
         response_s=round(m.response_s, 1),
+        citizen_s=round(m.citizen_s, 1),
         platform_s=round(m.platform_s, 3),
         target_met=m.target_met,
         source=str(source),

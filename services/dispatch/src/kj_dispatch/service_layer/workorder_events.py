@@ -188,6 +188,7 @@ async def _on_scene(
         )
         values |= {
             "response_seconds": m.response_s,
+            "citizen_seconds": m.citizen_s,
             "platform_seconds": m.platform_s,
             "target_met": m.target_met,
         }
