@@ -61,12 +61,21 @@ def _last(points: list[tuple[float, float]]) -> float:
     return math.nan
 
 
-def _format(value: float, unit: str | None) -> str:
+def _format(value: float, unit: str | None, decimals: int | None = None) -> str:
     if math.isnan(value):
         return "no data"
     if unit == "percentunit":
         return f"{value:.1%}"
+    if decimals is not None:
+        return f"{value:.{decimals}f}"
     return f"{value:.3g}"
+
+
+def _bucket_label(le: float, finite: list[float]) -> str:
+    """A response-time bucket's upper bound; the +Inf bucket reads as beyond the last one."""
+    if math.isinf(le):
+        return f">{finite[-1]:g}s" if finite else "all"
+    return f"≤{le:g}s"
 
 
 def draw(
@@ -81,8 +90,9 @@ def draw(
 
     panels = board["panels"]
     height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
-    fig = plt.figure(figsize=(16, height * 0.42), dpi=dpi, facecolor="#111217")
-    grid = GridSpec(height, 24, figure=fig, hspace=2.5, wspace=1.5)
+    # room between rows for each panel's title above the axis labels of the panel above it
+    fig = plt.figure(figsize=(17, height * 0.5), dpi=dpi, facecolor="#111217")
+    grid = GridSpec(height, 24, figure=fig, hspace=4.0, wspace=2.0)
     step = max(15.0, (end - start) / 120)
     sent: list[str] = []
     for panel in panels:
@@ -91,7 +101,9 @@ def draw(
         ax.set_facecolor("#181b1f")
         ax.set_title(panel["title"], color="#ccccdc", fontsize=10, loc="left")
         ax.tick_params(colors="#8e8e8e", labelsize=7)
-        unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        unit = defaults.get("unit")
+        decimals = defaults.get("decimals", panel.get("decimals"))
         series: list[tuple[str, list[tuple[float, float]]]] = []
         raw: list[Series] = []
         for target in panel.get("targets", []):
@@ -112,7 +124,7 @@ def draw(
                 ax.text(
                     x,
                     0.55,
-                    _format(_last(pts), unit),
+                    _format(_last(pts), unit, decimals),
                     color="#73bf69",
                     fontsize=18,
                     ha="center",
@@ -127,6 +139,11 @@ def draw(
             values = [_last(p) for _, p in ordered]
             ax.barh([n for n, _ in ordered], values, color="#5794f2")
             ax.invert_yaxis()
+            # names inside the panel, over the bars: beside it they ran under the next panel
+            ax.tick_params(axis="y", direction="in", pad=-3, labelsize=6)
+            for label in ax.get_yticklabels():
+                label.set_horizontalalignment("left")
+                label.set_color("#ffffff")
             if unit == "percentunit":
                 ax.set_xlim(0, 1)
         elif kind == "heatmap":
@@ -136,8 +153,15 @@ def draw(
                 xs = [(t - end) / 60 for t, _ in pts]
                 ax.plot(xs, [v for _, v in pts], label=name, linewidth=1)
             ax.set_xlabel("minutes before the snapshot", color="#8e8e8e", fontsize=7)
-            if len(series) <= 12:
-                ax.legend(fontsize=6, loc="upper left", facecolor="#181b1f", labelcolor="#ccccdc")
+            # every series named, however many (in columns when long)
+            ax.legend(
+                fontsize=5 if len(series) > 12 else 6,
+                loc="upper left",
+                ncol=1 + (len(series) - 1) // 8,
+                facecolor="#181b1f",
+                framealpha=0.8,
+                labelcolor="#ccccdc",
+            )
     title = "".join(c for c in board["title"] if ord(c) < 0x2E80).strip()  # the font has no CJK
     fig.suptitle(title, color="#ccccdc", fontsize=14, x=0.01, ha="left")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +185,8 @@ def _heatmap(ax: Any, raw: list[Series]) -> None:
         rows.append([max(0.0, v - b) for v, b in zip(values, below, strict=False)])
         below = values
     ax.imshow(rows, aspect="auto", origin="lower", cmap="inferno", interpolation="nearest")
-    ax.set_yticks(range(len(by_le)), [f"≤{le:g}s" for le, _ in by_le], fontsize=6)
+    finite = [le for le, _ in by_le if not math.isinf(le)]
+    ax.set_yticks(range(len(by_le)), [_bucket_label(le, finite) for le, _ in by_le], fontsize=6)
     ax.set_xticks([])
 
 

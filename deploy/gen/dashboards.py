@@ -127,7 +127,9 @@ def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
         thresholds=_percent_thresholds(objective),
     )
     heatmap = Heatmap(
-        title="Response time (alarm to on scene), tier $tier",
+        # Grafana shows the chosen tiers in the variable's picker; a title holding `$tier`
+        # read "tier $tier" wherever the variable was not expanded (issue 16)
+        title="Response time, 110 instruction received → on scene (tiers chosen above)",
         dataSource=DATASOURCE,
         targets=[
             Target(
