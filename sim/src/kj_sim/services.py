@@ -1,12 +1,15 @@
 """The four services as processes: started with their console entry points, waited for on
-/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`)."""
+/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`). The chaos suite
+runs a set of its own (two dispatch replicas, other ports) and kills, pauses and restarts
+them one by one, each in its own process group."""
 
 import asyncio
 import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -18,6 +21,7 @@ class Service:
     command: str
     port: int
     env_prefix: str
+    env: tuple[tuple[str, str], ...] = field(default=())  # this process's own settings
 
     @property
     def url(self) -> str:
@@ -33,28 +37,72 @@ SERVICES = (
 
 
 class ServiceProcesses:
-    def __init__(self, log_dir: Path, *, to_terminal: bool = False) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        *,
+        to_terminal: bool = False,
+        services: Sequence[Service] = SERVICES,
+        own_groups: bool = False,
+    ) -> None:
+        """`own_groups`: each process leads a process group of its own, so a signal reaches
+        whatever it started and never the caller's group."""
         self.log_dir = log_dir
         self.to_terminal = to_terminal
+        self.services = {service.name: service for service in services}
+        self.own_groups = own_groups
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._extra_env: dict[str, str] = {}
 
     def start(self, extra_env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for service in SERVICES:
-            env = {
-                **os.environ,
-                f"{service.env_prefix}HTTP_PORT": str(service.port),
-                **(extra_env or {}),
-            }
-            log_file = self.log_dir / f"{service.name}.log"
-            output = None if self.to_terminal else log_file.open("wb")  # this run's logs only
-            self.processes[service.name] = subprocess.Popen(  # noqa: S603 - our own entry points
-                [service.command], env=env, stdout=output, stderr=subprocess.STDOUT
-            )
+        self._extra_env = dict(extra_env or {})
+        for name in self.services:
+            self.start_one(name)
 
-    async def wait_ready(self, deadline_s: float = 90) -> None:
+    def start_one(self, name: str) -> subprocess.Popen[bytes]:
+        """Start (or start again, after it died) one process; its log file is appended to."""
+        service = self.services[name]
+        env = {
+            **os.environ,
+            f"{service.env_prefix}HTTP_PORT": str(service.port),
+            **self._extra_env,
+            **dict(service.env),
+        }
+        log_file = self.log_dir / f"{service.name}.log"
+        first = name not in self.processes
+        output = None if self.to_terminal else log_file.open("wb" if first else "ab")
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own entry points
+                [service.command],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=self.own_groups,
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child holds its own descriptor
+        self.processes[name] = process
+        return process
+
+    def signal(self, name: str, signum: signal.Signals) -> None:
+        """Send `signum` to the process (to its whole group when it has one of its own)."""
+        process = self.processes[name]
+        if process.poll() is not None:
+            return
+        if self.own_groups:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+
+    def alive(self, name: str) -> bool:
+        process = self.processes.get(name)
+        return process is not None and process.poll() is None
+
+    async def wait_ready(self, deadline_s: float = 90, names: Iterable[str] | None = None) -> None:
         give_up = time.monotonic() + deadline_s
-        pending = {service.name: service for service in SERVICES}
+        pending = {name: self.services[name] for name in (names or self.services)}
         async with httpx.AsyncClient(timeout=2) as client:
             while pending:
                 for name, service in list(pending.items()):
@@ -74,18 +122,21 @@ class ServiceProcesses:
                         f"not ready after {deadline_s:.0f}s: {', '.join(pending)}; "
                         f"see the logs in {self.log_dir}"
                     )
-                await asyncio.sleep(0.5)
+                if pending:
+                    await asyncio.sleep(0.5)
 
     def stop(self, timeout_s: float = 20) -> dict[str, int | None]:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        for name in self.processes:
+            if self.alive(name):
+                if self.own_groups:  # a paused process must be resumed to hear SIGTERM
+                    self.signal(name, signal.SIGCONT)
+                self.signal(name, signal.SIGTERM)
         codes: dict[str, int | None] = {}
         for name, process in self.processes.items():
             try:
                 codes[name] = process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self.signal(name, signal.SIGKILL)
                 codes[name] = process.wait()
         return codes
 
