@@ -13,7 +13,9 @@ from kj_sim.chaos.rules import (
     blocking_poison,
     double_assignments,
     duplicate_orders,
+    expired_late,
     recovery_s,
+    silent_wait_s,
     stranded_gap,
     waiting_gaps,
 )
@@ -97,6 +99,25 @@ def test_a_wait_past_the_target_is_stranded_unless_the_command_centre_was_told_i
     assert stranded_gap(gaps, 60, notices=[40.2]) is None
     assert stranded_gap(gaps, 60, notices=[150.0]) == (40.0, 200.0)  # told after the target
     assert stranded_gap([(0.0, 59.0)], 60, notices=[]) is None
+
+
+def test_an_unanswered_order_withdrawn_long_after_its_deadline_or_never_expired_late() -> None:
+    on_time = order("w1", ended=30.6, engaged=False, reason="accept_timeout")  # accept by 30
+    late = order("w2", ended=98.0, engaged=False, reason="accept_timeout")
+    never = order("w3", engaged=False)
+    accepted = order("w4", engaged=True)
+    assert [expired_late(o, until=200) for o in (on_time, late, never, accepted)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert not expired_late(never, until=33)  # its timer still has time
+
+
+def test_the_longest_silent_wait_is_the_longest_one_no_notice_named() -> None:
+    assert silent_wait_s([(0.0, 4.0), (40.0, 95.0)], notices=[]) == 55.0
+    assert silent_wait_s([(0.0, 4.0), (40.0, 95.0)], notices=[60.0]) == 4.0
 
 
 def test_recovery_is_the_first_work_order_of_an_alarm_sent_after_the_fault() -> None:

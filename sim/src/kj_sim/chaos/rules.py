@@ -112,6 +112,25 @@ def waiting_gaps(
     return [(a, b) for a, b in gaps if b > a]
 
 
+def expired_late(order: OrderSpan, *, until: float) -> bool:
+    """An order nobody accepted that was not withdrawn within ACCEPT_GRACE_S of its deadline
+    (or is still open past it at `until`): no dispatcher's timer was looking after it."""
+    if order.engaged or order.accept_by + ACCEPT_GRACE_S >= until:
+        return False
+    if order.ended_at is None:
+        return True
+    return order.withdraw_reason == "accept_timeout" and (
+        order.ended_at > order.accept_by + ACCEPT_GRACE_S
+    )
+
+
+def silent_wait_s(gaps: Sequence[tuple[float, float]], notices: Sequence[float]) -> float:
+    """The longest wait during which no notice named the alarm (0 when every wait had one)."""
+    return max(
+        (b - a for a, b in gaps if not any(a - 1.0 <= at <= b for at in notices)), default=0.0
+    )
+
+
 def stranded_gap(
     gaps: Sequence[tuple[float, float]], target_s: float, notices: Sequence[float]
 ) -> tuple[float, float] | None:

@@ -1,7 +1,7 @@
 """`make chaos`: the stack on its own broker and database, steady load through the external
 contract, the faults on a schedule, poison records, then the verifier.
 
-    python -m kj_sim.chaos [--profile ci|full] [--duration S] [--no-record]
+    python -m kj_sim.chaos [--profile ci|full] [--duration S] [--no-record] [--verify-only]
 
 Phases (seconds after the load started): warm-up; the faults, one every `spacing_s`, each
 kill followed at once by a restart and probes until an alarm posted after it is served; a
@@ -193,6 +193,37 @@ async def run_chaos(
         stack.release()
 
 
+async def verify_again(
+    *, state_dir: Path = DEFAULT_STATE, ports: ChaosPorts | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The verifier once more on the last run (its ledger, its broker and database, started
+    again through their scripts and stopped after): for a rule that changed."""
+    run_dir = state_dir / "last"
+    stack = ChaosStack(state_dir, run_dir, ports or ChaosPorts(), "-")
+    stack.claim()
+    try:
+        ledger = Ledger.load(run_dir)
+        for name in ("broker", "postgres"):
+            if await stack.script(name, "start") != 0:
+                raise RuntimeError(f"{name} did not start; see {run_dir / 'logs/infra.log'}")
+        record = await read_record(stack.postgres)
+        topics = await read_topics(stack.kafka)
+        figures, details = verify(ledger, record, topics)
+        previous = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+        for key in ("chaos.profile", "chaos.load_s"):
+            figures[key] = previous["figures"][key]
+        _report(
+            run_dir,
+            figures,
+            details,
+            {k: v for k, v in previous.items() if k not in ("figures", "details")},
+        )
+        return figures, details
+    finally:
+        await stack.stop()
+        stack.release()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kj_sim.chaos",
@@ -204,6 +235,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--no-record", action="store_true", help="do not write bench/results.json")
+    parser.add_argument(
+        "--verify-only", action="store_true", help="verify the last run again (no new run)"
+    )
     return parser
 
 
@@ -220,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(profile.faults)} faults every {profile.spacing_s:.0f} s; state in {args.state_dir}",
         flush=True,
     )
-    figures, _ = asyncio.run(run_chaos(profile, state_dir=args.state_dir, seed=args.seed))
+    if args.verify_only:
+        figures, _ = asyncio.run(verify_again(state_dir=args.state_dir))
+    else:
+        figures, _ = asyncio.run(run_chaos(profile, state_dir=args.state_dir, seed=args.seed))
     if not args.no_record:
         sys.path.insert(0, str(REPO_ROOT))
         from bench.record import record

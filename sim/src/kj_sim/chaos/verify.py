@@ -16,7 +16,9 @@ from kj_sim.chaos.rules import (
     blocking_poison,
     double_assignments,
     duplicate_orders,
+    expired_late,
     recovery_s,
+    silent_wait_s,
     stranded_gap,
     waiting_gaps,
 )
@@ -66,6 +68,7 @@ def verify(ledger: Ledger, record: Record, topics: Topics) -> tuple[dict[str, An
     primaries = _primaries(record.orders)
 
     stranded = []
+    longest_silence = 0.0
     for alarm in police:
         row = record.alarms.get(str(alarm.alarm_id))
         if row is None or alarm.alarm_id in lost_ids:
@@ -73,9 +76,9 @@ def verify(ledger: Ledger, record: Record, topics: Topics) -> tuple[dict[str, An
         gaps = waiting_gaps(
             row["received_at"].timestamp(), primaries.get(str(alarm.alarm_id), []), until
         )
-        gap = stranded_gap(
-            gaps, float(row["target_seconds"]), topics.notices.get(str(alarm.alarm_id), [])
-        )
+        notices = topics.notices.get(str(alarm.alarm_id), [])
+        longest_silence = max(longest_silence, silent_wait_s(gaps, notices))
+        gap = stranded_gap(gaps, float(row["target_seconds"]), notices)
         if gap is not None:
             stranded.append(
                 {
@@ -157,6 +160,9 @@ def verify(ledger: Ledger, record: Record, topics: Topics) -> tuple[dict[str, An
         "chaos.accept_timeouts": sum(
             1 for o in record.orders if o.withdraw_reason == "accept_timeout"
         ),
+        "chaos.longest_silent_wait_s": round(longest_silence, 1),
+        # unanswered orders no timer withdrew in time (a dead dispatcher's)
+        "chaos.orders_expired_late": sum(1 for o in record.orders if expired_late(o, until=until)),
         "chaos.faults": len(ledger.faults),
         "chaos.faults_not_recovered": len(unrecovered),
         # services that ended by themselves (the supervisor started them again)
