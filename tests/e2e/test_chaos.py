@@ -11,16 +11,17 @@ from kj_sim.chaos.run import run_chaos
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-# zeros measured on main and asserted
+# zeros measured on main (2 ci and 3 full runs) and asserted
 HOLDS = (
     "chaos.accepted_lost",
     "chaos.duplicate_work_orders",
     "chaos.units_double_assigned",
-    "chaos.false_accept_timeouts",
-)
-# not zero on main yet (figures in the issue 14 notes): asserted once their fixes land
-NOT_YET = (
     "chaos.alarms_stranded",
+)
+# not zero on main yet (2 to 10 false accept timeouts a run, 5 or 6 blocking poison records):
+# asserted once their fixes land
+NOT_YET = (
+    "chaos.false_accept_timeouts",
     "chaos.poison_records_blocking",
 )
 RECOVERY_LIMIT_S = 10.0
