@@ -11,7 +11,7 @@ UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench study
+.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench study chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,11 @@ demo: up ## the main job: the four services driven by a simulated city, live das
 
 run: up ## the four services alone against the local infrastructure, logs to the terminal; Ctrl-C stops
 	@$(RUN) python -m kj_sim.services
+
+PROFILE ?= full
+chaos: install ## kill, pause and poison the stack under load, then verify (PROFILE=ci: 2 min; DURATION=S); its own broker and database
+	@$(RUN) python -m kj_sim.chaos --profile $(PROFILE) $(if $(DURATION),--duration $(DURATION),)
+	@$(RUN) python -m bench.summary >/dev/null
 
 study: install ## the offline dispatch-policy study: a simulated day at 1x, 2x, 4x load; table and plots in docs/study/
 	@$(RUN) python -m kj_sim.study.run

@@ -93,6 +93,49 @@ FIGURES = [
         "fewer late arrivals than closest-idle at 2x load (fraction; published: ≈ 0.18)",
     ),
     Figure("study.attainment_1x", "share of incidents on target at normal load, full policy"),
+    # `make chaos` (decision 0070 defines each); "0" targets: fewer than 1
+    Figure(
+        "chaos.accepted_lost",
+        "alarms answered 201/200 under chaos with no outcome (no record, never dispatched...)",
+        "0",
+        at_most=1,
+    ),
+    Figure(
+        "chaos.duplicate_work_orders",
+        "work orders that should not exist (second primary, after close, unrecorded)",
+        "0",
+        at_most=1,
+    ),
+    Figure(
+        "chaos.units_double_assigned",
+        "units that held two work orders at once in the work orders' history",
+        "0",
+        at_most=1,
+    ),
+    Figure(
+        "chaos.alarms_stranded",
+        "alarms that waited longer than their target with no notice to the command centre",
+        "0",
+        at_most=1,
+    ),
+    Figure(
+        "chaos.false_accept_timeouts",
+        "orders withdrawn for accept timeout though an acceptance was confirmed in time",
+        "0",
+        at_most=1,
+    ),
+    Figure(
+        "chaos.recovery_max_s",
+        "worst time from a fault to the first work order of an alarm posted after it (s)",
+        "< 10 s",
+        at_most=10,
+    ),
+    Figure(
+        "chaos.poison_records_blocking",
+        "poison records a consumer group could not get past while later records waited",
+        "0",
+        at_most=1,
+    ),
 ]
 
 

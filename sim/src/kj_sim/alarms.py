@@ -105,7 +105,13 @@ class AlarmStream:
         bursts: tuple[Burst, ...] = (),
         rate_multiplier: float = 1.0,
         repeat_share: float = REPEAT_SHARE,
+        daily_profile: bool = True,
+        id_prefix: str = "SIM",
     ) -> None:
+        """`daily_profile=False`: the same rate at every hour (steady load for the chaos suite);
+        `id_prefix` keeps two streams started in the same second apart."""
+        self.daily_profile = daily_profile
+        self.id_prefix = id_prefix
         self.rng = np.random.default_rng(seed)
         self.repeat_share = repeat_share
         self.per_hour = per_hour * rate_multiplier
@@ -128,6 +134,8 @@ class AlarmStream:
             self._schedule_burst(burst)
 
     def _rate_at(self, seconds: float) -> float:
+        if not self.daily_profile:
+            return self.per_hour / 3600.0
         hour = (self.start + timedelta(seconds=seconds)).hour
         return self.per_hour * float(DAILY_PROFILE[hour]) / 3600.0
 
@@ -155,7 +163,7 @@ class AlarmStream:
         phone = f"1{int(self.rng.integers(30, 99))}{int(self.rng.integers(0, 10**8)):08d}"
         return {
             "source": self.source,
-            "source_alarm_id": f"SIM-{self.start:%Y%m%d-%H%M%S}-{self._seq:06d}",
+            "source_alarm_id": f"{self.id_prefix}-{self.start:%Y%m%d-%H%M%S}-{self._seq:06d}",
             "reported_at": (self.start + timedelta(seconds=at)).isoformat(),
             "caller_phone": phone,
             "location": {"lat": lat, "lon": lon},
@@ -166,6 +174,11 @@ class AlarmStream:
 
     def _push(self, at: float, body: dict[str, Any]) -> None:
         heapq.heappush(self._queue, _Pending(at, self._seq, body))
+
+    def single(self, at: float, category: AlarmCategory) -> dict[str, Any]:
+        """One call of `category` placed `at` seconds after the start, outside the stream."""
+        lat, lon = self._location()
+        return self._body(at, category, lat, lon)
 
     def _incident(self, at: float) -> None:
         category = self._categories[int(self.rng.choice(len(self._categories), p=self._shares))]

@@ -40,8 +40,11 @@ class Cleared:
 
 
 class Fleet:
-    def __init__(self, city: City, rng: np.random.Generator) -> None:
+    def __init__(
+        self, city: City, rng: np.random.Generator, *, on_scene_mean_s: float = 600.0
+    ) -> None:
         self.rng = rng
+        self.on_scene_mean_s = on_scene_mean_s  # how long a unit stays on scene, on average
         lat0 = float(np.mean([p.lat for p in city.platforms]))
         lon0 = float(np.mean([p.lon for p in city.platforms]))
         self.projection = LocalProjection(lat0, lon0)
@@ -114,7 +117,7 @@ class Fleet:
         self._new_patrol_waypoints(np.flatnonzero(reached & (self.mode == Mode.patrol)))
         for unit in np.flatnonzero(reached & (self.mode == Mode.to_scene)):
             self.mode[unit] = Mode.on_scene
-            self.busy_until[unit] = now + self.rng.gamma(3.0, 200.0)  # ~10 min on scene
+            self.busy_until[unit] = now + self.rng.gamma(3.0, self.on_scene_mean_s / 3.0)
             arrivals.append(Arrival(int(unit), self.work_order[unit] or ""))
         back = reached & (self.mode == Mode.returning)
         self.mode[back] = Mode.patrol

@@ -1,13 +1,16 @@
 """The four services as processes: started with their console entry points, waited for on
 /readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`). Each listens where its
-settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is passed on as it is."""
+settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is passed on as it is. The chaos suite
+runs a set of its own (two dispatch replicas, pinned ports) and kills, pauses and restarts them
+one by one, each in its own process group."""
 
 import asyncio
 import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -19,9 +22,13 @@ class Service:
     command: str
     default_port: int  # the settings model's default (a test keeps them equal)
     env_prefix: str
+    env: tuple[tuple[str, str], ...] = field(default=())  # this process's own settings
+    pinned: bool = False  # listens on `default_port` whatever the environment says (chaos)
 
     @property
     def port(self) -> int:
+        if self.pinned:
+            return self.default_port
         return int(os.environ.get(f"{self.env_prefix}HTTP_PORT") or self.default_port)
 
     @property
@@ -38,10 +45,22 @@ SERVICES = (
 
 
 class ServiceProcesses:
-    def __init__(self, log_dir: Path, *, to_terminal: bool = False) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        *,
+        to_terminal: bool = False,
+        services: Sequence[Service] = SERVICES,
+        own_groups: bool = False,
+    ) -> None:
+        """`own_groups`: each process leads a process group of its own, so a signal reaches
+        whatever it started and never the caller's group."""
         self.log_dir = log_dir
         self.to_terminal = to_terminal
+        self.services = {service.name: service for service in services}
+        self.own_groups = own_groups
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._extra_env: dict[str, str] = {}
 
     @staticmethod
     def environment(extra_env: dict[str, str] | None = None) -> dict[str, str]:
@@ -52,17 +71,52 @@ class ServiceProcesses:
     def start(self, extra_env: dict[str, str] | None = None) -> None:
         if not self.to_terminal:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self.environment(extra_env)
-        for service in SERVICES:
-            log_file = self.log_dir / f"{service.name}.log"
-            output = None if self.to_terminal else log_file.open("wb")  # this run's logs only
-            self.processes[service.name] = subprocess.Popen(  # noqa: S603 - our own entry points
-                [service.command], env=env, stdout=output, stderr=subprocess.STDOUT
-            )
+        self._extra_env = dict(extra_env or {})
+        for name in self.services:
+            self.start_one(name)
 
-    async def wait_ready(self, deadline_s: float = 90) -> None:
+    def start_one(self, name: str) -> subprocess.Popen[bytes]:
+        """Start (or start again, after it died) one process; its log file is appended to."""
+        service = self.services[name]
+        env = {
+            **self.environment(self._extra_env),
+            f"{service.env_prefix}HTTP_PORT": str(service.port),
+            **dict(service.env),
+        }
+        log_file = self.log_dir / f"{service.name}.log"
+        first = name not in self.processes
+        output = None if self.to_terminal else log_file.open("wb" if first else "ab")
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own entry points
+                [service.command],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=self.own_groups,
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child holds its own descriptor
+        self.processes[name] = process
+        return process
+
+    def signal(self, name: str, signum: signal.Signals) -> None:
+        """Send `signum` to the process (to its whole group when it has one of its own)."""
+        process = self.processes[name]
+        if process.poll() is not None:
+            return
+        if self.own_groups:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+
+    def alive(self, name: str) -> bool:
+        process = self.processes.get(name)
+        return process is not None and process.poll() is None
+
+    async def wait_ready(self, deadline_s: float = 90, names: Iterable[str] | None = None) -> None:
         give_up = time.monotonic() + deadline_s
-        pending = {service.name: service for service in SERVICES}
+        pending = {name: self.services[name] for name in (names or self.services)}
         async with httpx.AsyncClient(timeout=2) as client:
             while pending:
                 for name, service in list(pending.items()):
@@ -82,18 +136,21 @@ class ServiceProcesses:
                         f"not ready after {deadline_s:.0f}s: {', '.join(pending)}; "
                         f"see the logs in {self.log_dir}"
                     )
-                await asyncio.sleep(0.5)
+                if pending:
+                    await asyncio.sleep(0.5)
 
     def stop(self, timeout_s: float = 20) -> dict[str, int | None]:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        for name in self.processes:
+            if self.alive(name):
+                if self.own_groups:  # a paused process must be resumed to hear SIGTERM
+                    self.signal(name, signal.SIGCONT)
+                self.signal(name, signal.SIGTERM)
         codes: dict[str, int | None] = {}
         for name, process in self.processes.items():
             try:
                 codes[name] = process.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self.signal(name, signal.SIGKILL)
                 codes[name] = process.wait()
         return codes
 

@@ -4,6 +4,7 @@ scene, presses on-scene now and then (GPS detects the arrival anyway), and close
 disposition. Reconnects when the network drops."""
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import uuid
@@ -100,7 +101,9 @@ class GatewayTerminals:
         if self.rng.uniform() < self.never_answer_share:
             return  # the officer never answers: dispatch must re-assign
         await asyncio.sleep(float(self.rng.lognormal(np.log(6.0), 0.5)))
-        await socket.send(_text({"type": "read", "delivery_id": frame["delivery_id"]}))
+        # a read receipt lost with a dropped connection does not stop the officer answering
+        with contextlib.suppress(websockets.WebSocketException):
+            await socket.send(_text({"type": "read", "delivery_id": frame["delivery_id"]}))
         await self._answer(unit_id, work_order_id, "accepted")
         self.fleet.send_to_scene(unit, order["scene"]["lat"], order["scene"]["lon"], work_order_id)
         await self._answer(unit_id, work_order_id, "en_route")
