@@ -70,10 +70,11 @@ async def repeats_and_open_nearby(
     connection: asyncpg.Connection,
     keys: Sequence[tuple[str, str]],
     boxes: Sequence[tuple[float, float, float, float, datetime, float]],
-) -> tuple[dict[tuple[str, str], asyncpg.Record], list[OpenAlarm]]:
+) -> tuple[dict[tuple[str, str], dict[str, Any]], list[OpenAlarm]]:
     """In one round trip: the alarms already recorded under any of `keys` (source,
-    source_alarm_id), and the open alarms inside any of `boxes` (min_lat, max_lat, min_lon,
-    max_lon, reported_at, window_s): those reported within window_s of reported_at.
+    source_alarm_id), as plain rows, and the open alarms inside any of `boxes` (min_lat,
+    max_lat, min_lon, max_lon, reported_at, window_s): those reported within window_s of
+    reported_at.
 
     Both halves are a lateral subquery per key or box, kept apart from the outer query by
     `offset 0`, so each is an index lookup whatever the planner believes of the table's size:
@@ -107,7 +108,7 @@ async def repeats_and_open_nearby(
             ]
         ).decode(),
     )
-    repeats = {(r["source"], r["source_alarm_id"]): r for r in rows if r["repeat"]}
+    repeats = {(r["source"], r["source_alarm_id"]): dict(r) for r in rows if r["repeat"]}
     nearby = {
         r["alarm_id"]: OpenAlarm(
             r["alarm_id"], r["lat"], r["lon"], r["reported_at"], AlarmCategory(r["category"])
