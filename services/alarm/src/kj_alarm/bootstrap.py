@@ -16,6 +16,7 @@ from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
 from kj_alarm.entrypoints.kafka_intake import KafkaIntake
+from kj_alarm.entrypoints.receipt_events import ReceiptTimeline
 from kj_alarm.entrypoints.workorder_events import WorkOrderTimeline
 from kj_alarm.service_layer.deps import Deps, GroupCommit
 from kj_alarm.service_layer.intake import IntakeWriter
@@ -30,7 +31,12 @@ from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import load_city
 from kj_schemas.enums import ResponseTier
-from kj_schemas.topics import ALARMS_INTAKE, DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.topics import (
+    ALARMS_INTAKE,
+    DISPATCH_WORKORDERS,
+    NOTIFY_RECEIPTS,
+    WORKORDERS_EVENTS,
+)
 
 SERVICE = "alarm"
 
@@ -73,6 +79,10 @@ class AlarmService:
             consumer = make_consumer(kafka, *topics, group_id="alarm-timeline")
             timeline = WorkOrderTimeline(self.deps, dead, kafka.topic_prefix)
             await self._consume(consumer, timeline.handle, stop, "alarm-timeline")
+        if self.settings.consume_receipts:
+            consumer = make_consumer(kafka, NOTIFY_RECEIPTS.name, group_id="alarm-receipts")
+            receipts = ReceiptTimeline(self.deps, dead)
+            await self._consume(consumer, receipts.handle, stop, "alarm-receipts")
 
     async def _consume(self, consumer: Any, handle: Any, stop: asyncio.Event, group: str) -> None:
         await consumer.start()

@@ -229,6 +229,34 @@ async def add_timeline(
     )
 
 
+async def add_timeline_once(
+    connection: asyncpg.Connection,
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any], UUID]],
+) -> int:
+    """(alarm_id, kind, at, unit_id, work_order_id, detail, event_id) rows in one statement;
+    a row whose event id is on the timeline already, or whose alarm is not known here, is
+    skipped. Returns how many were added."""
+    if not entries:
+        return 0
+    rows = await connection.fetch(
+        "insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail, event_id) "
+        "select e.alarm_id, e.kind, e.at, e.unit_id, e.work_order_id, e.detail::jsonb, e.event_id "
+        "from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[], "
+        "$6::text[], $7::uuid[]) "
+        "as e(alarm_id, kind, at, unit_id, work_order_id, detail, event_id) "
+        "where exists (select 1 from alarms a where a.alarm_id = e.alarm_id) "
+        "on conflict (event_id) do nothing returning id",
+        [e[0] for e in entries],
+        [e[1] for e in entries],
+        [e[2] for e in entries],
+        [e[3] for e in entries],
+        [e[4] for e in entries],
+        [orjson.dumps(e[5]).decode() for e in entries],
+        [e[6] for e in entries],
+    )
+    return len(rows)
+
+
 async def timeline(connection: asyncpg.Connection | asyncpg.Pool, alarm_id: UUID) -> list[Any]:
     return list(
         await connection.fetch(
