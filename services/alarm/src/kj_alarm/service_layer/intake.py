@@ -49,7 +49,7 @@ BATCH_SIZE = Histogram(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     incoming: Incoming
     done: asyncio.Future[IntakeResult]
