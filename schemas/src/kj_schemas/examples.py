@@ -232,6 +232,9 @@ EXAMPLES: tuple[Example, ...] = (
             "ref_id": WORK_ORDER_ID,
             "status": "delivered",
             "at": "2026-11-23T10:02:11.340000Z",
+            "alarm_id": ALARM_ID,
+            "action": "assign",
+            "delivery_id": 1042,
         },
         {
             "notification_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",

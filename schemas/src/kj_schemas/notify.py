@@ -13,7 +13,7 @@ from kj_schemas.base import (
     ShortText,
     Timestamp,
 )
-from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.enums import NotificationChannel, ReceiptStatus, WorkOrderAction
 
 Recipient = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")]
 
@@ -32,7 +32,11 @@ class Notification(Message):
 
 
 class DeliveryReceipt(Message):
-    """Delivered, read (when the terminal says so), or failed (with the cause)."""
+    """Delivered, read (when the terminal says so), or failed (with the cause).
+
+    A work order's receipt from a terminal also names the alarm it serves, which of the work
+    order's messages it was (assign or withdraw) and the terminal's delivery number, so the
+    alarm service can put it on the alarm's timeline (decision 0043)."""
 
     notification_id: UUID
     channel: NotificationChannel
@@ -41,6 +45,9 @@ class DeliveryReceipt(Message):
     status: ReceiptStatus
     at: Timestamp
     detail: ShortText | None = None
+    alarm_id: UUID | None = None
+    action: WorkOrderAction | None = None
+    delivery_id: Annotated[int, Field(strict=True, ge=1)] | None = None
 
     @model_validator(mode="after")
     def _failure_says_why(self) -> Self:

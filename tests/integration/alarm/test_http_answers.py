@@ -260,6 +260,7 @@ async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
 ) -> None:
     from kj_alarm.entrypoints.http import create_app
     from kj_alarm.service_layer.deps import Deps
+    from kj_alarm.service_layer.intake import IntakeWriter
     from kj_runtime.db import create_pool
 
     dead = alarm_service.settings.postgres.model_copy(update={"port": 1})  # nothing listens
@@ -271,7 +272,8 @@ async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
             region="hunan-shaoyang",
             outbox=alarm_service.deps.outbox,
         )
-        app = create_app(alarm_service.settings, deps)
+        writer = IntakeWriter(deps)
+        app = create_app(alarm_service.settings, deps, writer)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://a"
         ) as c:
@@ -279,6 +281,7 @@ async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
         assert answer.status_code == 503
         assert int(answer.headers["retry-after"]) > 0
     finally:
+        await writer.close()
         await pool.close()
 
 

@@ -1,5 +1,5 @@
-"""The Kafka side: reports on alarms.intake, and work orders and unit events filling the
-timeline and status of an alarm."""
+"""The Kafka side: reports on alarms.intake, work orders and unit events filling the
+timeline and status of an alarm, and the terminals' receipts from notify on its timeline."""
 
 import asyncio
 import uuid
@@ -18,6 +18,7 @@ from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmStatusChanged
 from kj_schemas.deadletter import DeadLetter
+from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 from .conftest import AUTH, read_topic, report
@@ -153,6 +154,80 @@ async def test_work_orders_and_unit_events_fill_the_timeline_status_and_response
     ]
     assert statuses == ["accepted", "assigned", "on_scene", "closed"]
     assert all(r.key == alarm_id.encode() for r in records if alarm_id.encode() in r.value)
+
+
+async def test_terminal_receipts_from_notify_go_on_the_alarms_timeline_once_each(
+    client: httpx.AsyncClient, producer: AIOKafkaProducer, topics: KafkaSettings
+) -> None:
+    alarm_id = uuid.UUID(
+        (await client.post("/v1/alarms", json=report(), headers=AUTH)).json()["alarm_id"]
+    )
+    work_order_id, late_order_id = uuid.uuid4(), uuid.uuid4()
+    at = datetime.now(UTC)
+
+    def receipt(status: str, seconds: float, **fields: Any) -> DeliveryReceipt:
+        values: dict[str, Any] = {
+            "notification_id": uuid.uuid4(),
+            "channel": "terminal",
+            "recipient": "SY-P05-M2",
+            "ref_id": work_order_id,
+            "status": status,
+            "at": at + timedelta(seconds=seconds),
+            "alarm_id": alarm_id,
+            "action": "assign",
+            "delivery_id": 7,
+        }
+        return DeliveryReceipt(**(values | fields))
+
+    delivered = receipt("delivered", 1)
+    failed = receipt(
+        "failed", 2, ref_id=late_order_id, delivery_id=8, detail="terminal did not acknowledge"
+    )
+    marker = uuid.uuid4().hex
+    sent = [
+        codec.encode(delivered),
+        codec.encode(delivered),  # at least once from notify's outbox: recorded once
+        codec.encode(failed),
+        codec.encode(
+            receipt("delivered", 3, channel="taxi", recipient="taxi-0001")
+        ),  # not a work order's
+        codec.encode(receipt("delivered", 4, alarm_id=uuid.uuid4())),  # an alarm not known here
+        f"not a receipt {marker}".encode(),
+        codec.encode(receipt("read", 5)),
+    ]
+    for value in sent:  # one key: one partition, handled in this order
+        await producer.send_and_wait(
+            topics.topic("notify.receipts"), value, key=str(work_order_id).encode()
+        )
+
+    async def read_on_timeline() -> Any:
+        view = (await client.get(f"/v1/alarms/{alarm_id}", headers=AUTH)).json()
+        kinds = [e["kind"] for e in view["timeline"]]
+        return view["timeline"] if "terminal_read" in kinds else None
+
+    timeline = await wait_for(read_on_timeline)
+    terminal = [
+        (e["kind"], e["unit_id"], e["work_order_id"], e["detail"])
+        for e in timeline
+        if e["kind"].startswith("terminal_")
+    ]
+    first = {"action": "assign", "delivery_id": 7}
+    assert terminal == [
+        ("terminal_delivered", "SY-P05-M2", str(work_order_id), first),
+        (
+            "terminal_failed",
+            "SY-P05-M2",
+            str(late_order_id),
+            {"action": "assign", "delivery_id": 8, "cause": "terminal did not acknowledge"},
+        ),
+        ("terminal_read", "SY-P05-M2", str(work_order_id), first),
+    ]
+
+    records = await read_topic(
+        topics, "deadletters", until=lambda rs: any(marker.encode() in r.value for r in rs)
+    )
+    [letter] = [codec.decode(DeadLetter, r.value) for r in records if marker.encode() in r.value]
+    assert (letter.source_topic, letter.reason) == (topics.topic("notify.receipts"), "schema")
 
 
 async def test_board_since_filters_by_time(client: httpx.AsyncClient) -> None:

@@ -14,6 +14,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
+from kj_alarm.bootstrap import build as build_alarm
+from kj_alarm.settings import AlarmSettings
 from kj_notify.bootstrap import run
 from kj_notify.domain.tokens import token_hash
 from kj_notify.settings import NotifySettings
@@ -93,6 +95,21 @@ async def notify(topics: KafkaSettings, database: PostgresSettings) -> AsyncIter
     stop.set()
     async with asyncio.timeout(30):
         await task
+
+
+@pytest.fixture(scope="module")
+async def alarm_timeline(topics: KafkaSettings, database: PostgresSettings) -> AsyncIterator[None]:
+    """The alarm service's consumer of `notify.receipts`: it puts the terminals' receipts on
+    the alarms' timelines (notify does not write the alarm service's tables)."""
+    settings = AlarmSettings(
+        kafka=topics, postgres=database, consume_intake=False, consume_workorders=False
+    )
+    service = await build_alarm(settings)
+    stop = asyncio.Event()
+    await service.start_background(stop)
+    yield
+    stop.set()
+    await service.close()
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,19 @@ async def record_alarm(db: asyncpg.Connection) -> uuid.UUID:
     return alarm_id
 
 
+async def timeline_rows(
+    db: asyncpg.Connection, query: str, *args: Any, at_least: int, deadline_s: float = 30
+) -> list[asyncpg.Record]:
+    """The rows of `query` once there are `at_least` (the alarm service records receipts
+    from notify.receipts, a moment after notify publishes them)."""
+    async with asyncio.timeout(deadline_s):
+        while len(rows := await db.fetch(query, *args)) < at_least:
+            await asyncio.sleep(0.05)
+    return rows
+
+
 async def test_work_order_reaches_an_online_terminal(
-    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db, alarm_timeline
 ) -> None:
     unit_id = unit()
     alarm_id = await record_alarm(db)
@@ -64,10 +75,12 @@ async def test_work_order_reaches_an_online_terminal(
             )
         kinds = {
             row["kind"]
-            for row in await db.fetch(
+            for row in await timeline_rows(
+                db,
                 "select kind from alarm_timeline where alarm_id = $1 and work_order_id = $2",
                 alarm_id,
                 order.work_order_id,
+                at_least=2,
             )
         }
         assert kinds == {"terminal_delivered", "terminal_read"}
@@ -332,7 +345,7 @@ async def test_a_repeated_work_order_message_is_kept_once_and_a_misaddressed_one
 
 
 async def test_an_order_not_acknowledged_in_time_gets_a_failed_receipt_and_still_arrives_later(
-    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, db, alarm_timeline
 ) -> None:
     unit_id = unit()
     # withdrawn before its window ran out: no answer is owed, so no failed receipt
@@ -360,9 +373,11 @@ async def test_an_order_not_acknowledged_in_time_gets_a_failed_receipt_and_still
         unit_id,
     )
     assert [row["work_order_id"] for row in failed] == [order.work_order_id]
-    timeline = await db.fetch(
+    timeline = await timeline_rows(
+        db,
         "select kind, detail->>'cause' as cause from alarm_timeline where work_order_id = $1",
         order.work_order_id,
+        at_least=1,
     )
     assert [(row["kind"], row["cause"]) for row in timeline] == [
         ("terminal_failed", "terminal did not acknowledge within 1 s")

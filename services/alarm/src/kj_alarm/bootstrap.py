@@ -1,5 +1,5 @@
-"""The one place that builds the alarm service: settings → pool, classifier, outbox relay,
-HTTP app, Kafka consumers. Tests build the same service with the same function."""
+"""The one place that builds the alarm service: settings → pool, classifier, intake writer,
+outbox relay, HTTP app, Kafka consumers. Tests build the same service with the same function."""
 
 import asyncio
 import contextlib
@@ -16,19 +16,27 @@ from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
 from kj_alarm.entrypoints.kafka_intake import KafkaIntake
+from kj_alarm.entrypoints.receipt_events import ReceiptTimeline
 from kj_alarm.entrypoints.workorder_events import WorkOrderTimeline
 from kj_alarm.service_layer.deps import Deps, GroupCommit
+from kj_alarm.service_layer.intake import IntakeWriter
 from kj_alarm.settings import AlarmSettings
 from kj_runtime import heap
 from kj_runtime.consumer import consume_batches
 from kj_runtime.db import create_pool
 from kj_runtime.deadletters import DeadLetterSink
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.http_ops import add_ops_routes
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import load_city
 from kj_schemas.enums import ResponseTier
-from kj_schemas.topics import ALARMS_INTAKE, DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.topics import (
+    ALARMS_INTAKE,
+    DISPATCH_WORKORDERS,
+    NOTIFY_RECEIPTS,
+    WORKORDERS_EVENTS,
+)
 
 SERVICE = "alarm"
 
@@ -45,6 +53,7 @@ def classifier_for(settings: AlarmSettings) -> tuple[TierClassifier, str]:
 class AlarmService:
     settings: AlarmSettings
     deps: Deps
+    writer: IntakeWriter
     app: FastAPI
     relay: OutboxRelay
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -63,17 +72,22 @@ class AlarmService:
         dead = DeadLetterSink(producer, service=SERVICE, topic_prefix=kafka.topic_prefix)
         if self.settings.consume_intake:
             consumer = make_consumer(kafka, ALARMS_INTAKE.name, group_id="alarm-intake")
-            intake = KafkaIntake(self.deps, dead, set(self.settings.integrations))
+            intake = KafkaIntake(self.writer, dead, set(self.settings.integrations))
             await self._consume(consumer, intake.handle, stop, "alarm-intake")
         if self.settings.consume_workorders:
             topics = (DISPATCH_WORKORDERS.name, WORKORDERS_EVENTS.name)
             consumer = make_consumer(kafka, *topics, group_id="alarm-timeline")
             timeline = WorkOrderTimeline(self.deps, dead, kafka.topic_prefix)
             await self._consume(consumer, timeline.handle, stop, "alarm-timeline")
+        if self.settings.consume_receipts:
+            consumer = make_consumer(kafka, NOTIFY_RECEIPTS.name, group_id="alarm-receipts")
+            receipts = ReceiptTimeline(self.deps, dead)
+            await self._consume(consumer, receipts.handle, stop, "alarm-receipts")
 
     async def _consume(self, consumer: Any, handle: Any, stop: asyncio.Event, group: str) -> None:
         await consumer.start()
-        retriable = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+        # a batch the database refuses is retried too: nothing is skipped
+        retriable = (*UNAVAILABLE, asyncpg.PostgresError)
         task = asyncio.create_task(
             consume_batches(consumer, handle, stop, group=group, retriable=retriable), name=group
         )
@@ -87,8 +101,7 @@ class AlarmService:
         for close in self.closers:
             with contextlib.suppress(Exception):
                 await close()
-        if self.deps.writer is not None:
-            await self.deps.writer.close()
+        await self.writer.close()
         await self.deps.pool.close()
         for pool in self.pools:
             await pool.close()
@@ -114,7 +127,8 @@ async def build(settings: AlarmSettings) -> AlarmService:
         merge_rule=rule,
         group_commit=group_commit,
     )
-    app = create_app(settings, deps)
+    writer = IntakeWriter(deps)  # group commit (decision 0011)
+    app = create_app(settings, deps, writer)
 
     async def database_answers() -> bool:
         return bool(await pool.fetchval("select true", timeout=2))
@@ -126,7 +140,7 @@ async def build(settings: AlarmSettings) -> AlarmService:
         outbox,
         linger_s=settings.relay_linger_ms / 1000,
     )
-    service = AlarmService(settings, deps, app, relay)
+    service = AlarmService(settings, deps, writer, app, relay)
     service.pools.append(relay_pool)
     return service
 

@@ -48,6 +48,7 @@ class AlarmSettings(ServiceSettings):
     relay_linger_ms: float = Field(default=10.0, ge=0)
     consume_intake: bool = True  # alarms.intake for integrations that prefer Kafka
     consume_workorders: bool = True  # dispatch.workorders + workorders.events → timeline
+    consume_receipts: bool = True  # notify.receipts (terminal receipts) → timeline
 
     @field_validator("integrations", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ import structlog
 
 from kj_runtime.consume import Assignment, Route, Subscription
 from kj_runtime.db import create_pool
-from kj_runtime.errors import UNREACHABLE
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.host import Service
 from kj_runtime.kafka import key_partitions, make_producer
 from kj_runtime.lifecycle import sleep_or_stop
@@ -201,6 +201,6 @@ async def _partitions(pool: asyncpg.Pool, settings: TrackingSettings, stop: asyn
                 today = datetime.now(UTC).date()
                 await ensure_partitions(connection, today)
                 await drop_expired_partitions(connection, today, settings.track_retention_days)
-        except (*UNREACHABLE, asyncpg.PostgresError) as error:
+        except (*UNAVAILABLE, asyncpg.PostgresError) as error:
             log.warning("track_partitions_failed", error=str(error))
         await sleep_or_stop(stop, 3600)

@@ -70,10 +70,11 @@ async def repeats_and_open_nearby(
     connection: asyncpg.Connection,
     keys: Sequence[tuple[str, str]],
     boxes: Sequence[tuple[float, float, float, float, datetime, float]],
-) -> tuple[dict[tuple[str, str], asyncpg.Record], list[OpenAlarm]]:
+) -> tuple[dict[tuple[str, str], dict[str, Any]], list[OpenAlarm]]:
     """In one round trip: the alarms already recorded under any of `keys` (source,
-    source_alarm_id), and the open alarms inside any of `boxes` (min_lat, max_lat, min_lon,
-    max_lon, reported_at, window_s): those reported within window_s of reported_at.
+    source_alarm_id), as plain rows, and the open alarms inside any of `boxes` (min_lat,
+    max_lat, min_lon, max_lon, reported_at, window_s): those reported within window_s of
+    reported_at.
 
     Both halves are a lateral subquery per key or box, kept apart from the outer query by
     `offset 0`, so each is an index lookup whatever the planner believes of the table's size:
@@ -107,7 +108,7 @@ async def repeats_and_open_nearby(
             ]
         ).decode(),
     )
-    repeats = {(r["source"], r["source_alarm_id"]): r for r in rows if r["repeat"]}
+    repeats = {(r["source"], r["source_alarm_id"]): dict(r) for r in rows if r["repeat"]}
     nearby = {
         r["alarm_id"]: OpenAlarm(
             r["alarm_id"], r["lat"], r["lon"], r["reported_at"], AlarmCategory(r["category"])
@@ -226,6 +227,34 @@ async def add_timeline(
         "event_id) values ($1, $2, $3, $4, $5, $6::text::jsonb, $7)",
         rows,
     )
+
+
+async def add_timeline_once(
+    connection: asyncpg.Connection,
+    entries: Sequence[tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any], UUID]],
+) -> int:
+    """(alarm_id, kind, at, unit_id, work_order_id, detail, event_id) rows in one statement;
+    a row whose event id is on the timeline already, or whose alarm is not known here, is
+    skipped. Returns how many were added."""
+    if not entries:
+        return 0
+    rows = await connection.fetch(
+        "insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail, event_id) "
+        "select e.alarm_id, e.kind, e.at, e.unit_id, e.work_order_id, e.detail::jsonb, e.event_id "
+        "from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::uuid[], "
+        "$6::text[], $7::uuid[]) "
+        "as e(alarm_id, kind, at, unit_id, work_order_id, detail, event_id) "
+        "where exists (select 1 from alarms a where a.alarm_id = e.alarm_id) "
+        "on conflict (event_id) do nothing returning id",
+        [e[0] for e in entries],
+        [e[1] for e in entries],
+        [e[2] for e in entries],
+        [e[3] for e in entries],
+        [e[4] for e in entries],
+        [orjson.dumps(e[5]).decode() for e in entries],
+        [e[6] for e in entries],
+    )
+    return len(rows)
 
 
 async def timeline(connection: asyncpg.Connection | asyncpg.Pool, alarm_id: UUID) -> list[Any]:

@@ -7,15 +7,14 @@ Anything else (no or bad token, a body that is not a valid report, another conte
 passed on untouched to the FastAPI route, which stays the one reference for every error
 answer and for the OpenAPI document. Both paths call the same `report` handler."""
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
+from kj_alarm.entrypoints.auth import IntegrationTokens
 from kj_alarm.entrypoints.metrics import ASGIApp
-from kj_alarm.settings import token_hash
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
 
@@ -30,32 +29,18 @@ class FastIntake:
         self,
         app: ASGIApp,
         *,
-        hashes: dict[str, bytes],
+        tokens: IntegrationTokens,
         handler: Handler,
         infrastructure: tuple[type[Exception], ...],
         unavailable: ErrorAnswer,
         route: Any,
     ) -> None:
         self.app = app
-        self.hashes = hashes
+        self.tokens = tokens
         self.handler = handler
         self.infrastructure = infrastructure
         self.unavailable = unavailable
         self.route = route  # what RequestTimer labels the request with
-
-    def _integration(self, authorization: bytes | None) -> str | None:
-        if authorization is None or authorization[:7].lower() != b"bearer ":
-            return None
-        try:
-            token = authorization[7:].strip().decode()
-        except UnicodeDecodeError:
-            return None
-        offered = bytes.fromhex(token_hash(token))
-        found = None
-        for name, expected in self.hashes.items():  # compare with every hash: no timing hint
-            if hmac.compare_digest(offered, expected):
-                found = name
-        return found
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if (
@@ -68,7 +53,7 @@ class FastIntake:
             return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"")
-        source = self._integration(headers.get(b"authorization"))
+        source = self.tokens.from_header(headers.get(b"authorization"))
         if source is None or not content_type.startswith(b"application/json"):
             await self.app(scope, receive, send)
             return

@@ -2,11 +2,9 @@
 model validate, call a handler, answer. Errors a client can cause are 4xx with the reason;
 a database that does not answer is 503 with Retry-After, never a false 201."""
 
-import hmac
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kj_alarm.domain.intake_decision import ConflictingRepeat, IntakeResult
+from kj_alarm.entrypoints.auth import IntegrationTokens
 from kj_alarm.entrypoints.body_limit import BodyLimit
 from kj_alarm.entrypoints.fast_intake import FastIntake
 from kj_alarm.entrypoints.http_models import (
@@ -26,23 +26,15 @@ from kj_alarm.entrypoints.http_models import (
 )
 from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED, RequestTimer
 from kj_alarm.service_layer.deps import Deps
-from kj_alarm.service_layer.intake import ConflictingRepeat, IntakeResult, take_in
+from kj_alarm.service_layer.intake import IntakeWriter
 from kj_alarm.service_layer.unmerge import NotMerged, UnknownAlarm, unmerge
 from kj_alarm.service_layer.views import BadCursor, alarm_story, board_page
-from kj_alarm.settings import AlarmSettings, token_hash
+from kj_alarm.settings import AlarmSettings
+from kj_runtime.errors import UNAVAILABLE
 from kj_schemas.alarms import AlarmReport
 
 log = structlog.get_logger(__name__)
 
-INFRA_ERRORS: tuple[type[Exception], ...] = (
-    OSError,  # connection refused or reset
-    TimeoutError,
-    asyncpg.InterfaceError,  # connection lost mid-query
-    asyncpg.PostgresConnectionError,  # 08xxx
-    asyncpg.OperatorInterventionError,  # 57xxx: shutting down, cannot connect now
-    asyncpg.InsufficientResourcesError,  # 53xxx: too many connections, disk full
-    asyncpg.TransactionRollbackError,  # 40xxx: deadlock or serialization failure
-)
 _bearer = HTTPBearer(auto_error=False, description="one token per 110 integration")
 
 
@@ -73,7 +65,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
+def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> FastAPI:
     app = FastAPI(
         title="快警 alarm intake",
         version="1.0.0",
@@ -82,19 +74,13 @@ def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
         # lookups) on every request was 5% of the CPU under load
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    hashes = {name: bytes.fromhex(digest) for name, digest in settings.integrations.items()}
+    tokens = IntegrationTokens(settings.integrations)
     retry_after = str(settings.retry_after_s)
 
     async def integration(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> str:
-        if credentials is None:
-            raise Unauthorized()
-        offered = bytes.fromhex(token_hash(credentials.credentials))
-        found = None
-        for name, expected in hashes.items():  # compare with every hash: no timing hint
-            if hmac.compare_digest(offered, expected):
-                found = name
+        found = tokens.integration(credentials.credentials) if credentials else None
         if found is None:
             raise Unauthorized()
         return found
@@ -133,7 +119,7 @@ def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
             503, "the alarm record is unavailable; retry", **{"Retry-After": retry_after}
         )
 
-    for kind in INFRA_ERRORS:
+    for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
 
     async def report_from(report: AlarmReport, source: str) -> tuple[int, Any, dict[str, str]]:
@@ -142,7 +128,7 @@ def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
             REJECTED.labels("http", "wrong_source").inc()
             return 403, {"detail": "source must be the integration the token belongs to"}, {}
         try:
-            result = await take_in(report, deps)
+            result = await writer.take_in(report)
         except ConflictingRepeat as conflict:
             RECEIVED.labels(source, str(report.category), "none", "conflict").inc()
             detail = (
@@ -234,9 +220,9 @@ def create_app(settings: AlarmSettings, deps: Deps) -> FastAPI:
     )
     app.add_middleware(
         FastIntake,
-        hashes=hashes,
+        tokens=tokens,
         handler=report_from,
-        infrastructure=INFRA_ERRORS,
+        infrastructure=UNAVAILABLE,
         unavailable=unavailable_answer,
         route=intake_route,
     )

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
+from kj_alarm.domain.intake_decision import ConflictingRepeat
 from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED
-from kj_alarm.service_layer.deps import Deps
-from kj_alarm.service_layer.intake import ConflictingRepeat, take_in
+from kj_alarm.service_layer.intake import IntakeWriter
 from kj_runtime.deadletters import DeadLetterSink
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
@@ -22,8 +22,10 @@ def _describe(error: ValidationError) -> str:
 
 
 class KafkaIntake:
-    def __init__(self, deps: Deps, dead_letters: DeadLetterSink, sources: set[str]) -> None:
-        self.deps = deps
+    def __init__(
+        self, writer: IntakeWriter, dead_letters: DeadLetterSink, sources: set[str]
+    ) -> None:
+        self.writer = writer
         self.dead_letters = dead_letters
         self.sources = sources
 
@@ -42,7 +44,7 @@ class KafkaIntake:
                 continue
             source = report.source if report.source in self.sources else "other"
             try:
-                result = await take_in(report, self.deps)
+                result = await self.writer.take_in(report)
             except ConflictingRepeat as conflict:
                 RECEIVED.labels(source, str(report.category), "none", "conflict").inc()
                 await self.dead_letters.send(record, reason="conflict", detail=str(conflict))

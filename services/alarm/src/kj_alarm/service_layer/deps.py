@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -31,5 +30,3 @@ class Deps:
     merge_rule: MergeRule = field(default_factory=MergeRule)
     clock: Callable[[], datetime] = utcnow
     group_commit: GroupCommit = field(default_factory=GroupCommit)
-    # the intake writer (service_layer.intake.IntakeWriter), made on first use
-    writer: Any = None

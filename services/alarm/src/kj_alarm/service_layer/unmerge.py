@@ -4,9 +4,9 @@ becomes an accepted alarm of its own and goes to dispatch (AlarmAccepted)."""
 from uuid import UUID
 
 from kj_alarm.adapters import alarm_store as store
+from kj_alarm.domain.intake_decision import IntakeResult, result_of
 from kj_alarm.service_layer import messages
 from kj_alarm.service_layer.deps import Deps
-from kj_alarm.service_layer.intake import IntakeResult, _result_of
 from kj_schemas.enums import AlarmStatus
 from kj_schemas.topics import ALARMS_ACCEPTED, ALARMS_STATUS
 
@@ -52,4 +52,4 @@ async def unmerge(alarm_id: UUID, deps: Deps) -> IntakeResult:
         )
         update = messages.status_changed(updated, AlarmStatus.accepted, now, reason="unmerged")
         await deps.outbox.put(connection, ALARMS_STATUS.name, str(alarm_id), update)
-        return _result_of(updated, created=False)
+        return result_of(updated, created=False)

@@ -8,13 +8,13 @@ import asyncpg
 import structlog
 
 from kj_dispatch.service_layer.dispatcher import Dispatcher
-from kj_runtime.errors import UNREACHABLE
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.lifecycle import sleep_or_stop, wait_any
 
 log = structlog.get_logger(__name__)
 # a database that is unreachable or refuses (a deadlock, a serialization failure) now: the
 # loop tries again; anything else is a bug and ends the loop, which ends the service
-_DB_ERRORS = (*UNREACHABLE, asyncpg.PostgresError)
+_DB_ERRORS = (*UNAVAILABLE, asyncpg.PostgresError)
 
 
 async def run_planner(

@@ -175,33 +175,3 @@ async def backlog(pool: asyncpg.Pool) -> int:
     return int(
         await pool.fetchval("select count(*) from terminal_deliveries where delivered_at is null")
     )
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    alarm_id: UUID
-    kind: str
-    unit_id: str
-    work_order_id: UUID
-    event_id: UUID
-    detail: dict[str, Any]
-
-
-async def on_timeline(connection: asyncpg.Connection, entries: list[TimelineEntry]) -> None:
-    """Receipts appear on the alarm's timeline when the alarm is known here."""
-    if not entries:
-        return
-    await connection.execute(
-        "insert into alarm_timeline (alarm_id, kind, at, unit_id, work_order_id, detail, event_id) "
-        "select e.alarm_id, e.kind, now(), e.unit_id, e.work_order_id, e.detail::jsonb, e.event_id "
-        "from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::uuid[]) "
-        "as e(alarm_id, kind, unit_id, work_order_id, detail, event_id) "
-        "where exists (select 1 from alarms a where a.alarm_id = e.alarm_id) "
-        "on conflict (event_id) do nothing",
-        [e.alarm_id for e in entries],
-        [e.kind for e in entries],
-        [e.unit_id for e in entries],
-        [e.work_order_id for e in entries],
-        [orjson.dumps(e.detail).decode() for e in entries],
-        [e.event_id for e in entries],
-    )

@@ -15,6 +15,7 @@ from kj_notify.adapters import deliveries
 from kj_notify.metrics import UNDELIVERED
 from kj_notify.service_layer.terminals import fail_overdue
 from kj_runtime.consumer import CONSUMED, HANDLER_FAILURES, consume_batches
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.kafka import make_consumer
 from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.outbox import Outbox
@@ -136,7 +137,7 @@ async def watch_backlog(
         try:
             UNDELIVERED.set(await deliveries.backlog(pool))
             await fail_overdue(pool, outbox)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except UNAVAILABLE as error:
             log.warning("backlog_check_failed", error=type(error).__name__)  # next round retries
         except Exception:  # a bug here must not take the gateway down with it
             log.exception("backlog_check_crashed")

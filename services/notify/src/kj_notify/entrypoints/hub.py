@@ -18,6 +18,7 @@ from kj_notify.adapters.deliveries import Delivery
 from kj_notify.domain.frames import delivery_frame
 from kj_notify.metrics import TERMINALS_CONNECTED
 from kj_notify.service_layer.terminals import Receipt, acknowledge
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
@@ -211,8 +212,11 @@ class ReceiptBatcher:
                     batch.append(self.queue.get_nowait())
                 try:
                     await acknowledge(self.pool, self.outbox, batch)
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except UNAVAILABLE as error:
                     log.warning("receipts_not_recorded", count=len(batch), error=repr(error))
+                    continue
+                except asyncpg.PostgresError:  # refused: a bug, not an outage; go on
+                    log.exception("receipts_refused", count=len(batch))
                     continue
                 for receipt in batch:
                     session = self.hub.sessions.get(receipt.unit_id)
@@ -231,8 +235,12 @@ async def listen_for_deliveries(pool_dsn: str, hub: Hub, stop: asyncio.Event) ->
     while not stop.is_set():
         try:
             connection = await asyncpg.connect(pool_dsn)
-        except (OSError, asyncpg.PostgresError) as error:
-            log.warning("delivery_listener_connect_failed", error=type(error).__name__)
+        except (*UNAVAILABLE, asyncpg.PostgresError) as error:
+            # refused (credentials, no such database) is tried again too, logged as an error
+            refused = not isinstance(error, UNAVAILABLE)
+            (log.error if refused else log.warning)(
+                "delivery_listener_connect_failed", error=type(error).__name__
+            )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
             continue

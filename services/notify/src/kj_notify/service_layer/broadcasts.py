@@ -18,6 +18,7 @@ from kj_notify.domain.nearby import NearbyIndex
 from kj_notify.metrics import BROADCAST_DELIVERIES, BROADCASTS
 from kj_notify.service_layer.receipts import notification_id, receipt
 from kj_notify.service_layer.terminals import dead_letter
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.idempotency import first_time
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
@@ -97,8 +98,11 @@ class BroadcastSender:
             try:
                 while batch := await recipients.claim(self.pool, self.parallel, 60.0):
                     await asyncio.gather(*(self._send(owed) for owed in batch))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except UNAVAILABLE as error:
                 log.warning("broadcast_sender_db_error", error=type(error).__name__)
+                await asyncio.sleep(1.0)
+            except asyncpg.PostgresError:  # refused: a bug, not an outage; try again later
+                log.exception("broadcast_sender_db_refused")
                 await asyncio.sleep(1.0)
 
     async def _send(self, owed: recipients.OwedBroadcast) -> None:

@@ -21,6 +21,7 @@ from kj_notify.domain.signing import signed_headers
 from kj_notify.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES
 from kj_notify.service_layer.receipts import receipt
 from kj_notify.service_layer.terminals import SERVICE, dead_letter
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmStatusChanged
 from kj_schemas.base import utcnow
@@ -108,7 +109,7 @@ class CallbackWorkers:
                         await asyncio.wait_for(wake.wait(), timeout=self.policy.lease_s)
                     continue
                 await self._deliver(owed)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except UNAVAILABLE as error:
                 log.warning("callback_worker_db_error", source=source, error=type(error).__name__)
                 await asyncio.sleep(1.0)
             except Exception:  # never let one destination's surprise end its worker for good

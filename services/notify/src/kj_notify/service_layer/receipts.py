@@ -4,7 +4,7 @@ receipt is the same message (consumers drop it by message id)."""
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.enums import NotificationChannel, ReceiptStatus, WorkOrderAction
 from kj_schemas.notify import DeliveryReceipt
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://kuaijing.example/notify")
@@ -23,6 +23,9 @@ def receipt(
     status: ReceiptStatus,
     at: datetime,
     detail: str | None = None,
+    alarm_id: UUID | None = None,
+    action: WorkOrderAction | None = None,
+    delivery_id: int | None = None,
 ) -> DeliveryReceipt:
     notification = notification_id(channel, recipient, ref)
     return DeliveryReceipt(
@@ -34,4 +37,7 @@ def receipt(
         status=status,
         at=at,
         detail=detail[:200] if detail else None,
+        alarm_id=alarm_id,
+        action=action,
+        delivery_id=delivery_id,
     )

@@ -1,5 +1,6 @@
-"""Handlers for the terminal side: keep work orders for their units, record receipts, pass
-answers on. Each runs in one transaction with the outbox, so nothing is half done."""
+"""Handlers for the terminal side: keep work orders for their units, record receipts (the
+alarm service puts them on the alarm's timeline from `notify.receipts`), pass answers on.
+Each runs in one transaction with the outbox, so nothing is half done."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from kj_runtime.idempotency import first_time
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
 from kj_schemas.codec import decode
-from kj_schemas.enums import NotificationChannel, ReceiptStatus
+from kj_schemas.enums import NotificationChannel, ReceiptStatus, WorkOrderAction
 from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
@@ -90,7 +91,6 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
     latencies: list[float] = []
     recorded = 0
     async with pool.acquire() as connection, connection.transaction():
-        timeline: list[deliveries.TimelineEntry] = []
         messages: list[tuple[str, DeliveryReceipt]] = []
         for status in (ReceiptStatus.delivered, ReceiptStatus.read):
             said = [(r.unit_id, r.delivery_id) for r in receipts if r.status is status]
@@ -106,22 +106,14 @@ async def acknowledge(pool: asyncpg.Pool, outbox: Outbox, receipts: Sequence[Rec
                     ref=f"{row['work_order_id']}:{row['action']}",
                     status=status,
                     at=now,
+                    alarm_id=row["alarm_id"],
+                    action=WorkOrderAction(row["action"]),
+                    delivery_id=row["seq"],
                 )
                 messages.append((str(row["work_order_id"]), message))
-                timeline.append(
-                    deliveries.TimelineEntry(
-                        alarm_id=row["alarm_id"],
-                        kind=f"terminal_{status.value}",
-                        unit_id=row["unit_id"],
-                        work_order_id=row["work_order_id"],
-                        event_id=message.message_id,
-                        detail={"action": row["action"], "delivery_id": row["seq"]},
-                    )
-                )
                 if status is ReceiptStatus.delivered:
                     latencies.append(max((now - row["issued_at"]).total_seconds(), 0.0))
         await outbox.put_many(connection, NOTIFY_RECEIPTS.name, messages)
-        await deliveries.on_timeline(connection, timeline)
     for seconds in latencies:
         DELIVERY_SECONDS.observe(seconds)
     return recorded
@@ -132,7 +124,6 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
     now = utcnow()
     async with pool.acquire() as connection, connection.transaction():
         rows = await deliveries.mark_overdue(connection)
-        timeline: list[deliveries.TimelineEntry] = []
         messages: list[tuple[str, DeliveryReceipt]] = []
         for row in rows:
             detail = f"terminal did not acknowledge within {row['window_s']} s"
@@ -144,20 +135,12 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
                 status=ReceiptStatus.failed,
                 at=now,
                 detail=detail,
+                alarm_id=row["alarm_id"],
+                action=WorkOrderAction(row["action"]),
+                delivery_id=row["seq"],
             )
             messages.append((str(row["work_order_id"]), message))
-            timeline.append(
-                deliveries.TimelineEntry(
-                    alarm_id=row["alarm_id"],
-                    kind="terminal_failed",
-                    unit_id=row["unit_id"],
-                    work_order_id=row["work_order_id"],
-                    event_id=message.message_id,
-                    detail={"delivery_id": row["seq"], "cause": detail},
-                )
-            )
         await outbox.put_many(connection, NOTIFY_RECEIPTS.name, messages)
-        await deliveries.on_timeline(connection, timeline)
     return len(rows)
 
 
