@@ -60,10 +60,11 @@ test: up ## everything: unit, integration and end-to-end tests against the real 
 test-unit: install ## unit tests only (no servers), in seconds
 	@$(RUN) pytest tests/unit -q $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy, the layer rules (import-linter, .importlinter) and the generated files
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy schemas/src runtime/src $(wildcard services/*/src) sim/src deploy
+	@$(RUN) lint-imports --no-cache
 	@$(RUN) python -m deploy.gen --check
 
 bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results.json

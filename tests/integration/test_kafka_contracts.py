@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from kj_runtime.db import create_pool
-from kj_runtime.deadletters import DeadLetterSink
+from kj_runtime.deadletters import DeadLetters
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_runtime.settings import KafkaSettings, PostgresSettings
@@ -127,7 +127,7 @@ async def test_outbox_publishes_what_was_committed_and_nothing_that_was_rolled_b
     topics: KafkaSettings, database: PostgresSettings
 ) -> None:
     pool = await create_pool(database)
-    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     kept = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
     dropped = kept.model_copy(update={"source_alarm_id": "ROLLED-BACK"})
     try:
@@ -160,7 +160,7 @@ async def test_a_refused_record_lands_in_dead_letters_with_its_cause(
             while record is None:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     record = next((r for r in records if r.value == garbage), record)
-        await DeadLetterSink(producer, service="test", topic_prefix=topics.topic_prefix).send(
+        await DeadLetters(producer, service="test", kafka=topics).send(
             record, reason="invalid_json", detail="EOF while parsing an object"
         )
     finally:
@@ -175,7 +175,7 @@ async def test_a_batch_put_in_one_statement_is_published_in_order(
     topics: KafkaSettings, database: PostgresSettings
 ) -> None:
     pool = await create_pool(database)
-    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", topic_prefix=topics.topic_prefix)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     base = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
     key = f"batch-{uuid.uuid4().hex[:6]}"
     batch = [(key, base.model_copy(update={"source_alarm_id": f"{key}-{n}"})) for n in range(5)]

@@ -107,10 +107,3 @@ class DeadLetters:
             )
         for future in futures:
             await future
-
-
-class DeadLetterSink(DeadLetters):
-    """Transitional: the services not yet on kj_runtime.host build their sink with a prefix."""
-
-    def __init__(self, producer: AIOKafkaProducer, *, service: str, topic_prefix: str = "") -> None:
-        super().__init__(producer, service=service, kafka=KafkaSettings(topic_prefix=topic_prefix))

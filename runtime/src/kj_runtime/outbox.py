@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
 from kj_runtime.lifecycle import sleep_or_stop, wait_any
+from kj_runtime.settings import KafkaSettings
 from kj_schemas.codec import encode
 
 log = structlog.get_logger(__name__)
@@ -34,9 +35,13 @@ OUTBOX_ERRORS = Counter(
 class Outbox:
     """Writes outgoing messages inside the caller's transaction."""
 
-    def __init__(self, stream: str, topic_prefix: str = "") -> None:
+    def __init__(self, stream: str, kafka: KafkaSettings | None = None) -> None:
         self.stream = stream
-        self.topic_prefix = topic_prefix
+        self.kafka = kafka or KafkaSettings()
+
+    def topic(self, name: str) -> str:
+        """The deployment's name of a catalogue topic (KafkaSettings.topic)."""
+        return self.kafka.topic(name)
 
     @property
     def channel(self) -> str:
@@ -48,7 +53,7 @@ class Outbox:
         await connection.execute(
             "insert into outbox (stream, topic, key, value) values ($1, $2, $3, $4)",
             self.stream,
-            self.topic_prefix + topic,
+            self.topic(topic),
             key.encode(),
             encode(message),
         )
@@ -71,7 +76,7 @@ class Outbox:
             "with ordinality as m(key, value, n) order by m.n returning 1) "
             "select pg_notify($5, '') from (select 1 from written limit 1) as any_written",
             self.stream,
-            self.topic_prefix + topic,
+            self.topic(topic),
             [key.encode() for key, _ in messages],
             [encode(message) for _, message in messages],
             self.channel,

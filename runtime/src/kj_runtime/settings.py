@@ -51,6 +51,12 @@ class KafkaSettings(BaseSettings):
         return self.bootstrap_servers or f"{self.host}:{self.port}"
 
     def topic(self, name: str) -> str:
+        """A topic's name in this deployment (the one helper for it: no `prefix + name`)."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """A consumer group's name in this deployment: a test run or a benchmark on a shared
+        broker gets groups of its own with its topics, and never rebalances another's."""
         return f"{self.topic_prefix}{name}"
 
 

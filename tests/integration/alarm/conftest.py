@@ -11,8 +11,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from kj_alarm.bootstrap import AlarmService, build
+from kj_alarm.bootstrap import Alarm, build
 from kj_alarm.settings import DEV_TOKEN, AlarmSettings
+from kj_runtime.host import Service, hosted
 from kj_runtime.kafka import make_consumer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from tests.isolation import package_database, package_topics
@@ -31,17 +32,17 @@ def settings_for(database: PostgresSettings, topics: KafkaSettings, **extra: Any
 @pytest.fixture(scope="package")
 async def alarm_service(
     database: PostgresSettings, topics: KafkaSettings
-) -> AsyncIterator[AlarmService]:
+) -> AsyncIterator[Service[Alarm]]:
+    """The service as its command line runs it, but for the HTTP server: requests go to its
+    app through httpx's ASGI transport."""
     service = await build(settings_for(database, topics))
-    stop = asyncio.Event()
-    await service.start_background(stop)
-    yield service
-    stop.set()
-    await service.close()
+    async with hosted(service, http=False):
+        yield service
 
 
 @pytest.fixture
-async def client(alarm_service: AlarmService) -> AsyncIterator[httpx.AsyncClient]:
+async def client(alarm_service: Service[Alarm]) -> AsyncIterator[httpx.AsyncClient]:
+    assert alarm_service.app is not None
     transport = httpx.ASGITransport(app=alarm_service.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://alarm") as client:
         yield client

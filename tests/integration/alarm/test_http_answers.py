@@ -9,7 +9,8 @@ import asyncpg
 import httpx
 import pytest
 
-from kj_alarm.bootstrap import AlarmService
+from kj_alarm.bootstrap import Alarm
+from kj_runtime.host import Service
 from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmAccepted, AlarmDiverted, AlarmMerged, AlarmStatusChanged
@@ -256,7 +257,7 @@ async def test_get_alarm_shows_its_timeline(client: httpx.AsyncClient) -> None:
 
 
 async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
-    alarm_service: AlarmService,
+    alarm_service: Service[Alarm],
 ) -> None:
     from kj_alarm.entrypoints.http import create_app
     from kj_alarm.service_layer.deps import Deps
@@ -268,9 +269,9 @@ async def test_postgres_down_is_503_with_retry_after_never_a_false_201(
     try:
         deps = Deps(
             pool=pool,
-            classifier=alarm_service.deps.classifier,
+            classifier=alarm_service.core.deps.classifier,
             region="hunan-shaoyang",
-            outbox=alarm_service.deps.outbox,
+            outbox=alarm_service.core.deps.outbox,
         )
         writer = IntakeWriter(deps)
         app = create_app(alarm_service.settings, deps, writer)

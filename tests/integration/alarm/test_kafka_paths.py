@@ -12,7 +12,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from kj_alarm.bootstrap import AlarmService
+from kj_alarm.bootstrap import Alarm
+from kj_runtime.host import Service
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
@@ -25,7 +26,7 @@ from .conftest import AUTH, read_topic, report
 
 
 @pytest.fixture(autouse=True)
-def running(alarm_service: AlarmService) -> AlarmService:
+def running(alarm_service: Service[Alarm]) -> Service[Alarm]:
     """The service with its consumers, for every test here."""
     return alarm_service
 
@@ -227,7 +228,10 @@ async def test_terminal_receipts_from_notify_go_on_the_alarms_timeline_once_each
         topics, "deadletters", until=lambda rs: any(marker.encode() in r.value for r in rs)
     )
     [letter] = [codec.decode(DeadLetter, r.value) for r in records if marker.encode() in r.value]
-    assert (letter.source_topic, letter.reason) == (topics.topic("notify.receipts"), "schema")
+    assert (letter.source_topic, letter.reason) == (
+        topics.topic("notify.receipts"),
+        "invalid_json",
+    )
 
 
 async def test_board_since_filters_by_time(client: httpx.AsyncClient) -> None:

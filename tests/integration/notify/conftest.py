@@ -19,6 +19,7 @@ from kj_alarm.settings import AlarmSettings
 from kj_notify.bootstrap import run
 from kj_notify.domain.tokens import token_hash
 from kj_notify.settings import NotifySettings
+from kj_runtime.host import hosted
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import decode, encode
@@ -104,12 +105,8 @@ async def alarm_timeline(topics: KafkaSettings, database: PostgresSettings) -> A
     settings = AlarmSettings(
         kafka=topics, postgres=database, consume_intake=False, consume_workorders=False
     )
-    service = await build_alarm(settings)
-    stop = asyncio.Event()
-    await service.start_background(stop)
-    yield
-    stop.set()
-    await service.close()
+    async with hosted(await build_alarm(settings), http=False):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -1,42 +1,35 @@
-"""The one place that builds the alarm service: settings → pool, classifier, intake writer,
-outbox relay, HTTP app, Kafka consumers. Tests build the same service with the same function."""
+"""Builds the alarm service: its wiring diagram (settings → pool, classifier, intake writer,
+outbox relay, HTTP app, consumers). Tests build it with the same function; `kj_runtime.host`
+runs it."""
 
-import asyncio
-import contextlib
-from dataclasses import dataclass, field
-from typing import Any
-
-import asyncpg
-import uvicorn
-from fastapi import FastAPI
+from dataclasses import dataclass
 
 from kj_alarm.adapters import alarm_store
 from kj_alarm.adapters.relay import LingeringRelay
 from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.entrypoints.http import create_app
-from kj_alarm.entrypoints.kafka_intake import KafkaIntake
-from kj_alarm.entrypoints.receipt_events import ReceiptTimeline
+from kj_alarm.entrypoints.kafka_intake import KafkaIntake, rejected
 from kj_alarm.entrypoints.workorder_events import WorkOrderTimeline
 from kj_alarm.service_layer.deps import Deps, GroupCommit
 from kj_alarm.service_layer.intake import IntakeWriter
 from kj_alarm.settings import AlarmSettings
-from kj_runtime import heap
-from kj_runtime.consumer import consume_batches
+from kj_runtime.consume import Route, Subscription
 from kj_runtime.db import create_pool
-from kj_runtime.deadletters import DeadLetterSink
-from kj_runtime.errors import UNAVAILABLE
-from kj_runtime.http_ops import add_ops_routes
-from kj_runtime.kafka import make_consumer, make_producer
-from kj_runtime.outbox import Outbox, OutboxRelay
+from kj_runtime.host import Service
+from kj_runtime.kafka import make_producer
+from kj_runtime.outbox import Outbox
+from kj_schemas.alarms import AlarmReport
 from kj_schemas.city import load_city
 from kj_schemas.enums import ResponseTier
+from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.topics import (
     ALARMS_INTAKE,
     DISPATCH_WORKORDERS,
     NOTIFY_RECEIPTS,
     WORKORDERS_EVENTS,
 )
+from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 SERVICE = "alarm"
 
@@ -50,121 +43,80 @@ def classifier_for(settings: AlarmSettings) -> tuple[TierClassifier, str]:
 
 
 @dataclass
-class AlarmService:
-    settings: AlarmSettings
+class Alarm:
+    """The alarm service's own objects, for its tests."""
+
     deps: Deps
     writer: IntakeWriter
-    app: FastAPI
-    relay: OutboxRelay
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    closers: list[Any] = field(default_factory=list)
-    pools: list[asyncpg.Pool] = field(default_factory=list)
-
-    async def start_background(self, stop: asyncio.Event, *, consumers: bool = True) -> None:
-        """The outbox relay and (unless turned off) the Kafka consumers, as tasks."""
-        self.tasks.append(asyncio.create_task(self.relay.run(stop), name="outbox-relay"))
-        if not consumers:
-            return
-        kafka = self.settings.kafka
-        producer = make_producer(kafka)
-        await producer.start()
-        self.closers.append(producer.stop)
-        dead = DeadLetterSink(producer, service=SERVICE, topic_prefix=kafka.topic_prefix)
-        if self.settings.consume_intake:
-            consumer = make_consumer(kafka, ALARMS_INTAKE.name, group_id="alarm-intake")
-            intake = KafkaIntake(self.writer, dead, set(self.settings.integrations))
-            await self._consume(consumer, intake.handle, stop, "alarm-intake")
-        if self.settings.consume_workorders:
-            topics = (DISPATCH_WORKORDERS.name, WORKORDERS_EVENTS.name)
-            consumer = make_consumer(kafka, *topics, group_id="alarm-timeline")
-            timeline = WorkOrderTimeline(self.deps, dead, kafka.topic_prefix)
-            await self._consume(consumer, timeline.handle, stop, "alarm-timeline")
-        if self.settings.consume_receipts:
-            consumer = make_consumer(kafka, NOTIFY_RECEIPTS.name, group_id="alarm-receipts")
-            receipts = ReceiptTimeline(self.deps, dead)
-            await self._consume(consumer, receipts.handle, stop, "alarm-receipts")
-
-    async def _consume(self, consumer: Any, handle: Any, stop: asyncio.Event, group: str) -> None:
-        await consumer.start()
-        # a batch the database refuses is retried too: nothing is skipped
-        retriable = (*UNAVAILABLE, asyncpg.PostgresError)
-        task = asyncio.create_task(
-            consume_batches(consumer, handle, stop, group=group, retriable=retriable), name=group
-        )
-        self.tasks.append(task)
-        self.closers.insert(0, consumer.stop)
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=10)
-        for close in self.closers:
-            with contextlib.suppress(Exception):
-                await close()
-        await self.writer.close()
-        await self.deps.pool.close()
-        for pool in self.pools:
-            await pool.close()
 
 
-async def build(settings: AlarmSettings) -> AlarmService:
+async def build(settings: AlarmSettings) -> Service[Alarm]:
     classifier, region = classifier_for(settings)
     pool = await create_pool(settings.postgres, timeout=5, reset=alarm_store.light_reset)
     # the relay holds a session advisory lock and a LISTEN: its own pool, with the full reset
     relay_pool = await create_pool(settings.postgres, min_size=1, max_size=2, timeout=5)
-    outbox = Outbox(SERVICE, topic_prefix=settings.kafka.topic_prefix)
-    rule = MergeRule(settings.merge_distance_m, settings.merge_window_s)
-    group_commit = GroupCommit(
-        writers=settings.intake_writers,
-        max_batch=settings.intake_max_batch,
-        linger_s=settings.intake_linger_ms / 1000,
-    )
+    outbox = Outbox(SERVICE, settings.kafka)
     deps = Deps(
         pool=pool,
         classifier=classifier,
         region=region,
         outbox=outbox,
-        merge_rule=rule,
-        group_commit=group_commit,
+        merge_rule=MergeRule(settings.merge_distance_m, settings.merge_window_s),
+        group_commit=GroupCommit(
+            writers=settings.intake_writers,
+            max_batch=settings.intake_max_batch,
+            linger_s=settings.intake_linger_ms / 1000,
+        ),
     )
     writer = IntakeWriter(deps)  # group commit (decision 0011)
-    app = create_app(settings, deps, writer)
-
-    async def database_answers() -> bool:
-        return bool(await pool.fetchval("select true", timeout=2))
-
-    add_ops_routes(app, {"postgres": database_answers})
     relay = LingeringRelay(
         relay_pool,
         lambda: make_producer(settings.kafka),
         outbox,
         linger_s=settings.relay_linger_ms / 1000,
     )
-    service = AlarmService(settings, deps, writer, app, relay)
-    service.pools.append(relay_pool)
-    return service
 
+    async def database_answers() -> bool:
+        return bool(await pool.fetchval("select true", timeout=2))
 
-async def run(settings: AlarmSettings, stop: asyncio.Event) -> None:
-    service = await build(settings)
-    heap.settle()  # what start-up built lives as long as the process
-    try:
-        await service.start_background(stop)
-        config = uvicorn.Config(
-            service.app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
+    service = Service(
+        SERVICE,
+        settings,
+        core=Alarm(deps, writer),
+        app=create_app(settings, deps, writer),
+        checks={"postgres": database_answers},
+        loops={"outbox-relay": relay.run},
+    )
+    service.resources.push_async_callback(pool.close)
+    service.resources.push_async_callback(relay_pool.close)
+    service.resources.push_async_callback(writer.close)
+    if settings.consume_intake:
+        intake = KafkaIntake(writer, set(settings.integrations))
+        service.subscriptions.append(
+            Subscription(
+                "intake",
+                settings.kafka.group("alarm-intake"),
+                (Route.of(ALARMS_INTAKE.name, AlarmReport, intake.handle, reason_for=rejected),),
+            )
         )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        server.should_exit = True
-        await serving
-    finally:
-        stop.set()
-        await service.close()
+    timeline = WorkOrderTimeline(deps)
+    if settings.consume_workorders:
+        service.subscriptions.append(
+            Subscription(
+                "timeline",
+                settings.kafka.group("alarm-timeline"),
+                (  # work orders before their events
+                    Route.of(DISPATCH_WORKORDERS.name, WorkOrder, timeline.on_work_orders),
+                    Route.of(WORKORDERS_EVENTS.name, WorkOrderEvent, timeline.on_events),
+                ),
+            )
+        )
+    if settings.consume_receipts:
+        service.subscriptions.append(
+            Subscription(
+                "receipts",
+                settings.kafka.group("alarm-receipts"),
+                (Route.of(NOTIFY_RECEIPTS.name, DeliveryReceipt, timeline.on_receipts),),
+            )
+        )
+    return service

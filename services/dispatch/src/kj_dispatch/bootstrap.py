@@ -55,7 +55,7 @@ def build_dispatcher(settings: DispatchSettings, pool: asyncpg.Pool, city: City)
     )
     return Dispatcher(
         pool=pool,
-        outbox=Outbox(SERVICE, settings.kafka.topic_prefix),
+        outbox=Outbox(SERVICE, settings.kafka),
         fleet=Fleet(index),
         eta=eta,
         plans=load_plans(settings.plans_file),

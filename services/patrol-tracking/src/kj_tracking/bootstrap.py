@@ -83,7 +83,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
         await producer.stop()
         raise
     writer = TrackWriter(pool, max_rows=settings.track_queue_rows) if tracks_role else None
-    outbox = Outbox(stream="tracking", topic_prefix=settings.kafka.topic_prefix)
+    outbox = Outbox(stream="tracking", kafka=settings.kafka)
     tracker = Tracker(
         units=units,
         platforms={p.id: (p.lat, p.lon) for p in city.platforms},

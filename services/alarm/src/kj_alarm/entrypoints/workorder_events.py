@@ -1,34 +1,34 @@
-"""`dispatch.workorders` and `workorders.events` → each alarm's timeline and status. Work
-orders in a batch are handled before events, so an event finds its order."""
+"""`dispatch.workorders`, `workorders.events` and `notify.receipts` → each alarm's timeline and
+status. The consume loop hands a batch's work orders over before its events (the route order in
+bootstrap.py), so an event finds its order; an event for a work order this service never saw is
+refused to the dead letters."""
 
 from collections.abc import Sequence
 
-from aiokafka import ConsumerRecord
-from pydantic import ValidationError
-
 from kj_alarm.service_layer.deps import Deps
+from kj_alarm.service_layer.receipts import record_receipts
 from kj_alarm.service_layer.workorders import UnknownWorkOrder, on_event, on_work_order
-from kj_runtime.deadletters import DeadLetterSink
-from kj_schemas import codec
-from kj_schemas.topics import DISPATCH_WORKORDERS
+from kj_runtime.consume import Refusal
+from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 
 class WorkOrderTimeline:
-    def __init__(self, deps: Deps, dead_letters: DeadLetterSink, topic_prefix: str) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.dead_letters = dead_letters
-        self.orders_topic = topic_prefix + DISPATCH_WORKORDERS.name
 
-    async def handle(self, records: Sequence[ConsumerRecord]) -> None:
-        ordered = sorted(records, key=lambda r: r.topic != self.orders_topic)
-        for record in ordered:
+    async def on_work_orders(self, orders: Sequence[WorkOrder]) -> None:
+        for order in orders:
+            await on_work_order(order, self.deps)
+
+    async def on_events(self, events: Sequence[WorkOrderEvent]) -> list[Refusal]:
+        refused: list[Refusal] = []
+        for index, event in enumerate(events):
             try:
-                if record.topic == self.orders_topic:
-                    await on_work_order(codec.decode(WorkOrder, record.value or b""), self.deps)
-                else:
-                    await on_event(codec.decode(WorkOrderEvent, record.value or b""), self.deps)
-            except (ValidationError, ValueError) as error:
-                await self.dead_letters.send(record, reason="schema", detail=str(error)[:2000])
+                await on_event(event, self.deps)
             except UnknownWorkOrder as error:
-                await self.dead_letters.send(record, reason="unknown_work_order", detail=str(error))
+                refused.append(Refusal(index, "unknown_work_order", str(error)))
+        return refused
+
+    async def on_receipts(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        await record_receipts(receipts, self.deps)

@@ -266,9 +266,9 @@ async def _record(connection: asyncpg.Connection, fresh: list[NewAlarm], deps: D
             message, topic = messages.diverted(row), ALARMS_DIVERTED.name
         else:
             message, topic = messages.accepted(row), ALARMS_ACCEPTED.name
-        outgoing.append((outbox.topic_prefix + topic, region_key, encode(message)))
+        outgoing.append((outbox.topic(topic), region_key, encode(message)))
         update = messages.status_changed(row, status, at)
-        status_topic = outbox.topic_prefix + ALARMS_STATUS.name
+        status_topic = outbox.topic(ALARMS_STATUS.name)
         outgoing.append((status_topic, str(alarm_id).encode(), encode(update)))
     await store.record_new_alarms(
         connection,

@@ -2,7 +2,9 @@
 the preemptions they need), its state and its messages; or, when no unit can go now, its place
 in the queue and the shortfall notice."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import asyncpg
 
@@ -15,6 +17,24 @@ from kj_dispatch.service_layer.withdrawal import Tell, withdraw
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.enums import NoticeKind
+
+# the database refused one alarm's work orders: a unit (or the alarm's primary) is held, or
+# two dispatchers deadlocked on units; the alarm is planned again
+REFUSED = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch's transaction did, applied to the book once it has committed."""
+
+    assigned: list[tuple[AlarmAccepted, list[OpenOrder], list[OpenOrder]]] = field(
+        default_factory=list
+    )
+    taken: list[UUID] = field(default_factory=list)
+    queued: list[tuple[AlarmAccepted, str, bool]] = field(default_factory=list)
+    conflicts: list[tuple[AlarmAccepted, list[Assignment], asyncpg.PostgresError]] = field(
+        default_factory=list
+    )
 
 
 class AlarmTaken(Exception):

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence, Set
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -22,8 +22,15 @@ from kj_dispatch.domain.plans import ResponsePlans
 from kj_dispatch.domain.policy import PolicyParams, decide
 from kj_dispatch.domain.workorder import UNACCEPTED, OpenOrder
 from kj_dispatch.service_layer import telemetry
-from kj_dispatch.service_layer.assignment import AlarmTaken, write_assignment, write_queued
+from kj_dispatch.service_layer.assignment import (
+    REFUSED,
+    AlarmTaken,
+    BatchOutcome,
+    write_assignment,
+    write_queued,
+)
 from kj_dispatch.service_layer.coverage_report import CoverageReport
+from kj_dispatch.service_layer.ownership import Fenced, Ownership
 from kj_dispatch.service_layer.withdrawal import Tell, withdraw
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
@@ -36,33 +43,6 @@ from kj_schemas.tracking import UnitState
 class Timings:
     accept_timeout_s: int = 30
     unresponsive_hold_s: float = 300.0
-
-
-# the database refused one alarm's work orders: a unit (or the alarm's primary) is held, or
-# two dispatchers deadlocked on units; the alarm is planned again
-_REFUSED = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
-
-
-class Fenced(Exception):
-    """The lease of these regions moved on to another dispatch process (decision 0032)."""
-
-    def __init__(self, regions: list[str]) -> None:
-        super().__init__(f"no longer the dispatcher of {', '.join(regions)}")
-        self.regions = regions
-
-
-@dataclass
-class _BatchOutcome:
-    """What one batch's transaction did, applied to the book once it has committed."""
-
-    assigned: list[tuple[AlarmAccepted, list[OpenOrder], list[OpenOrder]]] = field(
-        default_factory=list
-    )
-    taken: list[UUID] = field(default_factory=list)
-    queued: list[tuple[AlarmAccepted, str, bool]] = field(default_factory=list)
-    conflicts: list[tuple[AlarmAccepted, list[Assignment], asyncpg.PostgresError]] = field(
-        default_factory=list
-    )
 
 
 class Dispatcher:
@@ -91,9 +71,8 @@ class Dispatcher:
         self.clock = clock
         self.instance = instance
         self.max_calls_per_pass = max_calls_per_pass
-        # the regions this process decides for, with the epoch of its lease on each
-        self.leases: dict[str, int] = {}
         self.book = Book(fleet)
+        self.ownership = Ownership(pool, self.book, instance)
         self.coverage = CoverageReport(
             pool=pool,
             outbox=outbox,
@@ -114,68 +93,22 @@ class Dispatcher:
         """Alarms that need a primary unit."""
         return self.book.waiting
 
-    # ---- regions (decision 0032) ---------------------------------------------------------
+    # ---- regions (decision 0032: service_layer/ownership.py) ----------------------------
+
+    @property
+    def leases(self) -> dict[str, int]:
+        """The regions this process decides for, with the epoch of its lease on each."""
+        return self.ownership.held
 
     async def hold_regions(self, regions: set[str]) -> None:
-        """The consumer group gave this process the alarms of `regions` (and took the others):
-        stand down from the regions it lost, take the lease of the ones it gained and bring
-        their open alarms and work orders, as PostgreSQL holds them, into the book."""
-        for region in sorted(set(self.leases) - regions):
-            self._stand_down(region, why="revoked")
-        gained = sorted(regions - set(self.leases))
-        if not gained:
-            return
-        async with self.pool.acquire() as connection, connection.transaction():
-            epochs = {r: await repo.take_lease(connection, r, self.instance) for r in gained}
-            alarms = await repo.open_alarms(connection, gained)
-            orders = await repo.open_work_orders(connection)
-        self.leases.update(epochs)
-        self.book.take_region(alarms, [o for o in orders if o.region in epochs])
-        for order in orders:
-            held_by_us = order.region in self.leases
-            if not held_by_us and self.fleet.commitment_of(order.unit_id) is None:
-                self.fleet.hold_elsewhere(order.unit_id)
-        telemetry.regions_taken(epochs, self.book)
-        if self.book.waiting:
+        if await self.ownership.hold(regions):
             self.wake.set()
-
-    def _stand_down(self, region: str, *, why: str) -> None:
-        self.leases.pop(region, None)
-        dropped = self.book.drop_region(region)
-        telemetry.stood_down(region, why, dropped)
-
-    async def _fence(self, connection: asyncpg.Connection) -> None:
-        """First in every transaction that decides: the leases are still ours, and stay ours
-        (share lock) until it commits."""
-        lost = await repo.leases_lost(connection, self.leases)
-        if lost:
-            raise Fenced(lost)
-
-    def _fenced(self, fenced: Fenced) -> None:
-        for region in fenced.regions:
-            self._stand_down(region, why="fenced")
 
     async def reconcile(self) -> int:
-        """The safety net under the book: open alarms of our regions that PostgreSQL holds and
-        the book does not (a replay the book missed while a rebalance moved the region) come
-        in, so no alarm waits unseen. Units another process held are rechecked and released
-        when their work order ended. Returns how many alarms came in."""
-        if not self.leases:
-            return 0
-        held = self.fleet.held_elsewhere
-        async with self.pool.acquire() as connection:
-            alarms = await repo.open_alarms(connection, sorted(self.leases))
-            still_held = await repo.units_with_open_orders(connection, sorted(held))
-        missing = [a for a in alarms if self.book.alarm(a[0].alarm_id) is None]
-        if missing:
-            self.book.take_region(missing, [])
-            telemetry.reconciled(len(missing))
+        missing, freed = await self.ownership.reconcile()
+        if missing or freed:
             self.wake.set()
-        for unit_id in held - still_held:
-            if self.fleet.commitment_of(unit_id) is None:
-                self.fleet.release(unit_id)
-                self.wake.set()
-        return len(missing)
+        return missing
 
     # ---- inputs ---------------------------------------------------------------------------
 
@@ -259,11 +192,11 @@ class Dispatcher:
             if self.book.unplanned:
                 self.wake.set()
             return
-        outcome = _BatchOutcome()
+        outcome = BatchOutcome()
         alone = len(by_alarm) + len(shortfalls) == 1  # nothing else to keep: no savepoint
         try:
             async with self.pool.acquire() as connection, connection.transaction():
-                await self._fence(connection)
+                await self.ownership.fence(connection)
                 for alarm_id, assignments in by_alarm.items():
                     alarm = self._alarm(alarm_id)
                     try:
@@ -280,7 +213,7 @@ class Dispatcher:
                                 issued_at=max(now, self.clock()),
                                 accept_within_s=self.timings.accept_timeout_s,
                             )
-                    except _REFUSED as error:
+                    except REFUSED as error:
                         if alone:
                             raise
                         outcome.conflicts.append((alarm, assignments, error))
@@ -293,13 +226,13 @@ class Dispatcher:
                 for alarm, reason in shortfalls:
                     moved = await write_queued(connection, self.outbox, alarm, reason, now)
                     outcome.queued.append((alarm, reason, moved))
-        except _REFUSED as error:  # the batch's one alarm: its transaction rolled back
+        except REFUSED as error:  # the batch's one alarm: its transaction rolled back
             ((alarm_id, assignments),) = by_alarm.items()
-            outcome = _BatchOutcome(conflicts=[(self._alarm(alarm_id), assignments, error)])
+            outcome = BatchOutcome(conflicts=[(self._alarm(alarm_id), assignments, error)])
         except AlarmTaken:
-            outcome = _BatchOutcome(taken=list(by_alarm))
+            outcome = BatchOutcome(taken=list(by_alarm))
         except Fenced as fenced:
-            self._fenced(fenced)
+            self.ownership.fenced(fenced)
             return
         self._committed(outcome)
         for alarm, assignments, refused in outcome.conflicts:
@@ -313,7 +246,7 @@ class Dispatcher:
         assert alarm is not None, "a waiting alarm is in the book"
         return alarm
 
-    def _committed(self, outcome: _BatchOutcome) -> None:
+    def _committed(self, outcome: BatchOutcome) -> None:
         """The book after the batch's commit: the orders are ours, preempted calls wait again,
         alarms taken by another dispatcher are not ours to plan."""
         for alarm, orders, preempted in outcome.assigned:
@@ -386,7 +319,7 @@ class Dispatcher:
             )
             try:
                 async with self.pool.acquire() as connection, connection.transaction():
-                    await self._fence(connection)
+                    await self.ownership.fence(connection)
                     done = await withdraw(
                         connection,
                         self.outbox,
@@ -397,7 +330,7 @@ class Dispatcher:
                         tell=tell,
                     )
             except Fenced as fenced:
-                self._fenced(fenced)
+                self.ownership.fenced(fenced)
                 return len(expired)
             if done:
                 self._lost(order, reason="accept_timeout")

@@ -1,10 +1,12 @@
 """SQL for status callbacks: who wants them, and each change owed to a receiver."""
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
-from aiokafka import ConsumerRecord
+
+from kj_runtime.consume import Inbound
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ async def registered(connection: asyncpg.Connection, source: str) -> bool:
 
 
 async def owe(
-    connection: asyncpg.Connection, message_id: UUID, source: str, record: ConsumerRecord
+    connection: asyncpg.Connection, message_id: UUID, source: str, record: Inbound[Any]
 ) -> bool:
     inserted = await connection.fetchval(
         "insert into callback_deliveries "

@@ -11,7 +11,6 @@ from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketD
 from fastapi.responses import JSONResponse
 from pydantic import AnyHttpUrl, Field, ValidationError
 
-from kj_notify.adapters import callbacks as callback_store
 from kj_notify.domain.answers import Refused
 from kj_notify.domain.frames import (
     AckFrame,
@@ -23,8 +22,7 @@ from kj_notify.domain.frames import (
 )
 from kj_notify.domain.tokens import TokenBook, bearer
 from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
-from kj_notify.service_layer import terminals
-from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
+from kj_notify.service_layer import callbacks, terminals
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import Contract, SourceId
 from kj_schemas.enums import ReceiptStatus
@@ -46,9 +44,10 @@ class CallbackRegistration(Contract):
     signing_secret: Annotated[str, Field(min_length=16, max_length=256)]
 
 
-def create_app(gateway: Gateway, checks: dict[str, ReadinessCheck]) -> FastAPI:
+def create_app(gateway: Gateway) -> FastAPI:
+    """The terminals' gateway and the integrations' routes; the ops routes (/healthz, /readyz,
+    /metrics, /docs) are added by the service host."""
     app = FastAPI(title="kj-notify", version="1")
-    add_ops_routes(app, checks)
 
     @app.exception_handler(Refused)
     async def refused(_request: Any, error: Refused) -> JSONResponse:
@@ -113,7 +112,7 @@ def create_app(gateway: Gateway, checks: dict[str, ReadinessCheck]) -> FastAPI:
     ) -> dict[str, str]:
         if not gateway.integrations.speaks_for(source, bearer(authorization)):
             raise HTTPException(401, "an API token for this integration is required")
-        await callback_store.register(
+        await callbacks.register(
             gateway.pool, source, str(registration.url), registration.signing_secret
         )
         log.info("callback_registered", source=source)

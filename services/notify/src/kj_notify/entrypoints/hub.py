@@ -13,10 +13,9 @@ import asyncpg
 import structlog
 from fastapi import WebSocket
 
-from kj_notify.adapters import deliveries
-from kj_notify.adapters.deliveries import Delivery
 from kj_notify.domain.frames import delivery_frame
 from kj_notify.metrics import TERMINALS_CONNECTED
+from kj_notify.service_layer import terminals
 from kj_notify.service_layer.terminals import Receipt, acknowledge
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.outbox import Outbox
@@ -32,7 +31,7 @@ class TerminalSession:
         self.wake = asyncio.Event()
         self.wake.set()
         self.needs_sweep = True  # on connect: everything not yet acknowledged, in order
-        self.offered: list[Delivery] = []
+        self.offered: list[terminals.Delivery] = []
         self.sent: set[int] = set()  # delivery ids sent on this connection
         self._send_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -41,7 +40,7 @@ class TerminalSession:
         async with self._send_lock:
             await self.websocket.send_json(frame)
 
-    def offer(self, delivery: Delivery) -> None:
+    def offer(self, delivery: terminals.Delivery) -> None:
         self.offered.append(delivery)
         self.wake.set()
 
@@ -68,7 +67,7 @@ class TerminalSession:
                 self.wake.clear()
                 if self.needs_sweep:
                     self.needs_sweep = False
-                    for delivery in await deliveries.unacknowledged(self.pool, self.unit_id):
+                    for delivery in await terminals.unacknowledged(self.pool, self.unit_id):
                         await self._deliver(delivery)
                 offered, self.offered = self.offered, []
                 for delivery in offered:
@@ -80,7 +79,7 @@ class TerminalSession:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=1011)
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, delivery: terminals.Delivery) -> None:
         if delivery.delivery_id in self.sent:
             return
         await self.send(
@@ -101,7 +100,7 @@ class Hub:
         self.sessions: dict[str, TerminalSession] = {}
         # deliveries pushed while their transaction commits: receipts and answers about them
         # wait for the outcome (decision 0042)
-        self._settling_deliveries: dict[int, tuple[Delivery, asyncio.Future[None]]] = {}
+        self._settling_deliveries: dict[int, tuple[terminals.Delivery, asyncio.Future[None]]] = {}
         self._settling_orders: dict[UUID, asyncio.Future[None]] = {}
 
     async def join(self, session: TerminalSession) -> None:
@@ -124,13 +123,13 @@ class Hub:
             TERMINALS_CONNECTED.set(len(self.sessions))
         await session.stop()
 
-    def offer(self, delivery: Delivery) -> None:
+    def offer(self, delivery: terminals.Delivery) -> None:
         """A delivery this replica just stored: sent without reading it back."""
         session = self.sessions.get(delivery.unit_id)
         if session is not None:
             session.offer(delivery)
 
-    def push_before_commit(self, stored: list[Delivery]) -> asyncio.Future[None]:
+    def push_before_commit(self, stored: list[terminals.Delivery]) -> asyncio.Future[None]:
         """Push deliveries whose transaction is committing now. If it fails, the terminal
         holds a delivery id that matches no row: its ack changes nothing, and the work order
         is stored again (new id) when the batch is retried or re-read after a restart, then
@@ -144,7 +143,7 @@ class Hub:
             self.offer(delivery)
         return outcome
 
-    def settle(self, stored: list[Delivery], outcome: asyncio.Future[None]) -> None:
+    def settle(self, stored: list[terminals.Delivery], outcome: asyncio.Future[None]) -> None:
         """The transaction behind `push_before_commit` is over (committed or not)."""
         for delivery in stored:
             settling = self._settling_deliveries.get(delivery.delivery_id)
@@ -247,7 +246,7 @@ async def listen_for_deliveries(pool_dsn: str, hub: Hub, stop: asyncio.Event) ->
         backoff = 0.2
         try:
             await connection.add_listener(
-                deliveries.NEW_DELIVERY_CHANNEL, lambda _c, _p, _ch, payload: hub.announced(payload)
+                terminals.NEW_DELIVERY_CHANNEL, lambda _c, _p, _ch, payload: hub.announced(payload)
             )
             hub.sweep_all()
             closed = asyncio.Event()

@@ -9,20 +9,16 @@ from collections.abc import Sequence
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
 from kj_notify.adapters import recipients
 from kj_notify.adapters.channels import ChannelAdapter, DeliveryFailed
 from kj_notify.domain.nearby import NearbyIndex
 from kj_notify.metrics import BROADCAST_DELIVERIES, BROADCASTS
 from kj_notify.service_layer.receipts import notification_id, receipt
-from kj_notify.service_layer.terminals import dead_letter
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.idempotency import first_time
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
-from kj_schemas.codec import decode
 from kj_schemas.enums import NotificationChannel, ReceiptStatus
 from kj_schemas.notify import BroadcastRequested, Notification
 from kj_schemas.topics import NOTIFY_RECEIPTS
@@ -48,18 +44,13 @@ class RegistryIndex:
 
 
 async def take_broadcasts(
-    pool: asyncpg.Pool, outbox: Outbox, index: RegistryIndex, records: Sequence[ConsumerRecord]
+    pool: asyncpg.Pool, index: RegistryIndex, requests: Sequence[BroadcastRequested]
 ) -> int:
     """Returns how many messages to people were newly recorded."""
     owed = 0
     nearby = await index.current()
     async with pool.acquire() as connection, connection.transaction():
-        for record in records:
-            try:
-                request = decode(BroadcastRequested, record.value)
-            except (ValidationError, ValueError) as error:
-                await dead_letter(connection, outbox, record, "schema", str(error))
-                continue
+        for request in requests:
             if not await first_time(connection, CONSUMER, request.message_id):
                 continue
             people = nearby.within(

@@ -13,19 +13,17 @@ import asyncpg
 import httpx
 import stamina
 import structlog
-from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
 from kj_notify.adapters import callbacks as store
 from kj_notify.domain.signing import signed_headers
 from kj_notify.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES
 from kj_notify.service_layer.receipts import receipt
-from kj_notify.service_layer.terminals import SERVICE, dead_letter
+from kj_notify.service_layer.terminals import SERVICE
+from kj_runtime.consume import Inbound
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmStatusChanged
 from kj_schemas.base import utcnow
-from kj_schemas.codec import decode
 from kj_schemas.deadletter import DeadLetter
 from kj_schemas.enums import NotificationChannel, ReceiptStatus
 from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS
@@ -50,20 +48,17 @@ class RetryPolicy:
 
 
 async def take_status_changes(
-    pool: asyncpg.Pool, outbox: Outbox, records: Sequence[ConsumerRecord]
+    pool: asyncpg.Pool, changes: Sequence[Inbound[AlarmStatusChanged]]
 ) -> set[str]:
-    """Record each change owed to a registered integration; returns the sources with new work."""
+    """Record each change owed to a registered integration, with the record as it came (its
+    bytes are the callback's body); returns the sources with new work."""
     sources: set[str] = set()
     async with pool.acquire() as connection, connection.transaction():
-        for record in records:
-            try:
-                change = decode(AlarmStatusChanged, record.value)
-            except (ValidationError, ValueError) as error:
-                await dead_letter(connection, outbox, record, "schema", str(error))
-                continue
+        for inbound in changes:
+            change = inbound.message
             if not await store.registered(connection, change.source):
                 continue
-            if await store.owe(connection, change.message_id, change.source, record):
+            if await store.owe(connection, change.message_id, change.source, inbound):
                 sources.add(change.source)
     return sources
 
@@ -190,3 +185,8 @@ class CallbackWorkers:
         if cause:
             CALLBACK_FAILURES.inc()
             log.info("callback_dead_lettered", source=owed.source, cause=cause)
+
+
+async def register(pool: asyncpg.Pool, source: str, url: str, signing_secret: str) -> None:
+    """An integration's callback URL and signing secret (the HTTP route's one write)."""
+    await store.register(pool, source, url, signing_secret)

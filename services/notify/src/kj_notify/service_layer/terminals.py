@@ -8,43 +8,35 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord
-from pydantic import ValidationError
 
 from kj_notify.adapters import deliveries
 from kj_notify.domain.answers import Refused, check_answer, event_for
 from kj_notify.domain.frames import Answer
 from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
 from kj_notify.service_layer.receipts import receipt
-from kj_runtime.deadletters import DEAD_LETTERS, dead_letter_for
 from kj_runtime.idempotency import first_time
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
-from kj_schemas.codec import decode
 from kj_schemas.enums import NotificationChannel, ReceiptStatus, WorkOrderAction
 from kj_schemas.notify import DeliveryReceipt
-from kj_schemas.topics import DEADLETTERS, NOTIFY_RECEIPTS, WORKORDERS_EVENTS
+from kj_schemas.topics import NOTIFY_RECEIPTS, WORKORDERS_EVENTS
 from kj_schemas.workorders import WorkOrder
 
 log = structlog.get_logger(__name__)
+
+# what the gateway's sockets deal in (entrypoints/hub.py): a delivery, and the PostgreSQL channel
+# a replica announces new ones on
+Delivery = deliveries.Delivery
+NEW_DELIVERY_CHANNEL = deliveries.NEW_DELIVERY_CHANNEL
 SERVICE = "notify"
 WORKORDERS_CONSUMER = "notify-workorders"
 ANSWERS_CONSUMER = "notify-answers"
 
 
-async def dead_letter(
-    connection: asyncpg.Connection, outbox: Outbox, record: ConsumerRecord, reason: str, detail: str
-) -> None:
-    letter = dead_letter_for(record, service=SERVICE, reason=reason, detail=detail)
-    DEAD_LETTERS.labels(SERVICE, record.topic, reason).inc()
-    log.info("dead_letter", source_topic=record.topic, offset=record.offset, reason=reason)
-    await outbox.put(connection, DEADLETTERS.name, record.topic, letter)
-
-
 async def take_work_orders(
     pool: asyncpg.Pool,
     outbox: Outbox,
-    records: Sequence[ConsumerRecord],
+    orders: Sequence[WorkOrder],
     *,
     replica: str,
     on_stored: Callable[[list[deliveries.Delivery]], None] | None = None,
@@ -52,22 +44,11 @@ async def take_work_orders(
     """Store each work order for its unit in the batch's transaction, with the message ids
     seen; returns the new deliveries, in order. `on_stored` gets them as soon as they are
     written, before the COMMIT (whose WAL flush is most of the time spent here), so they can
-    be pushed while it runs; see Hub.push_before_commit for why that keeps every promise."""
-    orders: list[WorkOrder] = []
+    be pushed while it runs; see Hub.push_before_commit for why that keeps every promise. A
+    record that is no work order, or whose key is not its unit, never reaches here: the consume
+    loop dead-letters it."""
     async with pool.acquire() as connection, connection.transaction():
-        for record in records:
-            try:
-                order = decode(WorkOrder, record.value)
-            except (ValidationError, ValueError) as error:
-                await dead_letter(connection, outbox, record, "schema", str(error))
-                continue
-            key = record.key.decode("utf-8", "replace") if record.key else None
-            if key != order.unit_id:
-                detail = f"key {key!r} does not name the work order's unit {order.unit_id!r}"
-                await dead_letter(connection, outbox, record, "key_mismatch", detail)
-                continue
-            orders.append(order)
-        stored = await deliveries.store(connection, WORKORDERS_CONSUMER, orders)
+        stored = await deliveries.store(connection, WORKORDERS_CONSUMER, list(orders))
         if on_stored is not None and stored:
             on_stored(stored)  # sent while the rest of the transaction runs
         await deliveries.withdraw(connection, stored)
@@ -164,3 +145,13 @@ async def answer(
         else:
             ANSWERS.labels("repeat").inc()
     return event.message_id
+
+
+async def unacknowledged(pool: asyncpg.Pool, unit_id: str) -> list[deliveries.Delivery]:
+    """What a terminal that (re)connects is owed: its deliveries not acknowledged yet."""
+    return await deliveries.unacknowledged(pool, unit_id)
+
+
+async def backlog(pool: asyncpg.Pool) -> int:
+    """How many deliveries wait for their terminals, for the gauge."""
+    return await deliveries.backlog(pool)
