@@ -78,6 +78,6 @@ demo: up ## the main job: the four services driven by a simulated city, live das
 run: up ## the four services alone against the local infrastructure, logs to the terminal; Ctrl-C stops
 	@$(RUN) python -m kj_sim.services
 
-study: install ## the offline dispatch-policy study: a simulated day at 1x, 2x, 4x load; table and plots in docs/study/
-	@$(RUN) python -m kj_sim.study.run
+study: install ## the offline study: policies and posts over 5 seeded days at 1x and 2x load; table and plots in docs/study/
+	@OPENBLAS_NUM_THREADS=1 $(RUN) python -m kj_sim.study.run
 	@$(RUN) python -m bench.summary >/dev/null
