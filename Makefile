@@ -89,6 +89,6 @@ chaos: install ## kill, pause and poison the stack under load, then verify (PROF
 	@$(RUN) python -m kj_sim.chaos --profile $(PROFILE) $(if $(DURATION),--duration $(DURATION),)
 	@$(RUN) python -m bench.summary >/dev/null
 
-study: install ## the offline dispatch-policy study: a simulated day at 1x, 2x, 4x load; table and plots in docs/study/
-	@$(RUN) python -m kj_sim.study.run
+study: install ## the offline study: policies and posts over 5 seeded days at 1x and 2x load; table and plots in docs/study/
+	@OPENBLAS_NUM_THREADS=1 $(RUN) python -m kj_sim.study.run
 	@$(RUN) python -m bench.summary >/dev/null

@@ -90,7 +90,9 @@ def test_a_predicted_miss_is_at_risk_still_sends_the_best_and_a_backup_from_anot
     assert backup.reason == "at_risk_backup"
 
 
-def test_violent_crime_at_priority_1_gets_two_units_and_a_traffic_accident_a_car() -> None:
+def test_violent_crime_at_priority_1_gets_two_units_and_a_crash_a_car_behind_the_first() -> None:
+    """Issue 15 changed the crash: the fastest unit of any kind goes first, the plan's car
+    follows as backup (it was the car alone, the nearby motorcycle idle)."""
     fleet = make_fleet()
     put(fleet, "M1", east(100), kind=UnitKind.motorcycle)
     put(fleet, "M2", east(120), kind=UnitKind.motorcycle)
@@ -98,7 +100,10 @@ def test_violent_crime_at_priority_1_gets_two_units_and_a_traffic_accident_a_car
     violent = run(fleet, [call(east(0), category=AlarmCategory.violent_crime, target_s=300)])
     assert sorted(a.role for a in violent.assignments) == ["backup", "primary"]
     crash = run(fleet, [call(east(0), category=AlarmCategory.traffic_accident, target_s=300)])
-    assert [a.option.unit_id for a in crash.assignments] == ["C1"]
+    assert [(a.option.unit_id, a.role) for a in crash.assignments] == [
+        ("M1", "primary"),
+        ("C1", "backup"),
+    ]
 
 
 def test_no_unit_in_range_is_a_shortfall_saying_so() -> None:

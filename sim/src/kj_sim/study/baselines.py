@@ -11,8 +11,9 @@ from kj_sim.study.world import Incident
 
 @dataclass
 class ClosestIdle:
-    name: str = "closest idle (straight line)"
+    name: str = "closest idle"
     batch_window_s: float = 0.0
+    weighs_coverage: bool = False
 
     def decide(
         self, now: float, pending: list[Incident], units: Units, incidents: list[Incident]

@@ -1,13 +1,14 @@
-"""Policies (b) and (c) of the study, run by the dispatch service's own domain code: the same
-`StraightLineEta`, `CandidateIndex` and `policy.decide` the service calls, fed the simulated
-world's units and calls instead of Kafka's. Only the translation lives here."""
+"""The study's policies that run the dispatch service's own domain code: the same
+`StraightLineEta` (with the parameters fitted to other days' responses), `CandidateIndex` and
+`policy.decide` the service calls, fed the simulated world's units and calls instead of
+Kafka's. Only the translation lives here."""
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kj_dispatch.domain.candidates import CandidateIndex
-from kj_dispatch.domain.eta import StraightLineEta
+from kj_dispatch.domain.eta import EtaParams, StraightLineEta
 from kj_dispatch.domain.model import Call, Commitment, FleetUnit
 from kj_dispatch.domain.plans import ResponsePlan, ResponsePlans, load_plans
 from kj_dispatch.domain.policy import PolicyParams, decide
@@ -34,7 +35,8 @@ def _call(incident: Incident) -> Call:
         category=incident.category,
         tier=ResponseTier(incident.tier),
         target_s=float(incident.target),
-        reported_at=DAY_START + timedelta(seconds=incident.at),
+        reported_at=DAY_START + timedelta(seconds=incident.called_at),
+        received_at=DAY_START + timedelta(seconds=incident.at),
     )
 
 
@@ -43,23 +45,41 @@ class _DomainView:
     """The simulated fleet as the dispatch domain sees it at one instant."""
 
     city: City
+    eta: EtaParams | None = None
     index: CandidateIndex = field(init=False)
+    _units: list[FleetUnit] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         projection = study_projection(self.city)
         self.projection = projection
         self.index = CandidateIndex(
-            DispatchProjection(projection.lat0, projection.lon0), StraightLineEta()
+            DispatchProjection(projection.lat0, projection.lon0), StraightLineEta(self.eta)
         )
 
     def refresh(self, now: datetime, units: Units, incidents: list[Incident]) -> None:
+        """The fleet at `now`: the unit objects are kept and updated in place (a day asks
+        thousands of times)."""
         lat, lon = self.projection.to_latlon(units.x, units.y)
         fleet = units.fleet
-        platform_ids = fleet.platform_ids
-        fleet_units = []
-        for i in range(len(fleet.unit_ids)):
-            state = UnitState(int(units.state[i]))
-            heading = int(units.heading_to[i])
+        if not self._units:
+            self._units = [
+                FleetUnit(
+                    unit_id=str(i),
+                    platform_id=fleet.platform_ids[int(fleet.platform[i])],
+                    kind=fleet.kinds[i],
+                    lat=0.0,
+                    lon=0.0,
+                    fix_at=now,
+                    on_patrol=True,
+                )
+                for i in range(len(fleet.unit_ids))
+            ]
+        now_ts = now.timestamp()
+        states = units.state.tolist()
+        headings = units.heading_to.tolist()
+        ages = units.fix_age_s.tolist()
+        for i, unit in enumerate(self._units):
+            state, heading = states[i], headings[i]
             commitment = None
             if state != UnitState.idle and heading >= 0:
                 commitment = Commitment(
@@ -67,21 +87,14 @@ class _DomainView:
                     alarm_id=_alarm_id(heading),
                     priority=incidents[heading].priority,
                     role="primary",
-                    status=_STATUS[state],
+                    status=_STATUS[UnitState(state)],
                 )
-            fleet_units.append(
-                FleetUnit(
-                    unit_id=str(i),
-                    platform_id=platform_ids[int(fleet.platform[i])],
-                    kind=fleet.kinds[i],
-                    lat=float(lat[i]),
-                    lon=float(lon[i]),
-                    fix_at=now - timedelta(seconds=float(units.fix_age_s[i])),
-                    on_patrol=state == UnitState.idle,
-                    commitment=commitment,
-                )
-            )
-        self.index.rebuild(fleet_units, at=0.0)
+            unit.lat, unit.lon = float(lat[i]), float(lon[i])
+            unit.fix_ts = now_ts - ages[i]
+            unit.fix_at = now  # only fix_ts is read by the ETA; the age is in it
+            unit.on_patrol = state == UnitState.idle
+            unit.commitment = commitment
+        self.index.rebuild(self._units, at=0.0)
 
 
 class SmallestEta:
@@ -90,9 +103,10 @@ class SmallestEta:
 
     name = "smallest ETA"
     batch_window_s = 0.0
+    weighs_coverage = False
 
-    def __init__(self, city: City) -> None:
-        self.view = _DomainView(city)
+    def __init__(self, city: City, eta: EtaParams | None = None) -> None:
+        self.view = _DomainView(city, eta)
 
     def decide(
         self, now: float, pending: list[Incident], units: Units, incidents: list[Incident]
@@ -118,16 +132,30 @@ class SmallestEta:
 
 class FullPolicy:
     """(c) The dispatch service's policy as it runs: calls pending within its batch window are
-    assigned together by priority-weighted lateness, priority-1 calls may preempt a unit bound
-    for a priority-3/4 call, and the response plans add backups."""
+    assigned together by priority-weighted lateness, the first unit of any kind, priority-1
+    calls may preempt a unit bound for a priority-3/4 call when that call still makes its
+    target, the response plans add backups, and (with a weight) the coverage a unit holds up
+    counts against sending it."""
 
-    name = "full policy (ETA, batch, preemption, backup)"
+    name = "full policy"
 
-    def __init__(self, city: City, plans: ResponsePlans | None = None) -> None:
-        self.view = _DomainView(city)
+    def __init__(
+        self,
+        city: City,
+        plans: ResponsePlans | None = None,
+        *,
+        eta: EtaParams | None = None,
+        coverage_weight_s: float = 0.0,
+        eta_spread: float = 0.0,
+        name: str | None = None,
+    ) -> None:
+        self.view = _DomainView(city, eta)
         self.plans = plans or load_plans()
-        self.params = PolicyParams()
+        self.params = PolicyParams(coverage_weight_s=coverage_weight_s, eta_spread=eta_spread)
+        self.weighs_coverage = coverage_weight_s > 0
         self.batch_window_s = DispatchSettings.model_fields["batch_window_ms"].default / 1000.0
+        if name:
+            self.name = name
 
     def decide(
         self, now: float, pending: list[Incident], units: Units, incidents: list[Incident]
@@ -135,12 +163,18 @@ class FullPolicy:
         at = DAY_START + timedelta(seconds=now)
         self.view.refresh(at, units, incidents)
         by_alarm = {_alarm_id(i.index): i.index for i in pending}
+        bound_for = {int(h) for h in units.heading_to if h >= 0}
+        cost = None
+        if units.coverage_cost is not None:
+            cost = {str(i): float(c) for i, c in enumerate(units.coverage_cost) if c > 0}
         decision = decide(
             [_call(i) for i in pending],
             index=self.view.index,
             plans=self.plans,
             now=at,
             params=self.params,
+            open_calls={_alarm_id(h): _call(incidents[h]) for h in bound_for},
+            coverage_cost=cost,
         )
         return [
             Order(
@@ -170,7 +204,7 @@ def without_backups(plans: ResponsePlans) -> ResponsePlans:
 class NoBackups(FullPolicy):
     """The full policy less its backups: shows what the backups cost or gain under load."""
 
-    name = "ETA, batch, preemption; no backups"
+    name = "full policy, no backups"
 
-    def __init__(self, city: City) -> None:
-        super().__init__(city, without_backups(load_plans()))
+    def __init__(self, city: City, eta: EtaParams | None = None) -> None:
+        super().__init__(city, without_backups(load_plans()), eta=eta)

@@ -37,14 +37,34 @@ class EtaParams(BaseModel):
         }
     )
     circuity: float = Field(default=1.3, ge=1.0)  # road distance / straight-line distance
+    # per kind where measured (a motorcycle cuts through where a car goes round); else circuity
+    circuity_by_kind: dict[UnitKind, float] = Field(default_factory=dict)
     # travel-time multiplier by local hour (0-23); hours not listed are 1.0
     congestion_by_hour: dict[int, float] = Field(
         default_factory=lambda: {7: 1.4, 8: 1.5, 12: 1.2, 17: 1.5, 18: 1.4}
     )
+    # True: the factor slows the start-up too (the first model); a calibrated model slows only
+    # the drive, which is what traffic does
+    congestion_on_startup: bool = True
     timezone: str = "Asia/Shanghai"
     stale_after_s: float = Field(default=60.0, gt=0)  # older fixes are widened...
     drop_after_s: float = Field(default=300.0, gt=0)  # ...and older still are not used at all
     stale_widen_factor: float = Field(default=0.5, ge=0)  # seconds added per second of fix age
+
+    def circuity_of(self, kind: UnitKind) -> float:
+        return self.circuity_by_kind.get(kind, self.circuity)
+
+    def seconds(self, kind: UnitKind, metres: np.ndarray, factor: float) -> np.ndarray:
+        """Travel seconds over straight-line `metres` for a fresh fix, under congestion
+        `factor`: the model's arithmetic for callers that work in metres (the planner)."""
+        drive = metres * self.circuity_of(kind) / (self.speed_kmh[kind] / 3.6)
+        startup = self.startup_s[kind]
+        if self.congestion_on_startup:
+            return (drive + startup) * factor
+        return drive * factor + startup
+
+    def factor_at_hour(self, hour: int) -> float:
+        return self.congestion_by_hour.get(hour % 24, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +101,8 @@ def _zone(name: str) -> ZoneInfo:
 
 
 class StraightLineEta:
-    """haversine × circuity ÷ speed(kind) + start-up(kind), × congestion(local hour);
+    """haversine × circuity(kind) ÷ speed(kind) + start-up(kind), × congestion(local hour)
+    (on the drive alone when the params say so);
     a fix older than `stale_after_s` adds `stale_widen_factor` × its age, older than
     `drop_after_s` gives no estimate."""
 
@@ -95,7 +116,10 @@ class StraightLineEta:
         self._now: datetime | None = None  # the last `now` seen, with its epoch and factor
         self._now_ts = 0.0
         self._factor = 1.0
-        self._diameter_circuity = 2 * EARTH_RADIUS_M * p.circuity
+        self._diameter_circuity = {
+            kind: 2 * EARTH_RADIUS_M * p.circuity_of(kind) for kind in UnitKind
+        }
+        self._on_startup = p.congestion_on_startup
 
     def congestion(self, now: datetime) -> float:
         key = int(now.timestamp()) // 3600
@@ -118,9 +142,12 @@ class StraightLineEta:
             return None
         p1, p2 = unit.lat * _RAD, lat * _RAD
         a = sin((p2 - p1) * 0.5) ** 2 + cos(p1) * cos(p2) * sin((lon - unit.lon) * _RAD * 0.5) ** 2
-        metres = self._diameter_circuity * asin(min(1.0, sqrt(a)))
         kind = unit.kind
-        seconds = (metres / self._mps[kind] + self._startup[kind]) * self._factor
+        metres = self._diameter_circuity[kind] * asin(min(1.0, sqrt(a)))
+        if self._on_startup:
+            seconds = (metres / self._mps[kind] + self._startup[kind]) * self._factor
+        else:
+            seconds = metres / self._mps[kind] * self._factor + self._startup[kind]
         if age > p.stale_after_s:
             return Eta(seconds + p.stale_widen_factor * age, True)
         return Eta(seconds, False)
@@ -135,14 +162,18 @@ class StraightLineEta:
         lons = np.fromiter([u.lon for u in units], np.float64, n)
         speed = np.fromiter([mps[u.kind] for u in units], np.float64, n)
         start = np.fromiter([startup[u.kind] for u in units], np.float64, n)
+        diameter = np.fromiter([self._diameter_circuity[u.kind] for u in units], np.float64, n)
         age = self._now_ts - np.fromiter([u.fix_ts for u in units], np.float64, n)
         p2 = np.radians(lat)
         a = (
             np.sin((p2 - lats) / 2) ** 2
             + np.cos(lats) * np.cos(p2) * np.sin(np.radians(lon - lons) / 2) ** 2
         )
-        metres = (2 * EARTH_RADIUS_M * p.circuity) * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-        seconds = (metres / speed + start) * self._factor
+        metres = diameter * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        if self._on_startup:
+            seconds = (metres / speed + start) * self._factor
+        else:
+            seconds = metres / speed * self._factor + start
         stale = age > p.stale_after_s
         seconds = np.where(stale, seconds + p.stale_widen_factor * age, seconds)
         seconds[age > p.drop_after_s] = np.inf

@@ -20,6 +20,13 @@ class Call:
     tier: ResponseTier
     target_s: float
     reported_at: datetime
+    # when the platform received the 110 instruction: the 1/3/5 clock starts here when known
+    # (the citizen's call, reported_at, is earlier by the 110 centre's handling)
+    received_at: datetime | None = None
+
+    @property
+    def clock_start(self) -> datetime:
+        return self.received_at or self.reported_at
 
 
 @dataclass(frozen=True, slots=True)

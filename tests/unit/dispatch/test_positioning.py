@@ -1,0 +1,151 @@
+"""The positioning planner: where free units are posted, what it may not do, when it moves
+an idle unit up, and what it says the coverage is."""
+
+import pytest
+
+from kj_dispatch.domain.positioning import MoveUpRule, PlannerLimits
+from kj_schemas.enums import ResponseTier, UnitKind
+
+from .planning_world import demand, planner, unit
+
+HOUR = 10
+
+
+def test_a_freed_motorcycle_goes_to_the_key_location_nobody_covers() -> None:
+    fleet = [
+        unit("AT-K1-1", post="K1-a"),
+        unit("AT-K1-2", post="K1-b"),
+        unit("FREE", where=(300.0, 0.0), settled=False),
+    ]
+    move = planner().best_post("FREE", fleet, hour=HOUR, busy_fraction=0.1)
+    assert move is not None and move.post_id == "K2-a" and move.reason == "freed"
+    assert move.gain > 0
+
+
+def test_no_more_units_inside_a_key_location_than_its_limit_nor_near_it_than_the_other() -> None:
+    only_k1 = demand(key_only="K1")
+    fleet = [unit("A", post="K1-a"), unit("B", post="K1-b"), unit("FREE", where=(900.0, 0.0))]
+    two_inside = planner(PlannerLimits(max_units_per_key_location=2), only_k1)
+    move = two_inside.best_post("FREE", fleet, hour=HOUR, busy_fraction=0.1)
+    assert move is not None and move.post_id == "K1-ring"  # the edge, outside the zone
+    two_near = planner(
+        PlannerLimits(max_units_per_key_location=2, max_units_near_key_location=2), only_k1
+    )
+    move = two_near.best_post("FREE", fleet, hour=HOUR, busy_fraction=0.1)
+    assert move is not None and move.post_id not in {"K1-a", "K1-b", "K1-c", "K1-ring"}
+
+
+def test_a_car_is_not_given_a_one_minute_post_and_a_motorcycle_is() -> None:
+    only_k1 = demand(key_only="K1")
+    plan = planner(model=only_k1)
+    car = plan.best_post(
+        "CAR", [unit("CAR", kind=UnitKind.car, where=(900, 0))], hour=HOUR, busy_fraction=0.1
+    )
+    moto = plan.best_post("M", [unit("M", where=(900, 0))], hour=HOUR, busy_fraction=0.1)
+    assert car is not None and car.post_id == "K1-ring"
+    assert moto is not None and moto.post_id.startswith("K1-") and moto.post_id != "K1-ring"
+
+
+def test_the_command_vehicle_stays_at_its_platform() -> None:
+    move = planner(model=demand(key_only="K1")).best_post(
+        "CMD",
+        [unit("CMD", kind=UnitKind.command_vehicle, where=(900, 0))],
+        hour=HOUR,
+        busy_fraction=0.1,
+    )
+    assert move is not None and move.post_id == "P1"
+
+
+def test_a_unit_is_never_posted_outside_its_platform_area() -> None:
+    only_k2 = demand(key_only="K2")  # 3.5 km from P2
+    fleet = [unit("P2-M", platform="P2", where=(2500, 0))]
+    move = planner(PlannerLimits(platform_area_m=3000), only_k2).best_post(
+        "P2-M", fleet, hour=HOUR, busy_fraction=0.1
+    )
+    assert move is not None and move.post_id != "K2-a"
+
+
+def test_the_shift_plan_posts_every_unit_within_the_limits() -> None:
+    fleet = [unit(f"M{i}", where=(0, 0), settled=False) for i in range(6)]
+    fleet.append(unit("CMD", kind=UnitKind.command_vehicle))
+    plan = planner(PlannerLimits(max_units_per_key_location=2)).shift_plan(
+        fleet, hour=HOUR, busy_fraction=0.1
+    )
+    posts = {m.unit_id: m.post_id for m in plan}
+    assert set(posts) == {u.unit_id for u in fleet}
+    assert posts["CMD"] == "P1"
+    inside_k1 = [p for p in posts.values() if p in {"K1-a", "K1-b", "K1-c"}]
+    assert len(inside_k1) <= 2
+    assert {"K1-a", "K1-b", "K1-c", "K1-ring"} & set(posts.values())  # K1 is held...
+    assert "K2-a" in posts.values()  # ...and so is the other key location
+
+
+def test_a_unit_already_at_its_planned_post_gets_no_move() -> None:
+    plan = planner(model=demand(key_only="K1"))
+    fleet = [unit("M", post="K1-a")]
+    assert plan.shift_plan(fleet, hour=HOUR, busy_fraction=0.1) == []
+
+
+@pytest.mark.parametrize("units", [1, 2, 3])
+def test_with_sure_reach_the_coverage_is_one_minus_q_to_the_k(units: int) -> None:
+    q = 0.3
+    fleet = [unit(f"M{i}", post="K1-a") for i in range(units)]
+    report = planner(PlannerLimits(max_units_per_key_location=5), demand(key_only="K1")).coverage(
+        fleet, hour=HOUR, busy_fraction=q
+    )
+    assert report.by_tier[ResponseTier.key_location] == pytest.approx(1 - q**units, abs=1e-3)
+
+
+def test_the_loss_of_a_unit_is_what_it_alone_covers() -> None:
+    fleet = [unit("ALONE", post="K1-a"), unit("IDLE", post="NORTH")]
+    report = planner(model=demand(key_only="K1")).coverage(fleet, hour=HOUR, busy_fraction=0.1)
+    assert report.loss_by_unit["ALONE"] > 0
+    assert report.loss_by_unit["IDLE"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_move_up_fills_the_hole_a_dispatch_opened() -> None:
+    only_k1 = demand(key_only="K1", calls_per_day=2400)
+    gone = unit("SENT", post="K1-a", available=False)
+    fleet = [gone, unit("SPARE", post="NORTH")]
+    moves = planner(model=only_k1).move_ups(
+        fleet, hour=HOUR, busy_fraction=0.1, rule=MoveUpRule(radius_m=3000), vacated=[gone]
+    )
+    assert [(m.unit_id, m.reason) for m in moves] == [("SPARE", "move_up")]
+    assert moves[0].post_id.startswith("K1-")
+
+
+def test_no_move_up_when_the_dispatch_left_no_hole() -> None:
+    only_k1 = demand(key_only="K1", calls_per_day=2400)
+    gone = unit("SENT", post="SOUTH", available=False)  # a post with nothing to cover
+    fleet = [gone, unit("SPARE", post="NORTH")]
+    moves = planner(model=only_k1).move_ups(
+        fleet, hour=HOUR, busy_fraction=0.1, rule=MoveUpRule(radius_m=5000), vacated=[gone]
+    )
+    assert moves == []
+
+
+def test_no_move_up_for_a_unit_that_spent_its_budget_this_hour() -> None:
+    only_k1 = demand(key_only="K1", calls_per_day=2400)
+    gone = unit("SENT", post="K1-a", available=False)
+    fleet = [gone, unit("SPARE", post="NORTH", move_ups=1)]
+    rule = MoveUpRule(budget_per_unit_hour=1, radius_m=3000)
+    moves = planner(model=only_k1).move_ups(
+        fleet, hour=HOUR, busy_fraction=0.1, rule=rule, vacated=[gone]
+    )
+    assert moves == []
+
+
+def test_the_move_up_threshold_grows_with_load() -> None:
+    only_k1 = demand(key_only="K1", calls_per_day=2400)
+    gone = unit("SENT", post="K1-a", available=False)
+    fleet = [gone, unit("SPARE", post="NORTH")]
+    rule = MoveUpRule(min_gain=0.05, load_scale=50.0, radius_m=3000)
+    plan = planner(model=only_k1)
+    quiet = plan.move_ups(fleet, hour=HOUR, busy_fraction=0.01, rule=rule, vacated=[gone])
+    busy = plan.move_ups(fleet, hour=HOUR, busy_fraction=0.5, rule=rule, vacated=[gone])
+    assert len(quiet) == 1 and busy == []
+
+
+def test_the_busy_fraction_must_be_a_share() -> None:
+    with pytest.raises(ValueError, match="busy fraction"):
+        planner().coverage([unit("M", post="P1")], hour=HOUR, busy_fraction=1.0)
