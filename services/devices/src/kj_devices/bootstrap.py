@@ -71,6 +71,7 @@ async def build(settings: DevicesSettings) -> Service[Devices]:
             max_bad_frames=settings.jt808_max_bad_frames,
         ),
     )
+    sink.on_drained = server.release
     locations = Locations(terminals, settings)
     devices = Devices(settings, terminals, server, sink, locations, pool)
 
@@ -94,6 +95,7 @@ async def build(settings: DevicesSettings) -> Service[Devices]:
     service.resources.push_async_callback(producer.stop)
     service.resources.push_async_callback(pool.close)
     service.restore.append(lambda: refresh(terminals, load))
+    service.restore.append(sink.prepare)
     service.loops["jt808"] = server.run
     service.loops["pings"] = sink.run
     service.loops["registry"] = lambda stop: keep_fresh(

@@ -19,3 +19,7 @@ TEXTS = Counter(
 HTTP_REFUSED = Counter(
     "kj_devices_http_refused_total", "HTTP location requests refused, by reason", ["reason"]
 )
+HELD = Counter(
+    "kj_devices_jt808_reads_paused_total",
+    "Times a connection was not read for a while: the broker was behind (backpressure)",
+)

@@ -2,6 +2,7 @@
 test holds the two together), encoded with msgspec on the hot path."""
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import msgspec
 
@@ -10,11 +11,16 @@ from kj_devices.domain.fixes import Fix
 _encoder = msgspec.json.Encoder()
 
 
+@lru_cache(maxsize=4096)  # thousands of terminals report the same second
+def _when(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
 def encode_ping(fix: Fix) -> bytes:
     body: dict[str, object] = {
         "schema_version": 1,
         "unit_id": fix.unit_id,
-        "ts": datetime.fromtimestamp(fix.ts, UTC),
+        "ts": _when(fix.ts),
         "lat": fix.lat,
         "lon": fix.lon,
     }

@@ -6,6 +6,7 @@ position anyway, and a terminal's blind-area batch fills the gap when it reconne
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -30,6 +31,8 @@ class PingSink:
         self._queue: deque[Fix] = deque()
         self._wake = asyncio.Event()
         self.published = 0
+        self.max_flush = 20_000  # records per flush, at most: one flush never holds the rest
+        self.on_drained: Callable[[], None] | None = None  # told when the queue is short again
 
     def put(self, fixes: list[Fix]) -> None:
         room = self.max_queued - len(self._queue)
@@ -38,6 +41,14 @@ class PingSink:
             fixes = fixes[: max(room, 0)]
         self._queue.extend(fixes)
         self._wake.set()
+
+    async def prepare(self) -> None:
+        """Learns the topic's partitions before the first terminal is let in, so the first
+        flush does not wait for a metadata answer under load."""
+        await self.publisher.publish([])
+        self.publisher._partitions = sorted(
+            await self.publisher.producer.partitions_for(self.publisher.topic)
+        )
 
     @property
     def queued(self) -> int:
@@ -54,7 +65,7 @@ class PingSink:
                 waiter.cancel()
                 stopping.cancel()
                 continue
-            batch = list(self._queue)
+            batch = [self._queue[i] for i in range(min(len(self._queue), self.max_flush))]
             records = [(fix.unit_id, encode_ping(fix)) for fix in batch]
             try:
                 await self.publisher.publish(records)
@@ -71,4 +82,6 @@ class PingSink:
                 self._queue.popleft()
             self.published += len(batch)
             PUBLISHED.inc(len(batch))
+            if self.on_drained is not None and len(self._queue) < self.max_flush:
+                self.on_drained()
             await sleep_or_stop(stop, self.flush_s)

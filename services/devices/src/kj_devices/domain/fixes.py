@@ -25,10 +25,6 @@ class FixRefused(ValueError):
         self.reason = reason
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
 def make_fix(
     unit_id: str,
     ts: float,
@@ -41,19 +37,21 @@ def make_fix(
     accuracy_m: float | None = None,
 ) -> Fix:
     """Raises FixRefused when there is no position worth passing on."""
-    if not (_finite(lat) and _finite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails every comparison too
         raise FixRefused("bad_position", f"({lat}, {lon}) is no position on Earth")
     if lat == 0 and lon == 0:
         raise FixRefused("bad_position", "(0, 0): a receiver without a fix")
-    if not _finite(ts) or ts <= 0:
+    if not 0 < ts < math.inf:
         raise FixRefused("bad_time", f"{ts} is no time")
-    lat, lon = to_wgs84(datum, lat, lon)
+    if datum is not Datum.wgs84:
+        converted = to_wgs84(datum, lat, lon)
+        lat, lon = round(converted[0], 7), round(converted[1], 7)
     return Fix(
         unit_id,
         ts,
-        round(lat, 7),
-        round(lon, 7),
-        speed_kmh if _finite(speed_kmh) and 0 <= speed_kmh <= 400 else None,  # type: ignore[operator]
-        heading_deg % 360 if _finite(heading_deg) and heading_deg >= 0 else None,  # type: ignore[operator]
-        accuracy_m if _finite(accuracy_m) and 0 <= accuracy_m <= 100_000 else None,  # type: ignore[operator]
+        lat,
+        lon,
+        speed_kmh if speed_kmh is not None and 0 <= speed_kmh <= 400 else None,
+        heading_deg % 360 if heading_deg is not None and 0 <= heading_deg < math.inf else None,
+        accuracy_m if accuracy_m is not None and 0 <= accuracy_m <= 100_000 else None,
     )

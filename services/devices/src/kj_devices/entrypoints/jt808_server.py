@@ -13,6 +13,7 @@ import contextlib
 from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 from uuid import UUID
 
 import structlog
@@ -21,10 +22,12 @@ from kj_devices.domain.binding import Binding
 from kj_devices.domain.conversation import Conversation
 from kj_devices.domain.jt808.framing import FrameError, FrameSplitter
 from kj_devices.domain.jt808.header import decode
-from kj_devices.metrics import CLOSED, CONNECTIONS, FIXES, FRAMES, SIGNED_IN
+from kj_devices.metrics import CLOSED, CONNECTIONS, FIXES, FRAMES, HELD, SIGNED_IN
 from kj_devices.service_layer.terminals import Terminals
 
 log = structlog.get_logger(__name__)
+FRAMES_OK = FRAMES.labels("ok")  # bound once: labels() costs more than inc() on the hot path
+FIXES_ACCEPTED = FIXES.labels("jt808", "accepted")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Limits:
     idle_timeout_s: float = 180.0
     write_limit_bytes: int = 64 * 1024
     max_bad_frames: int = 3
+    # fixes waiting for the broker past which connections stop being read until the queue
+    # drains (TCP pushes back on the terminals; the loop keeps time for the broker and HTTP)
+    backlog_fixes: int = 20_000
 
 
 class Connection(asyncio.Protocol):
@@ -60,8 +66,8 @@ class Connection(asyncio.Protocol):
         self.opened_at = self.seen_at = server.now()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are no asyncio.Transport subclass, but have its methods
+        self.transport = transport = cast(asyncio.Transport, transport)
         transport.set_write_buffer_limits(high=self.server.limits.write_limit_bytes)
         self.server.opened(self)
 
@@ -120,10 +126,12 @@ class Connection(asyncio.Protocol):
             if outcome.close is not None:
                 self.drop(outcome.close)
                 break
-        FRAMES.labels("ok").inc(len(frames))
+        FRAMES_OK.inc(len(frames))
         if fixes:
-            FIXES.labels("jt808", "accepted").inc(len(fixes))
+            FIXES_ACCEPTED.inc(len(fixes))
             server.terminals.take_fixes(fixes)
+            if server.terminals.backlogged(server.limits.backlog_fixes):
+                server.hold(self)
         for reason, count in refused.items():
             FIXES.labels("jt808", reason).inc(count)
 
@@ -144,6 +152,7 @@ class Jt808Server:
         self.listening = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: set[asyncio.Task[None]] = set()
+        self._held: set[Connection] = set()
 
     def now(self) -> float:
         assert self._loop is not None
@@ -166,6 +175,19 @@ class Jt808Server:
         assert connection.binding is not None
         SIGNED_IN.inc()
         self.terminals.signed_in(connection.binding, connection)
+
+    def hold(self, connection: Connection) -> None:
+        """Stop reading this connection until the ping queue drains (`release`)."""
+        if connection.transport is not None and connection not in self._held:
+            connection.transport.pause_reading()
+            self._held.add(connection)
+            HELD.inc()
+
+    def release(self) -> None:
+        held, self._held = self._held, set()
+        for connection in held:
+            if connection.transport is not None and not connection.closing:
+                connection.transport.resume_reading()
 
     def acknowledged(self, binding: Binding, work_order_id: UUID) -> None:
         task = asyncio.ensure_future(self.terminals.acknowledged(binding, work_order_id))

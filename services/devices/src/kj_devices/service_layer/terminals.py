@@ -36,6 +36,9 @@ class TextLine(TypingProtocol):
 class FixSink(TypingProtocol):
     def put(self, fixes: list[Fix]) -> None: ...
 
+    @property
+    def queued(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class Held:
@@ -99,6 +102,10 @@ class Terminals:
 
     def take_fixes(self, fixes: list[Fix]) -> None:
         self.sink.put(fixes)
+
+    def backlogged(self, limit: int) -> bool:
+        """More fixes wait for the broker than `limit`: time to stop reading for a while."""
+        return self.sink.queued > limit
 
     # ---- work orders --------------------------------------------------------------------
 

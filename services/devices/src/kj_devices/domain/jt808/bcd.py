@@ -2,8 +2,10 @@
 standard says GMT+8, and some terminals are set to UTC; the gateway is told which."""
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)  # thousands of terminals report the same second: decoded once
 def decode_time(raw: bytes, utc_offset: timedelta) -> datetime:
     """Raises ValueError for nibbles that are not digits or a date that does not exist."""
     digits = raw.hex()

@@ -5,6 +5,7 @@ Terminal → platform: 0x0001 general response, 0x0002 heartbeat, 0x0100 registr
 Platform → terminal: 0x8001 general response, 0x8100 registration response, 0x8300 text.
 Strings are GBK, as the standard says."""
 
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,27 +63,27 @@ class Location:
         return bool(self.status & STATUS_POSITIONED)
 
 
+_BASIC = struct.Struct(">IIIIhHH6s")  # alarm, status, lat, lon, altitude, speed, direction, time
+
+
 def decode_location(body: bytes, utc_offset: timedelta) -> Location:
     if len(body) < 28:
         raise BodyError(f"a location needs 28 bytes, got {len(body)}")
-    alarm = int.from_bytes(body[0:4], "big")
-    status = int.from_bytes(body[4:8], "big")
-    lat = int.from_bytes(body[8:12], "big") / 1_000_000
-    lon = int.from_bytes(body[12:16], "big") / 1_000_000
+    alarm, status, lat, lon, altitude, speed, direction, bcd = _BASIC.unpack_from(body)
     try:
-        at = decode_time(body[22:28], utc_offset)
+        at = decode_time(bcd, utc_offset)
     except ValueError as error:
         raise BodyError(str(error)) from error
     return Location(
-        alarm=alarm,
-        status=status,
-        lat=-lat if status & STATUS_SOUTH else lat,
-        lon=-lon if status & STATUS_WEST else lon,
-        altitude_m=int.from_bytes(body[16:18], "big", signed=True),
-        speed_kmh=int.from_bytes(body[18:20], "big") / 10,
-        direction=int.from_bytes(body[20:22], "big"),
-        at=at,
-        extra=body[28:],
+        alarm,
+        status,
+        -lat / 1_000_000 if status & STATUS_SOUTH else lat / 1_000_000,
+        -lon / 1_000_000 if status & STATUS_WEST else lon / 1_000_000,
+        altitude,
+        speed / 10,
+        direction,
+        at,
+        body[28:],
     )
 
 
@@ -93,14 +94,16 @@ def encode_location(location: Location, utc_offset: timedelta) -> bytes:
     if location.lon < 0:
         status |= STATUS_WEST
     return (
-        location.alarm.to_bytes(4, "big")
-        + status.to_bytes(4, "big")
-        + round(abs(location.lat) * 1_000_000).to_bytes(4, "big")
-        + round(abs(location.lon) * 1_000_000).to_bytes(4, "big")
-        + location.altitude_m.to_bytes(2, "big", signed=True)
-        + round(location.speed_kmh * 10).to_bytes(2, "big")
-        + location.direction.to_bytes(2, "big")
-        + encode_time(location.at, utc_offset)
+        _BASIC.pack(
+            location.alarm,
+            status,
+            round(abs(location.lat) * 1_000_000),
+            round(abs(location.lon) * 1_000_000),
+            location.altitude_m,
+            round(location.speed_kmh * 10),
+            location.direction,
+            encode_time(location.at, utc_offset),
+        )
         + location.extra
     )
 

@@ -7,6 +7,7 @@ Properties: bits 0-9 body length, 10-12 encryption, 13 split into packets, 14 th
 flag. A 2013 terminal is answered with 2013 headers, a 2019 one with 2019 headers."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kj_devices.domain.jt808.framing import FrameError, open_frame, wrap
 
@@ -31,6 +32,11 @@ class Message:
         """The terminal number without the zeros that pad it to 12 or 20 digits: a terminal
         keeps its number when it moves from a 2013 to a 2019 header."""
         return self.phone.lstrip("0") or "0"
+
+
+@lru_cache(maxsize=65536)  # one per terminal: the check below is not paid per reply
+def _phone_bcd(terminal: str, version: int | None) -> bytes:
+    return bytes.fromhex(phone_digits(terminal, version))
 
 
 def phone_digits(terminal: str, version: int | None) -> str:
@@ -93,7 +99,7 @@ def serialize(message: Message) -> bytes:
     head += props.to_bytes(2, "big")
     if message.version is not None:
         head += bytes((message.version,))
-    head += bytes.fromhex(phone_digits(message.phone, message.version))
+    head += _phone_bcd(message.phone, message.version)
     head += message.serial.to_bytes(2, "big")
     if message.packets is not None:
         head += message.packets[0].to_bytes(2, "big") + message.packets[1].to_bytes(2, "big")
