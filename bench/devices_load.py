@@ -14,8 +14,8 @@ import resource
 import signal
 import sys
 import time
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import cast
 
 from kj_devices.domain.jt808 import bodies as b

@@ -32,6 +32,7 @@ class Jt808Terminal:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self.auto_acknowledge = False  # answer each text with 0x0001 at once
+        self.keep_answers = True  # False once signed in: a long drive keeps no answers
 
     async def connect(self, host: str, port: int) -> None:
         self._reader, self._writer = await asyncio.open_connection(host, port)
@@ -58,7 +59,7 @@ class Jt808Terminal:
                         await self.texts.put((message, text))
                         if self.auto_acknowledge:
                             await self.acknowledge(message)
-                    else:
+                    elif self.keep_answers or message.msg_id == b.REGISTER_RESPONSE:
                         await self.inbox.put(message)
         except (ConnectionError, OSError):
             pass
@@ -100,8 +101,10 @@ class Jt808Terminal:
             raise Refused(f"authentication refused with result {result}")
 
     async def sign_in(self, host: str, port: int) -> None:
+        keep, self.keep_answers = self.keep_answers, True
         await self.connect(host, port)
         await self.authenticate(await self.register())
+        self.keep_answers = keep
 
     def location(
         self,

@@ -50,9 +50,11 @@ async def add(
     text_dispatch: bool = False,
     secret: str | None = None,
     note: str | None = None,
+    replace: bool = False,
 ) -> Added:
-    """Binds a device to a unit (replacing a revoked binding of the same id). Raises
-    RegistryError when the unit is not in the city or the device is bound already."""
+    """Binds a device to a unit (replacing a revoked binding of the same id, or any binding
+    with `replace`: the simulator's own devices). Raises RegistryError when the unit is not in
+    the city or the device is bound already."""
     if protocol is Protocol.jt808:
         device_id = terminal_number(device_id)
         if not device_id.isdigit() or len(device_id) > 20:
@@ -74,7 +76,7 @@ async def add(
                  unit_id = excluded.unit_id, secret = excluded.secret, datum = excluded.datum,
                  text_dispatch = excluded.text_dispatch, note = excluded.note,
                  created_at = now(), revoked_at = null
-               where devices.revoked_at is not null
+               where devices.revoked_at is not null or $8
                returning true""",
             device_id,
             protocol.value,
@@ -83,6 +85,7 @@ async def add(
             datum.value,
             text_dispatch,
             note,
+            replace,
         )
     except asyncpg.CheckViolationError as error:
         raise RegistryError(f"device id {device_id!r} is not a valid id: {error}") from error
