@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kj_devices.metrics import FIXES, HTTP_REFUSED
 from kj_devices.service_layer.locations import Locations, RawFix, Refused
+from kj_devices.service_layer.officer_app import sign_in
 
 KNOT_KMH = 1.852
 MAX_BATCH = 1000
@@ -32,6 +33,13 @@ class BatchFix(BaseModel):
     speed_kmh: float | None = None
     heading_deg: float | None = None
     accuracy_m: float | None = None
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: Annotated[str, Field(min_length=1, max_length=64)]
+    token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Batch(BaseModel):
@@ -136,6 +144,17 @@ def make_app(locations: Locations) -> FastAPI:
         return {
             "accepted": taken.accepted,
             "refused": [{"index": i, "reason": reason} for i, reason in taken.refused],
+        }
+
+    @app.post("/app/api/session")
+    async def session(body: SignIn) -> dict[str, Any]:
+        """The officer app's sign-in: a ticket for notify's terminal socket."""
+        signed = sign_in(locations, body.device_id, body.token)
+        return {
+            "unit_id": signed.unit_id,
+            "ticket": signed.ticket,
+            "expires_at": signed.expires_at,
+            "ws_url": signed.ws_url,
         }
 
     return app
