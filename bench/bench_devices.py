@@ -199,7 +199,7 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, float
         if reports
         else -1.0,
         "devices.bytes_per_connection": round((rss_busy - rss_idle) / int(signed["signed_in"])),
-        "devices.connections_lost": int(stats["lost"]),
+        "devices.answer_bytes": int(stats["answer_bytes"]),
         "devices.load_at_start": load_at_start,
     }
 
