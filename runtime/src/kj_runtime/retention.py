@@ -104,6 +104,7 @@ KEPT: dict[str, str] = {
     "zones": "the city: reference data",
     "checkpoints": "the city: reference data",
     "city_versions": "one row per city: bounded",
+    "devices": "the device registry: one row per terminal or phone, revoked ones kept as record",
 }
 
 

@@ -25,18 +25,19 @@ from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 from kj_runtime.settings import ServiceSettings, run_dir
-from kj_schemas.city import load_city
+from kj_schemas.city import City, load_city
 from kj_schemas.codec import decode
 from kj_schemas.topics import PATROL_PINGS, UNITS_STATE
 from kj_schemas.tracking import UnitState
 from kj_sim.alarms import AlarmStream, Burst
 from kj_sim.dashboard import render
+from kj_sim.device_paths import DevicePings
 from kj_sim.figures import read_figures
 from kj_sim.fleet import Fleet
 from kj_sim.pings import PingPublisher
 from kj_sim.report import write_report
 from kj_sim.runner import AlarmPoster, Simulation, Terminals
-from kj_sim.services import SERVICES, ServiceProcesses
+from kj_sim.services import DEVICES, SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
 DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--alarm-url", default=SERVICES[0].url)
     parser.add_argument("--notify-url", default=SERVICES[3].url)
     parser.add_argument("--token", default=DEV_ALARM_TOKEN, help="the 110 integration's token")
+    parser.add_argument(
+        "--via",
+        choices=["devices", "kafka"],
+        default=None,
+        help="how positions go in: through the device gateway (808 for cars, HTTP for "
+        "motorcycles; the demo's default) or straight onto patrol.pings (drive's default)",
+    )
     parser.add_argument(
         "--dev-secret",
         default=os.environ.get("KJ_NOTIFY_DEV_TOKEN_SECRET", ""),
@@ -98,6 +106,28 @@ def _terminals(args: argparse.Namespace) -> Terminals:
     return GatewayTerminals(args.notify_url, dev_secret=args.dev_secret, seed=args.seed)
 
 
+async def _device_pings(city: City, settings: ServiceSettings, dev_secret: str) -> DevicePings:
+    """The fleet's devices bound in the registry, the 808 terminals signed in."""
+    port = int(os.environ.get("KJ_DEVICES_JT808_PORT") or 8808)
+    pings = DevicePings(
+        city, jt808=("127.0.0.1", port), http_url=DEVICES.url, dev_secret=dev_secret
+    )
+    connection = await connect(settings.postgres)
+    try:
+        await pings.bind(connection)
+    finally:
+        await connection.close()
+    deadline = time.monotonic() + 30  # the registry is read again every few seconds
+    while True:
+        try:
+            await pings.connect()
+            return pings
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+
+
 async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     settings = ServiceSettings()
     city = load_city(settings.city_dir)
@@ -121,6 +151,11 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     producer = make_producer(settings.kafka, linger_ms=20)
     await producer.start()
     http = httpx.AsyncClient(base_url=args.alarm_url, timeout=5)
+    pings: PingPublisher | DevicePings = PingPublisher(
+        producer, settings.kafka.topic(PATROL_PINGS.name)
+    )
+    if (args.via or ("devices" if with_services else "kafka")) == "devices":
+        pings = await _device_pings(city, settings, args.dev_secret or secrets.token_hex(16))
     board = UnitBoard()
     simulation = Simulation(
         city,
@@ -132,7 +167,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
             start=datetime.now(UTC),
             bursts=(Burst(120, 8),),
         ),
-        pings=PingPublisher(producer, settings.kafka.topic(PATROL_PINGS.name)),
+        pings=pings,  # type: ignore[arg-type]
         poster=AlarmPoster(http, args.token),
         terminals=_terminals(args),
     )
@@ -174,6 +209,8 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         await asyncio.gather(board_task, return_exceptions=True)
         await connection.close()
         await http.aclose()
+        if isinstance(pings, DevicePings):
+            await pings.close()
         await producer.stop()
         if services:
             codes = services.stop()

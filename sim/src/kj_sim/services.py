@@ -1,8 +1,8 @@
-"""The four services as processes: started with their console entry points, waited for on
-/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`). Each listens where its
-settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is passed on as it is. The chaos suite
-runs a set of its own (two dispatch replicas, pinned ports) and kills, pauses and restarts them
-one by one, each in its own process group."""
+"""The four services and the device gateway as processes: started with their console entry
+points, waited for on /readyz with a deadline, stopped with SIGTERM (`make run` and
+`make demo`). Each listens where its settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is
+passed on as it is. The chaos suite runs a set of its own (two dispatch replicas, pinned ports)
+and kills, pauses and restarts them one by one, each in its own process group."""
 
 import asyncio
 import os
@@ -42,6 +42,8 @@ SERVICES = (
     Service("dispatch", "kj-dispatch", 8030, "KJ_DISPATCH_"),
     Service("notify", "kj-notify", 8040, "KJ_NOTIFY_"),
 )
+DEVICES = Service("devices", "kj-devices", 8050, "KJ_DEVICES_")
+STARTED = (*SERVICES, DEVICES)
 
 
 class ServiceProcesses:
@@ -50,7 +52,7 @@ class ServiceProcesses:
         log_dir: Path,
         *,
         to_terminal: bool = False,
-        services: Sequence[Service] = SERVICES,
+        services: Sequence[Service] = STARTED,
         own_groups: bool = False,
     ) -> None:
         """`own_groups`: each process leads a process group of its own, so a signal reaches
@@ -166,7 +168,7 @@ async def _run_alone() -> int:
     stop_on_signals(stop)
     try:
         await processes.wait_ready()
-        print("ready: " + ", ".join(f"{s.name} {s.url}" for s in SERVICES), flush=True)
+        print("ready: " + ", ".join(f"{s.name} {s.url}" for s in STARTED), flush=True)
         await stop.wait()
     finally:
         print(f"stopped: {processes.stop()}", flush=True)

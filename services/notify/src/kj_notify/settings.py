@@ -5,7 +5,7 @@ import uuid
 from pathlib import Path
 from typing import Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
@@ -26,6 +26,10 @@ class NotifySettings(ServiceSettings):
     device_token_sha256_file: Path | None = None
     # Demo/simulator only: a unit's token is HMAC-SHA256(dev secret, unit id), hex. Off unless set.
     dev_token_secret: SecretStr | None = None
+    # the officer app's WebSocket tickets, issued by kj-devices with the same secret (None: off)
+    ticket_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret")
+    )
     # source (110 integration) -> sha256(its API token), for registering its callback URL.
     integration_token_sha256: dict[str, str] = Field(
         default_factory=dict, json_schema_extra=CREDENTIAL

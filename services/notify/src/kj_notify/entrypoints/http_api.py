@@ -22,6 +22,7 @@ from kj_notify.domain.frames import (
 )
 from kj_notify.domain.tokens import TokenBook, bearer
 from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
+from kj_notify.entrypoints.tickets import ticket_subprotocol
 from kj_notify.service_layer import callbacks, terminals
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import Contract, SourceId
@@ -56,10 +57,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.websocket("/v1/terminals/ws")
     async def terminal_socket(websocket: WebSocket, unit_id: str = Query(max_length=64)) -> None:
         token = bearer(websocket.headers.get("authorization"))
-        if not gateway.devices.speaks_for(unit_id, token):
+        subprotocol = ticket_subprotocol(gateway, websocket, unit_id)  # the officer app
+        if subprotocol is None and not gateway.devices.speaks_for(unit_id, token):
             await websocket.close(code=1008, reason="device token does not speak for this unit")
             return
-        await websocket.accept()
+        await websocket.accept(subprotocol=subprotocol)
         session = TerminalSession(unit_id, websocket, gateway.pool)
         await session.send({"type": "hello", "unit_id": unit_id})
         await gateway.hub.join(session)

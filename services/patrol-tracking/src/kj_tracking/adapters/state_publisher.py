@@ -1,50 +1,6 @@
-"""Publishes unit states to `units.state` in record batches, one per partition, instead of one
-`send()` per state: aiokafka's per-message send (key hashing in Python, one future each) costs
-more than the whole hot path of a ping. Keys go to the partition Kafka's default partitioner
-(murmur2) would choose, computed once per unit, so compaction keeps one record per unit."""
+"""Unit states go to `units.state` through the runtime's keyed batch publisher (one record
+batch per partition; kj_runtime.batch_publisher)."""
 
-import asyncio
+from kj_runtime.batch_publisher import KeyedBatchPublisher as StatePublisher
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.producer.message_accumulator import BatchBuilder
-
-
-class StatePublisher:
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
-        self.producer = producer
-        self.topic = topic
-        self._partitioner = DefaultPartitioner()
-        self._partitions: list[int] = []
-        self._partition_of: dict[str, int] = {}
-
-    async def publish(self, states: list[tuple[str, bytes]]) -> None:
-        """Returns once the broker has every state."""
-        if not states:
-            return
-        if not self._partitions:
-            self._partitions = sorted(await self.producer.partitions_for(self.topic))
-        by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
-        for unit_id, value in states:
-            partition = self._partition_of.get(unit_id)
-            key = unit_id.encode()
-            if partition is None:
-                partition = self._partitioner(key, self._partitions, self._partitions)
-                self._partition_of[unit_id] = partition
-            by_partition.setdefault(partition, []).append((key, value))
-        futures = []
-        for partition, items in by_partition.items():
-            batch = self.producer.create_batch()
-            for key, value in items:
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    futures.append(await self._send(batch, partition))
-                    batch = self.producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
-            futures.append(await self._send(batch, partition))
-        await asyncio.gather(*futures)
-
-    async def _send(self, batch: BatchBuilder, partition: int) -> "asyncio.Future[object]":
-        # a closed batch is sent at once; an open one waits out the producer's linger_ms,
-        # and the ping loop waits for this acknowledgement before it commits
-        batch.close()
-        return await self.producer.send_batch(batch, self.topic, partition=partition)
+__all__ = ["StatePublisher"]

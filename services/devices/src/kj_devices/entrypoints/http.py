@@ -1,0 +1,160 @@
+"""The gateway's HTTP surface for phones:
+
+- `GET|POST /` and `/osmand`: the OsmAnd / Traccar Client protocol, one fix in the query
+  (`id`, `lat`, `lon`, `timestamp` in epoch seconds, milliseconds or ISO 8601, `speed` in knots
+  as Traccar Client sends it, `bearing`, `accuracy`, `altitude`);
+- `POST /v1/locations`: a JSON batch `{"device_id", "fixes": [{"ts", "lat", "lon",
+  "speed_kmh"?, "heading_deg"?, "accuracy_m"?}]}`, up to 1,000 fixes, taken in time order.
+
+Both authenticate the device with `Authorization: Bearer <token>`; OsmAnd-style clients that
+cannot set a header may put the token in the `key` parameter (decision 0090)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kj_devices.metrics import FIXES, HTTP_REFUSED
+from kj_devices.service_layer.locations import Locations, RawFix, Refused
+from kj_devices.service_layer.officer_app import sign_in
+
+KNOT_KMH = 1.852
+MAX_BATCH = 1000
+
+
+class BatchFix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ts: datetime
+    lat: float
+    lon: float
+    speed_kmh: float | None = None
+    heading_deg: float | None = None
+    accuracy_m: float | None = None
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: Annotated[str, Field(min_length=1, max_length=64)]
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: Annotated[str, Field(min_length=1, max_length=64)]
+    fixes: Annotated[list[BatchFix], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+def bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _number(params: dict[str, str], name: str) -> float | None:
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise Refused(400, "bad_parameter", f"{name}={value!r} is not a number") from None
+
+
+def _timestamp(value: str | None) -> float:
+    if not value:
+        raise Refused(400, "bad_parameter", "timestamp is required")
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise Refused(400, "bad_parameter", f"timestamp={value!r} is no time") from None
+    return number / 1000 if number > 1e11 else number  # milliseconds from some clients
+
+
+def osmand_fix(params: dict[str, str]) -> RawFix:
+    lat, lon = _number(params, "lat"), _number(params, "lon")
+    if lat is None or lon is None:
+        raise Refused(400, "bad_parameter", "lat and lon are required")
+    speed = _number(params, "speed")
+    return RawFix(
+        ts=_timestamp(params.get("timestamp")),
+        lat=lat,
+        lon=lon,
+        speed_kmh=speed * KNOT_KMH if speed is not None else None,
+        heading_deg=_number(params, "bearing"),
+        accuracy_m=_number(params, "accuracy"),
+    )
+
+
+def make_app(locations: Locations) -> FastAPI:
+    app = FastAPI(title="kj-devices", version="1")
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Any, error: Refused) -> JSONResponse:
+        HTTP_REFUSED.labels(error.reason).inc()
+        return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
+
+    async def osmand(request: Request) -> PlainTextResponse:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            form = await request.form()
+            params.update({k: str(v) for k, v in form.items()})
+        token = bearer(request.headers.get("authorization")) or params.get("key")
+        binding = locations.authenticate(params.get("id") or params.get("deviceid"), token)
+        taken = locations.take(binding, [osmand_fix(params)])
+        FIXES.labels("osmand", "accepted").inc(taken.accepted)
+        if taken.refused:
+            FIXES.labels("osmand", taken.refused[0][1]).inc()
+            raise Refused(422, taken.refused[0][1], "the fix holds no usable position")
+        return PlainTextResponse("OK")
+
+    for path in ("/", "/osmand"):
+        app.add_api_route(path, osmand, methods=["GET", "POST"], include_in_schema=path != "/")
+
+    @app.post("/v1/locations")
+    async def batch(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        try:
+            body = Batch.model_validate_json(await request.body())
+        except ValidationError as error:
+            detail = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:10]
+            )
+            raise Refused(422, "schema", detail) from None
+        binding = locations.authenticate(body.device_id, bearer(authorization))
+        taken = locations.take(
+            binding,
+            [
+                RawFix(f.ts.timestamp(), f.lat, f.lon, f.speed_kmh, f.heading_deg, f.accuracy_m)
+                for f in body.fixes
+            ],
+        )
+        FIXES.labels("http_batch", "accepted").inc(taken.accepted)
+        for _, reason in taken.refused:
+            FIXES.labels("http_batch", reason).inc()
+        return {
+            "accepted": taken.accepted,
+            "refused": [{"index": i, "reason": reason} for i, reason in taken.refused],
+        }
+
+    @app.post("/app/api/session")
+    async def session(body: SignIn) -> dict[str, Any]:
+        """The officer app's sign-in: a ticket for notify's terminal socket."""
+        signed = sign_in(locations, body.device_id, body.token)
+        return {
+            "unit_id": signed.unit_id,
+            "ticket": signed.ticket,
+            "expires_at": signed.expires_at,
+            "ws_url": signed.ws_url,
+        }
+
+    return app

@@ -1,0 +1,240 @@
+"""The JT/T 808 TCP server: one asyncio protocol object per terminal connection, no task per
+connection (memory per connection is the transport, this object and its conversation).
+
+Each read is cut into frames, each frame decoded and handed to the connection's conversation
+(kj_devices.domain.conversation); the replies are written at once, the fixes go to the ping sink
+in one call per read. A connection is dropped on its own, the others untouched, when it:
+sends garbage (a frame too long, or `max_bad_frames` bad frames in a row, or any before it has
+authenticated), does not authenticate in time, falls silent, does not read what it is sent
+(its write buffer passes the limit), or its device is revoked."""
+
+import asyncio
+import contextlib
+from collections import Counter as Tally
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import cast
+from uuid import UUID
+
+import structlog
+
+from kj_devices.domain.binding import Binding
+from kj_devices.domain.conversation import Conversation
+from kj_devices.domain.jt808.framing import FrameError, FrameSplitter
+from kj_devices.domain.jt808.header import decode
+from kj_devices.metrics import CLOSED, CONNECTIONS, FIXES, FRAMES, HELD, SIGNED_IN
+from kj_devices.service_layer.terminals import Terminals
+
+log = structlog.get_logger(__name__)
+FRAMES_OK = FRAMES.labels("ok")  # bound once: labels() costs more than inc() on the hot path
+FIXES_ACCEPTED = FIXES.labels("jt808", "accepted")
+
+
+@dataclass(frozen=True)
+class Limits:
+    utc_offset: timedelta = timedelta(hours=8)
+    auth_timeout_s: float = 30.0
+    idle_timeout_s: float = 180.0
+    write_limit_bytes: int = 64 * 1024
+    max_bad_frames: int = 3
+    # fixes waiting for the broker past which connections stop being read until the queue
+    # drains (TCP pushes back on the terminals; the loop keeps time for the broker and HTTP)
+    backlog_fixes: int = 20_000
+
+
+class Connection(asyncio.Protocol):
+    __slots__ = (
+        "bad",
+        "binding",
+        "closing",
+        "opened_at",
+        "seen_at",
+        "server",
+        "splitter",
+        "talk",
+        "transport",
+    )
+
+    def __init__(self, server: "Jt808Server") -> None:
+        self.server = server
+        self.talk = Conversation(server.terminals.lookup, server.limits.utc_offset)
+        self.splitter = FrameSplitter()
+        self.transport: asyncio.Transport | None = None
+        self.binding: Binding | None = None
+        self.bad = 0
+        self.closing = False
+        self.opened_at = self.seen_at = server.now()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are no asyncio.Transport subclass, but have its methods
+        self.transport = transport = cast(asyncio.Transport, transport)
+        transport.set_write_buffer_limits(high=self.server.limits.write_limit_bytes)
+        self.server.opened(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.closed(self)
+
+    def pause_writing(self) -> None:
+        self.drop("slow_reader")  # the peer does not read what it is sent
+
+    def drop(self, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        CLOSED.labels(reason).inc()
+        if self.transport is not None:
+            self.transport.abort() if reason == "slow_reader" else self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        server = self.server
+        self.seen_at = server.now()
+        try:
+            frames = self.splitter.feed(data)
+        except FrameError as error:
+            FRAMES.labels(error.reason).inc()
+            self.drop("garbage")
+            return
+        transport = self.transport
+        assert transport is not None
+        fixes = []
+        refused: Tally[str] = Tally()
+        for escaped in frames:
+            try:
+                message = decode(escaped)
+            except FrameError as error:
+                FRAMES.labels(error.reason).inc()
+                self.bad += 1
+                if self.binding is None or self.bad >= server.limits.max_bad_frames:
+                    self.drop("garbage")
+                    break
+                continue
+            self.bad = 0
+            outcome = self.talk.receive(message)
+            if outcome.replies:
+                transport.writelines(outcome.replies)
+            if outcome.fixes:
+                fixes += outcome.fixes
+            for reason in outcome.refused_fixes:
+                refused[reason] += 1
+            if self.binding is None and self.talk.binding is not None:
+                self.binding = self.talk.binding
+                server.authenticated(self)
+            if outcome.acknowledged is not None and self.binding is not None:
+                server.acknowledged(self.binding, outcome.acknowledged)
+            if outcome.close is not None:
+                self.drop(outcome.close)
+                break
+        FRAMES_OK.inc(len(frames))
+        if fixes:
+            FIXES_ACCEPTED.inc(len(fixes))
+            server.terminals.take_fixes(fixes)
+            if server.terminals.backlogged(server.limits.backlog_fixes):
+                server.hold(self)
+        for reason, count in refused.items():
+            FIXES.labels("jt808", reason).inc(count)
+
+    # ---- TextLine -----------------------------------------------------------------------
+
+    def send_text(self, text: str, work_order_id: UUID) -> None:
+        if self.transport is not None and not self.closing:
+            self.transport.write(self.talk.text(text, work_order_id))
+
+
+class Jt808Server:
+    def __init__(self, terminals: Terminals, *, host: str, port: int, limits: Limits) -> None:
+        self.terminals = terminals
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.connections: set[Connection] = set()
+        self.listening = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._acks: set[asyncio.Task[None]] = set()
+        self._held: set[Connection] = set()
+
+    def now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    # ---- connection events --------------------------------------------------------------
+
+    def opened(self, connection: Connection) -> None:
+        self.connections.add(connection)
+        CONNECTIONS.set(len(self.connections))
+
+    def closed(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        CONNECTIONS.set(len(self.connections))
+        if connection.binding is not None:
+            SIGNED_IN.dec()
+            self.terminals.signed_out(connection.binding.unit_id, connection)
+
+    def authenticated(self, connection: Connection) -> None:
+        assert connection.binding is not None
+        SIGNED_IN.inc()
+        self.terminals.signed_in(connection.binding, connection)
+
+    def hold(self, connection: Connection) -> None:
+        """Stop reading this connection until the ping queue drains (`release`)."""
+        if connection.transport is not None and connection not in self._held:
+            connection.transport.pause_reading()
+            self._held.add(connection)
+            HELD.inc()
+
+    def release(self) -> None:
+        held, self._held = self._held, set()
+        for connection in held:
+            if connection.transport is not None and not connection.closing:
+                connection.transport.resume_reading()
+
+    def acknowledged(self, binding: Binding, work_order_id: UUID) -> None:
+        task = asyncio.ensure_future(self.terminals.acknowledged(binding, work_order_id))
+        self._acks.add(task)
+        task.add_done_callback(self._acked)
+
+    def _acked(self, task: "asyncio.Future[None]") -> None:
+        self._acks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("acknowledgement_not_published", error=repr(task.exception()))
+
+    # ---- the loop the host runs ---------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        server = await self._loop.create_server(
+            lambda: Connection(self), self.host, self.port, backlog=4096, reuse_address=True
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self.listening.set()
+        log.info("jt808_listening", host=self.host, port=self.port)
+        try:
+            while not stop.is_set():
+                self.sweep()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+        finally:
+            server.close()
+            for connection in list(self.connections):
+                connection.drop("shutdown")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), timeout=5)
+            if self._acks:
+                await asyncio.wait(self._acks, timeout=5)
+
+    def sweep(self) -> None:
+        """Drops connections that did not authenticate in time, fell silent, or whose device
+        was revoked since they signed in."""
+        now = self.now()
+        limits = self.limits
+        lookup = self.terminals.lookup
+        for connection in list(self.connections):
+            binding = connection.binding
+            if binding is None:
+                if now - connection.opened_at > limits.auth_timeout_s:
+                    connection.drop("auth_timeout")
+            elif now - connection.seen_at > limits.idle_timeout_s:
+                connection.drop("idle")
+            elif lookup(binding.device_id) != binding:
+                connection.drop("revoked")
