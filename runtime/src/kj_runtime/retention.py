@@ -37,6 +37,8 @@ class RetentionSettings(BaseSettings):
     tracking_work_orders_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
     # alarm intake's view of each work order once closed (by its alarm's receipt)
     alarm_work_orders_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
+    # posts dispatch sent units to patrol at, once ended (the post occupancy report reads them)
+    dispatch_repositions_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,12 @@ RULES: tuple[Rule, ...] = (
         "alarm_work_orders_days",
         "select w.ctid from alarm_work_orders w join alarms a using (alarm_id)"
         " where not w.open and a.received_at < $1 limit {batch}",
+    ),
+    Rule(
+        "dispatch_repositions",
+        "dispatch_repositions_days",
+        "select ctid from dispatch_repositions where status <> 'open' and ended_at < $1"
+        " limit {batch}",
     ),
 )
 

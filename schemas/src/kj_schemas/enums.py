@@ -90,6 +90,9 @@ class WorkOrderAction(StrEnum):
 
     assign = "assign"
     withdraw = "withdraw"
+    # go and patrol at a post (有警出警、无警巡逻): no alarm; the unit stays free for calls, and
+    # a call's `assign` supersedes it at once (decision 0063)
+    reposition = "reposition"
 
 
 class WorkOrderRole(StrEnum):

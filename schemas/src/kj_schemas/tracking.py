@@ -49,3 +49,7 @@ class UnitState(Message):
     fix_at: Timestamp
     last_seen_at: Timestamp
     work_order_id: UUID | None = None
+    # the post it patrols or drives to (a reposition: it stays free for calls), and whether its
+    # fixes have reached it
+    post_id: UnitId | None = None
+    at_post: bool = False

@@ -1,7 +1,7 @@
 """Work orders (工单) from dispatch to units, the events that answer them, and notices to the
 command centre."""
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -20,6 +20,7 @@ from kj_schemas.base import (
     Timestamp,
     UnitId,
 )
+from kj_schemas.codec import register_upcaster
 from kj_schemas.enums import (
     AlarmCategory,
     EventSource,
@@ -32,23 +33,32 @@ from kj_schemas.enums import (
 
 
 class WorkOrder(Message):
-    """An instruction to one unit on `dispatch.workorders` (key = unit id): go (`assign`), or
-    stand down (`withdraw`, with the reason). The terminal drops repeats by `work_order_id`."""
+    """An instruction to one unit on `dispatch.workorders` (key = unit id): go to a call
+    (`assign`), stand down (`withdraw`, with the reason), or go and patrol at a post
+    (`reposition`: `post_id`, the post as `scene`, no alarm). The terminal drops repeats by
+    `work_order_id`.
 
+    Version 2 (decision 0063) added `reposition`: the alarm's fields are absent from a post's
+    orders, so they became optional; a version-1 order (always a call's) reads as version 2
+    unchanged."""
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
     work_order_id: UUID
     action: WorkOrderAction
-    alarm_id: UUID
+    alarm_id: UUID | None = None  # None: a post's order (a reposition, or its withdrawal)
     unit_id: UnitId
     platform_id: PlatformId
     role: WorkOrderRole = WorkOrderRole.primary
-    category: AlarmCategory
-    priority: PriorityLevel
-    tier: ResponseTier
-    target_seconds: PositiveSeconds
-    scene: GeoPoint
+    category: AlarmCategory | None = None
+    priority: PriorityLevel | None = None
+    tier: ResponseTier | None = None
+    target_seconds: PositiveSeconds | None = None
+    scene: GeoPoint  # the call's place, or the post's
+    post_id: UnitId | None = None
+    patrol_radius_m: Annotated[int, Field(strict=True, ge=10, le=5000)] | None = None
     address: ShortText | None = None
     description: LongText | None = None
-    reported_at: Timestamp
+    reported_at: Timestamp | None = None
     issued_at: Timestamp
     eta_seconds: Seconds
     accept_within_seconds: PositiveSeconds
@@ -62,7 +72,31 @@ class WorkOrder(Message):
     def _withdraw_says_why(self) -> Self:
         if self.action is WorkOrderAction.withdraw and self.withdraw_reason is None:
             raise ValueError("a withdrawn work order needs a withdraw_reason")
+        if self.post_id is not None:
+            if self.alarm_id is not None or self.action is WorkOrderAction.assign:
+                raise ValueError("a post's order has no alarm and is a reposition or withdraw")
+        elif self.action is WorkOrderAction.reposition:
+            raise ValueError("a reposition needs its post_id")
+        else:
+            missing = [
+                name
+                for name in ("alarm_id", "category", "priority", "tier", "target_seconds")
+                if getattr(self, name) is None
+            ]
+            if missing or self.reported_at is None:
+                raise ValueError(
+                    f"a call's work order needs {', '.join(missing or ['reported_at'])}"
+                )
         return self
+
+    @property
+    def for_post(self) -> bool:
+        """A post's order (a reposition or its withdrawal), not a call's."""
+        return self.post_id is not None
+
+
+# a version-1 order is a call's: every field it has means the same in version 2
+register_upcaster(WorkOrder, 1, lambda data: data)
 
 
 class WorkOrderEvent(Message):
@@ -77,6 +111,9 @@ class WorkOrderEvent(Message):
     # when the terminal gateway received it: the acceptance deadline is judged by this, since a
     # terminal's clock may be wrong and the way from the gateway to dispatch may be held up
     received_at: Timestamp | None = None
+    # set when the event is about a post's order: `on_scene` then means the unit reached its
+    # post (detected from GPS by patrol tracking); no alarm is concerned
+    post_id: UnitId | None = None
     location: GeoPoint | None = None
     disposition_code: Code | None = None
     reason: Code | None = None

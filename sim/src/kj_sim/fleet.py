@@ -18,6 +18,7 @@ class Mode(IntEnum):
     to_scene = 1
     on_scene = 2
     returning = 3
+    to_post = 4  # sent to patrol at a post (a reposition): free for calls on the way
 
 
 # metres per second in city traffic, by kind (the dispatch ETA model has its own settings)
@@ -69,6 +70,11 @@ class Fleet:
         self.heading = np.zeros(count)
         self.current_speed = np.zeros(count)
         self.work_order: list[str | None] = [None] * count
+        # the post a unit patrols (dispatch's reposition), else its platform's area
+        self.post_order: list[str | None] = [None] * count
+        self.centre_x = self.base_x.copy()
+        self.centre_y = self.base_y.copy()
+        self.patrol_radius = np.full(count, PATROL_RADIUS_M)
         self._new_patrol_waypoints(np.arange(count))
 
     def __len__(self) -> int:
@@ -77,16 +83,45 @@ class Fleet:
     def _new_patrol_waypoints(self, units: NDArray[np.intp]) -> None:
         if len(units) == 0:
             return
-        radius = PATROL_RADIUS_M * np.sqrt(self.rng.uniform(0, 1, len(units)))
+        radius = self.patrol_radius[units] * np.sqrt(self.rng.uniform(0, 1, len(units)))
         angle = self.rng.uniform(0, 2 * np.pi, len(units))
-        self.target_x[units] = self.base_x[units] + radius * np.cos(angle)
-        self.target_y[units] = self.base_y[units] + radius * np.sin(angle)
+        self.target_x[units] = self.centre_x[units] + radius * np.cos(angle)
+        self.target_y[units] = self.centre_y[units] + radius * np.sin(angle)
 
     def send_to_scene(self, unit: int, lat: float, lon: float, work_order_id: str) -> None:
+        self._forget_post(unit)  # a call supersedes the post (dispatch withdraws its order)
         x, y = self.projection.to_xy(np.array([lat]), np.array([lon]))
         self.target_x[unit], self.target_y[unit] = float(x[0]), float(y[0])
         self.mode[unit] = Mode.to_scene
         self.work_order[unit] = work_order_id
+
+    def send_to_post(
+        self, unit: int, lat: float, lon: float, order_id: str, radius_m: float
+    ) -> None:
+        """A reposition: drive to the post at full speed, then patrol within `radius_m` of it.
+        A unit on a call keeps its call (dispatch sends posts to free units only)."""
+        if self.mode[unit] in (Mode.to_scene, Mode.on_scene):
+            return
+        x, y = self.projection.to_xy(np.array([lat]), np.array([lon]))
+        self.post_order[unit] = order_id
+        self.centre_x[unit], self.centre_y[unit] = float(x[0]), float(y[0])
+        self.patrol_radius[unit] = radius_m
+        self.target_x[unit], self.target_y[unit] = self.centre_x[unit], self.centre_y[unit]
+        self.mode[unit] = Mode.to_post
+
+    def leave_post(self, unit: int, order_id: str) -> None:
+        """The post's order was withdrawn: patrol the platform's area again."""
+        if self.post_order[unit] != order_id:
+            return
+        self._forget_post(unit)
+        if self.mode[unit] in (Mode.to_post, Mode.patrol):
+            self.mode[unit] = Mode.patrol
+            self._new_patrol_waypoints(np.array([unit]))
+
+    def _forget_post(self, unit: int) -> None:
+        self.post_order[unit] = None
+        self.centre_x[unit], self.centre_y[unit] = self.base_x[unit], self.base_y[unit]
+        self.patrol_radius[unit] = PATROL_RADIUS_M
 
     def stand_down(self, unit: int) -> None:
         """A withdrawn work order: back to patrol from wherever the unit is."""
@@ -114,6 +149,8 @@ class Fleet:
         arrivals: list[Arrival] = []
         cleared: list[Cleared] = []
         reached = left <= ARRIVAL_RADIUS_M
+        at_post = reached & (self.mode == Mode.to_post)
+        self.mode[at_post] = Mode.patrol
         self._new_patrol_waypoints(np.flatnonzero(reached & (self.mode == Mode.patrol)))
         for unit in np.flatnonzero(reached & (self.mode == Mode.to_scene)):
             self.mode[unit] = Mode.on_scene

@@ -93,6 +93,14 @@ class GatewayTerminals:
         unit = self.fleet.index[unit_id]
         order = frame["work_order"]
         work_order_id = frame["work_order_id"]
+        if order.get("post_id"):  # a post to patrol: nothing to answer, the unit drives there
+            if frame.get("withdrawn") or frame.get("action") == "withdraw":
+                self.fleet.leave_post(unit, work_order_id)
+            else:
+                scene = order["scene"]
+                radius = float(order.get("patrol_radius_m") or 100)
+                self.fleet.send_to_post(unit, scene["lat"], scene["lon"], work_order_id, radius)
+            return
         if frame.get("withdrawn") or frame.get("action") == "withdraw":
             if self.fleet.work_order[unit] == work_order_id:
                 self.fleet.stand_down(unit)

@@ -49,6 +49,10 @@ async def quiet_city(peers: Peers, db: asyncpg.Connection) -> None:
         "where status in ('assigned', 'accepted', 'en_route', 'on_scene')"
     )
     await db.execute("update dispatch_alarms set state = 'done' where state <> 'done'")
+    await db.execute(
+        "update dispatch_repositions set status = 'withdrawn', ended_at = now(), "
+        "ended_reason = 'test' where status = 'open'"
+    )
     await peers.units(*(unit_state(u.id, east(0), UnitStatus.off_duty) for u in CITY.units))
 
 

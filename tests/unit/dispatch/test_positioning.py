@@ -4,6 +4,7 @@ an idle unit up, and what it says the coverage is."""
 import pytest
 
 from kj_dispatch.domain.positioning import MoveUpRule, PlannerLimits
+from kj_dispatch.service_layer.positioning import Positioning
 from kj_schemas.enums import ResponseTier, UnitKind
 
 from .planning_world import demand, planner, unit
@@ -149,3 +150,13 @@ def test_the_move_up_threshold_grows_with_load() -> None:
 def test_the_busy_fraction_must_be_a_share() -> None:
     with pytest.raises(ValueError, match="busy fraction"):
         planner().coverage([unit("M", post="P1")], hour=HOUR, busy_fraction=1.0)
+
+
+def test_with_every_unit_on_a_call_the_positioning_pass_still_plans() -> None:
+    """A burst that takes every unit (a storm, a stadium) must not stop the positioning loop:
+    dispatch's loop feeds the planner a busy share below one."""
+    fleet = [unit("M", post="P1", available=False), unit("N", post="P2", available=False)]
+    q = Positioning.busy_fraction(fleet)
+    assert q < 1.0
+    report = planner().coverage(fleet, hour=HOUR, busy_fraction=q)
+    assert report.overall == pytest.approx(0.0)

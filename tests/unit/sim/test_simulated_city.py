@@ -78,6 +78,35 @@ def test_a_unit_sent_to_a_scene_drives_there_stays_and_returns(city: City) -> No
     assert fleet.mode[unit] == Mode.returning
 
 
+def test_a_unit_sent_to_a_post_patrols_within_its_radius_until_the_post_is_withdrawn(
+    city: City,
+) -> None:
+    fleet = Fleet(city, np.random.default_rng(3))
+    unit = fleet.index["SY-P06-M1"]
+    post = (27.2440, 111.4700)
+    fleet.send_to_post(unit, *post, "post-1", 100.0)
+    px, py = fleet.projection.to_xy(np.array([post[0]]), np.array([post[1]]))
+    distances = []
+    for second in range(900):
+        fleet.step(float(second), 1.0)
+        distances.append(float(np.hypot(fleet.x[unit] - px[0], fleet.y[unit] - py[0])))
+    reached = next(i for i, d in enumerate(distances) if d <= 100)
+    assert max(distances[reached:]) <= 110  # it stays at its post, moving about it
+    assert fleet.mode[unit] == Mode.patrol
+    fleet.leave_post(unit, "post-0")  # another post's withdrawal changes nothing
+    assert fleet.post_order[unit] == "post-1"
+    fleet.leave_post(unit, "post-1")
+    for second in range(900, 1500):
+        fleet.step(float(second), 1.0)
+    assert fleet.post_order[unit] is None
+    assert (
+        np.hypot(
+            fleet.target_x[unit] - fleet.base_x[unit], fleet.target_y[unit] - fleet.base_y[unit]
+        )
+        < 1_300
+    )
+
+
 def test_patrolling_units_stay_on_their_platforms_grid(city: City) -> None:
     fleet = Fleet(city, np.random.default_rng(4))
     for second in range(600):

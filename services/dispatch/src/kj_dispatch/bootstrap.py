@@ -1,19 +1,35 @@
 """Builds the dispatch service: its wiring diagram. Tests build it with the same function;
 `kj_runtime.host` runs it (restore, consumers, loops, HTTP, ordered stop)."""
 
+from collections.abc import Sequence
+from datetime import timedelta
+
 import asyncpg
 from shapely.geometry import Point
 
 from kj_dispatch import metrics
+from kj_dispatch.adapters import repository as repo
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.coverage import PlatformArea
+from kj_dispatch.domain.demand import CallRecord, demand_cells, learn_rates, prior_by_zone
 from kj_dispatch.domain.eta import StraightLineEta
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.plans import load_plans
 from kj_dispatch.domain.policy import PolicyParams
+from kj_dispatch.domain.positioning import PositionPlanner
+from kj_dispatch.domain.posts import candidate_posts
+from kj_dispatch.domain.reach import Reach
+from kj_dispatch.domain.repositions import PATROL_RADIUS_M
 from kj_dispatch.entrypoints.consumers import on_alarms, on_unit_states
-from kj_dispatch.entrypoints.loops import run_coverage, run_planner, run_reconcile, run_timers
+from kj_dispatch.entrypoints.loops import (
+    run_coverage,
+    run_planner,
+    run_positioning,
+    run_reconcile,
+    run_timers,
+)
 from kj_dispatch.service_layer.dispatcher import Dispatcher, Timings
+from kj_dispatch.service_layer.positioning import CITY_TIME, Positioning
 from kj_dispatch.service_layer.workorder_events import handle_events
 from kj_dispatch.settings import DispatchSettings
 from kj_runtime.consume import Assignment, Route, Subscription
@@ -23,6 +39,7 @@ from kj_runtime.kafka import key_partitions, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.city import City, load_city
+from kj_schemas.enums import ResponseTier
 from kj_schemas.geo import LocalProjection
 from kj_schemas.topics import ALARMS_ACCEPTED, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.tracking import UnitState
@@ -43,12 +60,38 @@ def platform_areas(city: City) -> list[PlatformArea]:
     return areas
 
 
-def build_dispatcher(settings: DispatchSettings, pool: asyncpg.Pool, city: City) -> Dispatcher:
-    eta = StraightLineEta(settings.eta)
+def city_projection(city: City) -> LocalProjection:
+    """Dispatch's metres, centred on the city's platforms."""
     lat0 = sum(p.lat for p in city.platforms) / len(city.platforms)
     lon0 = sum(p.lon for p in city.platforms) / len(city.platforms)
+    return LocalProjection(lat0, lon0)
+
+
+def position_planner(
+    city: City, settings: DispatchSettings, calls: Sequence[CallRecord] = (), days: float = 0
+) -> PositionPlanner:
+    """The positioning planner over the city's candidate posts: call rates from a prior by zone,
+    learned from `days` of `calls` when there are any (decision 0060)."""
+    projection = city_projection(city)
+    cells = demand_cells(city.zones, city.targets, projection)
+    demand = prior_by_zone(cells, calls_per_day=settings.expected_calls_per_day)
+    if calls and days > 0:
+        demand = learn_rates(demand, calls, days=days, projection=projection)
+    return PositionPlanner(
+        posts=candidate_posts(
+            zones=city.zones, platforms=city.platforms, checkpoints=city.checkpoints
+        ),
+        demand=demand,
+        reach=Reach(settings.eta, demand, patrol_radius_m=PATROL_RADIUS_M),
+        platforms={p.id: (p.lat, p.lon) for p in city.platforms},
+        projection=projection,
+    )
+
+
+def build_dispatcher(settings: DispatchSettings, pool: asyncpg.Pool, city: City) -> Dispatcher:
+    eta = StraightLineEta(settings.eta)
     index = CandidateIndex(
-        LocalProjection(lat0, lon0),
+        city_projection(city),
         eta,
         rebuild_interval_s=settings.index_rebuild_interval_s,
         max_range_m=settings.max_range_m,
@@ -174,5 +217,36 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
             ),
         },
     )
+    if settings.positioning:
+        positioning = Positioning(
+            planner=position_planner(city, settings),
+            book=dispatcher.book,
+            ownership=dispatcher.ownership,
+            pool=pool,
+            outbox=dispatcher.outbox,
+            vacated=dispatcher.vacated,
+        )
+
+        async def learn_call_rates() -> None:
+            since = dispatcher.clock() - timedelta(days=settings.history_days)
+            async with pool.acquire() as connection:
+                calls = await repo.recent_calls(connection, regions, since)
+            if calls:
+                first = min(at for *_, at in calls)
+                days = max((dispatcher.clock() - first).total_seconds() / 86_400, 1.0)
+                records = [
+                    CallRecord(lat, lon, ResponseTier(tier), at.astimezone(CITY_TIME).hour)
+                    for lat, lon, tier, at in calls
+                ]
+                positioning.planner = position_planner(city, settings, records, days)
+
+        service.restore.append(learn_call_rates)
+        service.loops["positioning"] = lambda stop: run_positioning(
+            positioning,
+            dispatcher.clock,
+            stop,
+            interval_s=settings.positioning_interval_s,
+            report_every_s=settings.coverage_interval_s,
+        )
     service.resources.push_async_callback(pool.close)
     return service

@@ -70,6 +70,19 @@ RESTORED_TOTAL = Counter(
     "Jobs given back to a unit whose acceptance reached the gateway in time but dispatch after "
     "its acceptance timeout",
 )
+REPOSITIONS_TOTAL = Counter(
+    "kj_dispatch_repositions_total",
+    "Units sent to patrol at a post, by why: shift_plan, freed (back from a call), move_up",
+    ["reason"],
+)
+COVERAGE_RATIO = Gauge(
+    "kj_dispatch_coverage_ratio",
+    "Expected share of calls on target were one to come now (live coverage), by tier and all",
+    ["tier"],
+)
+POSTS = Gauge(
+    "kj_dispatch_posts", "Posts held by units (sent there) and occupied (reached)", ["state"]
+)
 
 
 def start_at_zero(*, platforms: list[str], regions: list[str]) -> None:
@@ -88,3 +101,5 @@ def start_at_zero(*, platforms: list[str], regions: list[str]) -> None:
     )
     series.start_at_zero(STOOD_DOWN_TOTAL, why=["revoked", "fenced"])
     series.start_at_zero(REGIONS_HELD, region=regions)
+    series.start_at_zero(REPOSITIONS_TOTAL, reason=["shift_plan", "freed", "move_up"])
+    series.start_at_zero(POSTS, state=["held", "occupied"])

@@ -34,6 +34,13 @@ class DispatchSettings(ServiceSettings):
     # how often open alarms of the held regions are checked against the book, and units another
     # replica held against the database
     reconcile_interval_s: float = Field(default=5.0, gt=0)
+    # where idle units patrol (issue 15, decision 0063): posts planned for them, a post for each
+    # unit back from a call, move-ups when a call leaves a hole; off: units wait where they are
+    positioning: bool = True
+    positioning_interval_s: float = Field(default=2.0, gt=0)  # how often free units get posts
+    # the city's calls a day the planner assumes until it has history to learn rates from
+    expected_calls_per_day: float = Field(default=300.0, gt=0)
+    history_days: int = Field(default=28, ge=1, le=365)  # call rates learned from this far back
     # calls arriving within this window are planned together (one assignment problem)
     batch_window_ms: int = Field(default=10, ge=0, le=50)
     # a work order not accepted by its unit within this is re-assigned to another unit

@@ -38,6 +38,8 @@ async def _publish_if_changed(
 
 
 async def on_work_order(order: WorkOrder, deps: Deps) -> None:
+    if order.alarm_id is None:  # a post's order (a reposition): no alarm's story
+        return
     async with deps.pool.acquire() as connection, connection.transaction():
         if not await first_time(connection, CONSUMER, order.message_id):
             return
@@ -82,6 +84,8 @@ async def on_work_order(order: WorkOrder, deps: Deps) -> None:
 
 
 async def on_event(event: WorkOrderEvent, deps: Deps) -> None:
+    if event.post_id is not None:  # a unit reached its post: no alarm's story
+        return
     async with deps.pool.acquire() as connection, connection.transaction():
         if not await first_time(connection, CONSUMER, event.message_id):
             return

@@ -30,6 +30,15 @@ MAX_BYTES = 1021  # 2019's flag and type bytes leave this much of a 1,023-byte b
 
 def work_order_text(order: WorkOrder) -> str:
     short = str(order.work_order_id)[:8]
+    if order.for_post:  # a post to patrol (有警出警、无警巡逻), or its withdrawal
+        place = f"{order.scene.lat:.5f},{order.scene.lon:.5f}"
+        if order.action.value == "withdraw":
+            return fit(f"【巡逻调整 {short}】前往巡逻点 {order.post_id} 的指令已撤销。")
+        radius = f"，半径{order.patrol_radius_m}米内巡逻" if order.patrol_radius_m else ""
+        return fit(
+            f"【巡逻指令 {short}】请前往巡逻点 {order.post_id}（{place}）{radius}。有警出警。"
+        )
+    assert order.category is not None and order.tier is not None  # a call's order
     category = CATEGORY.get(order.category.value, order.category.value)
     if order.action.value == "withdraw":
         text = f"【撤销工单 {short}】{category} 已撤销，原因：{order.withdraw_reason}。请停止前往。"

@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from kj_dispatch.domain.book import DispatchState
+from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import OPEN, OpenOrder
 from kj_runtime.idempotency import first_time
 from kj_schemas.alarms import AlarmAccepted
@@ -318,3 +319,74 @@ async def update_work_order(
         work_order_id,
         *values.values(),
     )
+
+
+async def insert_reposition(connection: asyncpg.Connection, r: OpenReposition) -> None:
+    """Raises asyncpg.UniqueViolationError when the unit has an open reposition already."""
+    await connection.execute(
+        """insert into dispatch_repositions (work_order_id, unit_id, platform_id, post_id,
+             region, lat, lon, reason, issued_at, status)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')""",
+        r.work_order_id,
+        r.unit_id,
+        r.platform_id,
+        r.post_id,
+        r.region,
+        r.lat,
+        r.lon,
+        r.reason,
+        r.issued_at,
+    )
+
+
+async def end_reposition(
+    connection: asyncpg.Connection, unit_id: str, *, status: str, why: str, at: datetime
+) -> UUID | None:
+    """The unit's open reposition ends (`superseded` by a call, or `withdrawn`); its id, or None
+    when it had none open."""
+    found = await connection.fetchval(
+        """update dispatch_repositions set status = $2, ended_reason = $3, ended_at = $4
+           where unit_id = $1 and status = 'open' returning work_order_id""",
+        unit_id,
+        status,
+        why,
+        at,
+    )
+    return found if isinstance(found, UUID) else None
+
+
+async def reposition_reached(
+    connection: asyncpg.Connection, work_order_id: UUID, at: datetime
+) -> None:
+    await connection.execute(
+        "update dispatch_repositions set reached_at = coalesce(reached_at, $2) "
+        "where work_order_id = $1",
+        work_order_id,
+        at,
+    )
+
+
+async def open_repositions(
+    connection: asyncpg.Connection, regions: Sequence[str]
+) -> list[OpenReposition]:
+    rows = await connection.fetch(
+        """select work_order_id, unit_id, platform_id, post_id, lat, lon, region, reason, issued_at
+           from dispatch_repositions where status = 'open' and region = any($1::text[])""",
+        list(regions),
+    )
+    return [OpenReposition(**dict(row)) for row in rows]
+
+
+async def recent_calls(
+    connection: asyncpg.Connection, regions: Sequence[str], since: datetime
+) -> list[tuple[float, float, str, datetime]]:
+    """The calls dispatch received since `since`: (lat, lon, tier, received at), for the
+    positioning planner's call rates."""
+    rows = await connection.fetch(
+        """select (body->'location'->>'lat')::float as lat, (body->'location'->>'lon')::float
+             as lon, body->>'tier' as tier, received_at
+           from dispatch_alarms where region = any($1::text[]) and received_at >= $2""",
+        list(regions),
+        since,
+    )
+    return [(r["lat"], r["lon"], r["tier"], r["received_at"]) for r in rows]

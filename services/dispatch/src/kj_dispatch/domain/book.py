@@ -11,6 +11,7 @@ from uuid import UUID
 
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.model import Call
+from kj_dispatch.domain.repositions import Repositions
 from kj_dispatch.domain.workorder import ENDING, OpenOrder
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.enums import WorkOrderEventKind, WorkOrderStatus
@@ -52,6 +53,7 @@ class Book:
         self._queued: dict[UUID, str] = {}  # waiting alarms with a shortfall notice sent
         self._orders: dict[UUID, OpenOrder] = {}
         self._excluded: dict[UUID, set[str]] = {}  # units that let an alarm down
+        self.repositions = Repositions()  # the posts this process sent its units to
         self._planned: dict[UUID, int] = {}  # waiting alarm -> the pass that last planned it
         self._passes = 0
 
@@ -200,6 +202,7 @@ class Book:
         for order in [o for o in self._orders.values() if o.region == region]:
             self.forget_order(order)
             self.fleet.hold_elsewhere(order.unit_id)
+        self.repositions.drop_region(region)
         return len(gone)
 
     def leave_to_events(self, order: OpenOrder) -> None:

@@ -39,6 +39,7 @@ class Fleet:
         lon: float,
         fix_at: datetime,
         last_seen_at: datetime,
+        at_post: bool = False,
     ) -> bool:
         """Apply a state from patrol tracking. True when the unit became dispatchable."""
         unit = self.units.get(unit_id)
@@ -58,6 +59,7 @@ class Fleet:
         # patrol tracking says nothing of it (clearing it here retried the same refused unit
         # every ~100 ms, issue 14)
         unit.held_elsewhere = unit_id in self._held
+        unit.at_post = at_post
         unit.commitment = self._commitments.get(unit_id)
         self.index.dirty = True
         return not was_free and unit.dispatchable(last_seen_at)

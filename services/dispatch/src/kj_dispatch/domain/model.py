@@ -53,6 +53,7 @@ class FleetUnit:
     held_elsewhere: bool = False  # another dispatcher's work order holds it (seen in the DB)
     unresponsive_until: datetime | None = None
     fix_ts: float = field(init=False, default=0.0)  # fix_at as epoch seconds, for speed
+    at_post: bool = False  # patrolling at the post it was sent to (patrol tracking says so)
 
     def __post_init__(self) -> None:
         self.fix_ts = self.fix_at.timestamp()

@@ -3,11 +3,14 @@ the coverage report. Each watches the stop event and survives a database hiccup.
 
 import asyncio
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 import structlog
 
 from kj_dispatch.service_layer.dispatcher import Dispatcher
+from kj_dispatch.service_layer.positioning import Positioning
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.lifecycle import sleep_or_stop, wait_any
 
@@ -70,3 +73,24 @@ async def run_reconcile(dispatcher: Dispatcher, stop: asyncio.Event, *, interval
             await dispatcher.reconcile()
         except _DB_ERRORS as error:
             log.warning("reconcile_failed", error=repr(error))
+
+
+async def run_positioning(
+    positioning: Positioning,
+    clock: Callable[[], datetime],
+    stop: asyncio.Event,
+    *,
+    interval_s: float,
+    report_every_s: float,
+) -> None:
+    """Posts for idle units (service_layer/positioning.py), and the live coverage."""
+    reported = 0.0
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        try:
+            await positioning.plan(clock())
+        except _DB_ERRORS as error:
+            log.warning("positioning_failed", error=repr(error))
+        if time.monotonic() - reported >= report_every_s:
+            reported = time.monotonic()
+            positioning.report(clock())

@@ -11,12 +11,19 @@ import asyncpg
 from kj_dispatch.adapters import repository as repo
 from kj_dispatch.domain.book import WAITING, Book, DispatchState
 from kj_dispatch.domain.model import Assignment
+from kj_dispatch.domain.repositions import PATROL_RADIUS_M
 from kj_dispatch.domain.workorder import WITHDRAWABLE, OpenOrder
-from kj_dispatch.service_layer.messages import notice, send_notice, send_work_order, work_order
+from kj_dispatch.service_layer.messages import (
+    notice,
+    post_order,
+    send_notice,
+    send_work_order,
+    work_order,
+)
 from kj_dispatch.service_layer.withdrawal import Tell, withdraw
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
-from kj_schemas.enums import NoticeKind
+from kj_schemas.enums import NoticeKind, WorkOrderAction
 
 # the database refused one alarm's work orders: a unit (or the alarm's primary) is held, or
 # two dispatchers deadlocked on units; the alarm is planned again
@@ -70,6 +77,7 @@ async def write_assignment(
             ):
                 preempted.append(old)
         order = OpenOrder.issue(a, at=issued_at, accept_by=accept_by, region=alarm.region)
+        await _supersede_post(connection, outbox, book, order.unit_id, at=issued_at)
         await repo.insert_work_order(connection, order)
         await send_work_order(
             outbox, connection, work_order(order, alarm, accept_within_s=accept_within_s)
@@ -98,6 +106,24 @@ async def write_assignment(
                 ),
             )
     return orders, preempted
+
+
+async def _supersede_post(
+    connection: asyncpg.Connection, outbox: Outbox, book: Book, unit_id: str, *, at: datetime
+) -> None:
+    """A call takes a unit that patrols at a post or drives to one: the post's order is
+    withdrawn in the same transaction (decision 0063); the book lets it go after the commit."""
+    if await repo.end_reposition(connection, unit_id, status="superseded", why="call", at=at):
+        post = book.repositions.of(unit_id)
+        if post is not None:
+            withdraw = post_order(
+                post,
+                patrol_radius_m=PATROL_RADIUS_M,
+                action=WorkOrderAction.withdraw,
+                withdraw_reason="superseded_by_call",
+                at=at,
+            )
+            await send_work_order(outbox, connection, withdraw)
 
 
 async def _preempt(

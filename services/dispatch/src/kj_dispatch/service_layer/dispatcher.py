@@ -20,6 +20,7 @@ from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.model import Assignment
 from kj_dispatch.domain.plans import ResponsePlans
 from kj_dispatch.domain.policy import PolicyParams, decide
+from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import UNACCEPTED, OpenOrder
 from kj_dispatch.service_layer import telemetry
 from kj_dispatch.service_layer.assignment import (
@@ -84,6 +85,9 @@ class Dispatcher:
         )
         self.wake = asyncio.Event()
         self.fleet_ready = asyncio.Event()
+        # for the positioning loop (service_layer/positioning.py): the posts that calls just
+        # took units from
+        self.vacated: list[OpenReposition] = []
         # when the first alarm still waiting for the planner reached us (monotonic seconds):
         # the batch window runs from there, so recording the alarm is not paid on top of it
         self.batch_opened_at: float | None = None
@@ -151,6 +155,7 @@ class Dispatcher:
             lon=state.lon,
             fix_at=state.fix_at,
             last_seen_at=state.last_seen_at,
+            at_post=state.at_post,
         )
         if freed:
             self.book.coverage_dirty = True
@@ -254,6 +259,10 @@ class Dispatcher:
                 self._lost(old, reason="preempted")
             self.book.assigned(alarm.alarm_id, orders)
             telemetry.assigned(alarm, orders)
+            for order in orders:  # a post its unit held is a hole now (decision 0063)
+                left = self.book.repositions.ended(order.unit_id)
+                if left is not None:
+                    self.vacated.append(left)
         for alarm_id in outcome.taken:
             self.book.forget_alarm(alarm_id)
         for alarm, reason, moved in outcome.queued:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import asyncpg
 
+from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import OpenOrder
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
@@ -88,4 +89,30 @@ def notice(
         target_seconds=target_s
         if target_s is not None
         else (alarm.target_seconds if alarm else None),
+    )
+
+
+def post_order(
+    r: OpenReposition,
+    *,
+    patrol_radius_m: int,
+    action: WorkOrderAction = WorkOrderAction.reposition,
+    withdraw_reason: str | None = None,
+    at: datetime | None = None,
+) -> WorkOrder:
+    """A post's order (decision 0063): go and patrol within `patrol_radius_m` of it, free for
+    calls; or its withdrawal."""
+    return WorkOrder(
+        work_order_id=r.work_order_id,
+        action=action,
+        unit_id=r.unit_id,
+        platform_id=r.platform_id,
+        scene=GeoPoint(lat=r.lat, lon=r.lon),
+        post_id=r.post_id,
+        patrol_radius_m=patrol_radius_m,
+        issued_at=at or r.issued_at,
+        eta_seconds=0.0,
+        accept_within_seconds=600,  # a post is not accepted: no acceptance timer runs on it
+        reason=r.reason,
+        withdraw_reason=withdraw_reason,
     )

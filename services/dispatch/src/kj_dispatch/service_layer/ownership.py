@@ -40,8 +40,11 @@ class Ownership:
             epochs = {r: await repo.take_lease(connection, r, self.instance) for r in gained}
             alarms = await repo.open_alarms(connection, gained)
             orders = await repo.open_work_orders(connection)
+            posts = await repo.open_repositions(connection, gained)
         self.held.update(epochs)
         self.book.take_region(alarms, [o for o in orders if o.region in epochs])
+        for post in posts:
+            self.book.repositions.opened(post, counts=False)
         for order in orders:
             if order.region not in self.held and self.fleet.commitment_of(order.unit_id) is None:
                 self.fleet.hold_elsewhere(order.unit_id)

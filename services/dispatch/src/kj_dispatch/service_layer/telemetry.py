@@ -9,6 +9,8 @@ import structlog
 from kj_dispatch import metrics
 from kj_dispatch.domain.book import Book
 from kj_dispatch.domain.measurement import Measurement
+from kj_dispatch.domain.positioning import Coverage
+from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import OpenOrder
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.enums import EventSource
@@ -118,3 +120,22 @@ def restored(order: OpenOrder) -> None:
         alarm_id=str(order.alarm_id),
         role=str(order.role),
     )
+
+
+def repositioned(reposition: OpenReposition) -> None:
+    metrics.REPOSITIONS_TOTAL.labels(reposition.reason).inc()
+    log.info(
+        "unit_repositioned",
+        unit_id=reposition.unit_id,
+        post_id=reposition.post_id,
+        reason=reposition.reason,
+    )
+
+
+def coverage(coverage: Coverage, *, posts_held: int, posts_occupied: int) -> None:
+    """The live coverage: the expected share of calls on target were one to come now."""
+    metrics.COVERAGE_RATIO.labels("all").set(coverage.overall)
+    for tier, share in coverage.by_tier.items():
+        metrics.COVERAGE_RATIO.labels(str(tier)).set(share)
+    metrics.POSTS.labels("held").set(posts_held)
+    metrics.POSTS.labels("occupied").set(posts_occupied)

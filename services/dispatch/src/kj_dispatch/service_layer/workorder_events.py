@@ -37,6 +37,11 @@ async def handle_events(dispatcher: Dispatcher, events: Sequence[WorkOrderEvent]
         recorded_elsewhere: list[WorkOrderEvent] = []
         for event in events:
             if await repo.record_event(connection, event):
+                if event.post_id is not None:  # a unit reached its post (decision 0063)
+                    await repo.reposition_reached(
+                        connection, event.work_order_id, event.occurred_at
+                    )
+                    continue
                 applied[event.message_id] = await _apply(dispatcher, connection, event)
             elif book.order(event.work_order_id) is not None:
                 recorded_elsewhere.append(event)

@@ -19,7 +19,7 @@ class Delivery:
     delivery_id: int
     unit_id: str
     work_order_id: UUID
-    alarm_id: UUID
+    alarm_id: UUID | None  # None: a post's order (a reposition)
     action: str
     payload: dict[str, Any]
     issued_at: datetime
@@ -43,7 +43,7 @@ async def store(
         "(unit_id, work_order_id, alarm_id, action, payload, issued_at, withdrawn_at) "
         "select t.unit_id, t.work_order_id, t.alarm_id, t.action, t.payload::jsonb, t.issued_at, "
         "(select now() from terminal_deliveries w where w.work_order_id = t.work_order_id "
-        "and w.action = 'withdraw' and t.action = 'assign' limit 1) "
+        "and w.action = 'withdraw' and t.action in ('assign', 'reposition') limit 1) "
         "from unnest($2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], "
         "$7::timestamptz[], $8::int[], $9::uuid[]) "
         "as t(unit_id, work_order_id, alarm_id, action, payload, issued_at, ord, message_id) "
@@ -88,7 +88,7 @@ async def withdraw(connection: asyncpg.Connection, stored: list[Delivery]) -> No
             "update terminal_deliveries d set withdrawn_at = coalesce(d.withdrawn_at, now()) "
             "from unnest($1::uuid[], $2::text[]) as w(work_order_id, unit_id) "
             "where d.work_order_id = w.work_order_id and d.unit_id = w.unit_id "
-            "and d.action = 'assign'",
+            "and d.action in ('assign', 'reposition')",
             [delivery.work_order_id for delivery in withdraws],
             [delivery.unit_id for delivery in withdraws],
         )

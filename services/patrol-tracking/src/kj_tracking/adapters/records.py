@@ -49,6 +49,7 @@ async def record_arrival(connection: asyncpg.Connection, outbox: Outbox, arrival
             source=EventSource.gps,
             occurred_at=_at(arrival.at),
             location=GeoPoint(lat=arrival.lat, lon=arrival.lon),
+            post_id=arrival.post_id,
         )
         await outbox.put(connection, WORKORDERS_EVENTS.name, arrival.unit_id, event)
     return True
@@ -94,19 +95,34 @@ async def open_work_order(
     unit_id: str,
     scene_lat: float,
     scene_lon: float,
+    *,
+    post_id: str | None = None,
+    patrol_radius_m: float | None = None,
 ) -> str:
-    """Follow an assigned work order (a repeat changes nothing). Returns its status, so a
-    replayed assignment of a closed work order does not reopen it."""
+    """Follow an assigned work order, or a reposition to a post (a repeat changes nothing).
+    Returns its status, so a replayed order that is over does not reopen it."""
     status = await connection.fetchval(
-        "insert into tracking_work_orders (work_order_id, unit_id, scene_lat, scene_lon, status) "
-        "values ($1, $2, $3, $4, 'open') on conflict (work_order_id) "
+        "insert into tracking_work_orders "
+        "(work_order_id, unit_id, scene_lat, scene_lon, status, post_id, patrol_radius_m) "
+        "values ($1, $2, $3, $4, 'open', $5, $6) on conflict (work_order_id) "
         "do update set updated_at = tracking_work_orders.updated_at returning status",
         uuid.UUID(work_order_id),
         unit_id,
         scene_lat,
         scene_lon,
+        post_id,
+        patrol_radius_m,
     )
     return str(status)
+
+
+async def close_posts_of(connection: asyncpg.Connection, unit_id: str) -> None:
+    """A call took the unit: the post it held is no longer its."""
+    await connection.execute(
+        "update tracking_work_orders set status = 'closed', updated_at = now() "
+        "where unit_id = $1 and post_id is not null and status <> 'closed'",
+        unit_id,
+    )
 
 
 async def set_work_order_status(
@@ -127,17 +143,26 @@ class OpenWorkOrder:
     scene_lat: float
     scene_lon: float
     arrived: bool
+    post_id: str | None = None  # a reposition's
+    patrol_radius_m: float | None = None
 
 
 async def open_work_orders(connection: asyncpg.Connection) -> list[OpenWorkOrder]:
     rows = await connection.fetch(
-        "select w.work_order_id, w.unit_id, w.scene_lat, w.scene_lon, "
-        "(a.work_order_id is not null) as arrived from tracking_work_orders w "
-        "left join gps_arrivals a using (work_order_id) where w.status <> 'closed'"
+        "select w.work_order_id, w.unit_id, w.scene_lat, w.scene_lon, w.post_id, "
+        "w.patrol_radius_m, (a.work_order_id is not null) as arrived from tracking_work_orders w "
+        "left join gps_arrivals a using (work_order_id) where w.status <> 'closed' "
+        "order by w.updated_at"
     )
     return [
         OpenWorkOrder(
-            str(r["work_order_id"]), r["unit_id"], r["scene_lat"], r["scene_lon"], r["arrived"]
+            str(r["work_order_id"]),
+            r["unit_id"],
+            r["scene_lat"],
+            r["scene_lon"],
+            r["arrived"],
+            r["post_id"],
+            r["patrol_radius_m"],
         )
         for r in rows
     ]

@@ -31,6 +31,8 @@ class _StateWire(msgspec.Struct, omit_defaults=True):
     heading_deg: float | None = None
     work_order_id: str | None = None
     schema_version: int = 0  # always set to 1; a default 0 keeps it in the output
+    post_id: str | None = None
+    at_post: bool = False
 
 
 def _message_id() -> str:
@@ -61,6 +63,8 @@ def encode_state(unit: UnitTrack) -> bytes:
             unit.heading_deg,
             unit.work_order_id,
             1,
+            unit.post.post_id if unit.post is not None else None,
+            unit.post is not None and unit.post.reached,
         )
     )
 

@@ -17,6 +17,7 @@ class Arrival:
     at: float  # the fix time
     lat: float
     lon: float
+    post_id: str | None = None  # an arrival at a post (the work order is a reposition)
 
 
 def detect(unit: UnitTrack, radius_m: float) -> Arrival | None:

@@ -29,6 +29,18 @@ class Fix(NamedTuple):
 NO_FIX = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class Post(NamedTuple):
+    """A post a unit was sent to patrol (有警出警、无警巡逻), with its order; `reached` once the
+    unit's fixes came within the post's radius."""
+
+    order_id: str
+    post_id: str
+    lat: float
+    lon: float
+    radius_m: float
+    reached: bool = False
+
+
 class UnitTrack:
     """The live state of one unit. `fix_at` is the fix time of its latest trusted fix, kept
     as the decoded datetime: comparing two costs a tenth of converting one to epoch seconds,
@@ -44,6 +56,7 @@ class UnitTrack:
         "lat",
         "lon",
         "platform_id",
+        "post",
         "published_lat",
         "published_lon",
         "published_status",
@@ -76,6 +89,7 @@ class UnitTrack:
         self.scene_lon: float | None = None
         self.returning_since: float | None = None
         self.checkpoint_id: str | None = None
+        self.post: Post | None = None  # the post it patrols or drives to (a reposition)
         self.dwell_since = NO_FIX
         self.checkin_done = False
         self.published_lat = 0.0

@@ -22,6 +22,7 @@ from kj_tracking.adapters.tracks import TrackWriter, track_rows
 from kj_tracking.domain import status as unit_status
 from kj_tracking.domain.arrival import Arrival, detect
 from kj_tracking.domain.checkins import CheckIn, Checkpoint, CheckpointIndex, observe
+from kj_tracking.domain.posts import reach_post
 from kj_tracking.domain.publication import PublishRules, due, mark_published
 from kj_tracking.domain.status import regain_contact
 from kj_tracking.domain.units import UnitTrack
@@ -119,6 +120,8 @@ class Tracker:
                 if keep_rows:
                     fixes.append(wire)
                 arrival = detect(unit, radius_m) if unit.work_order_id is not None else None
+                if arrival is None and unit.post is not None and not unit.post.reached:
+                    arrival = reach_post(unit)  # at its post (a reposition)
                 if arrival is not None:
                     self.pending_arrivals.append(arrival)
                 if (
