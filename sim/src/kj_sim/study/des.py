@@ -156,7 +156,7 @@ class Simulation:
         self.outcomes = [Outcome(incident) for incident in incidents]
         self.costs = Costs(np.zeros(n, dtype=int), np.zeros(n, dtype=int), np.zeros(n))
         self.responses: list[MeasuredResponse] = []
-        self.move_up_times: dict[int, list[float]] = {}  # unit -> when it was moved up
+        self._move_ups: list[tuple[int, float]] = []  # (unit, when) of every move-up
         self.pending: list[int] = []
         self._trips = np.zeros(len(incidents), dtype=int)
         self._underway: dict[int, tuple[MeasuredResponse, int]] = {}
@@ -183,6 +183,15 @@ class Simulation:
             x[patrol] = self.positioning.posts_x[posts] + r * np.cos(angle)
             y[patrol] = self.positioning.posts_y[posts] + r * np.sin(angle)
         return x, y
+
+    def move_ups_since(self, since: float) -> np.ndarray:
+        """Move-ups per unit after `since` (the planner's budget is per unit and hour)."""
+        recent = []
+        for unit, at in reversed(self._move_ups):  # in time order: stop at the first too old
+            if at <= since:
+                break
+            recent.append(unit)
+        return np.bincount(np.array(recent, dtype=int), minlength=self.n)
 
     def settled(self, now: float) -> np.ndarray:
         """Idle units patrolling at their post (not driving to it)."""
@@ -278,7 +287,7 @@ class Simulation:
                 if self.state[unit] == UnitState.idle:
                     self._go_to_post(now, unit, post)
                     self.costs.move_ups[unit] += 1
-                    self.move_up_times.setdefault(unit, []).append(now)
+                    self._move_ups.append((unit, now))
 
     def _send(self, now: float, order: Order, x: np.ndarray, y: np.ndarray) -> int:
         unit, incident = order.unit, self.incidents[order.incident]

@@ -3,7 +3,6 @@ service would ask it (a plain fleet snapshot in, unit → post moves out), its a
 the simulated units: the shift's plan at the start of the day, a post for each unit the moment
 it is free, and (when on) move-ups after a dispatch."""
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,28 +72,26 @@ class PlannedPositioning:
     def _snapshot(self, sim: Simulation, now: float) -> list[UnitPosition]:
         x, y = sim.positions(now)
         lat, lon = self.projection.to_latlon(x, y)
-        settled = sim.settled(now).tolist()
-        idle = (sim.state == 0).tolist()
         post_ids = self.post_ids
         posts = [post_ids[p] if p >= 0 else None for p in sim.post.tolist()]
-        recent = [0] * sim.n
-        for unit, times in sim.move_up_times.items():
-            recent[unit] = len(times) - bisect.bisect_right(times, now - 3600)
-        return [
-            UnitPosition(u, k, p, a, b, i, post, s, n)
-            for u, k, p, a, b, i, post, s, n in zip(
-                sim.fleet.unit_ids,
-                sim.fleet.kinds,
-                self.platform_of,
-                lat.tolist(),
-                lon.tolist(),
-                idle,
-                posts,
-                settled,
-                recent,
-                strict=True,
+        recent = sim.move_ups_since(now - 3600).tolist()
+        return list(
+            map(
+                UnitPosition._make,
+                zip(
+                    sim.fleet.unit_ids,
+                    sim.fleet.kinds,
+                    self.platform_of,
+                    lat.tolist(),
+                    lon.tolist(),
+                    (sim.state == 0).tolist(),
+                    posts,
+                    sim.settled(now).tolist(),
+                    recent,
+                    strict=True,
+                ),
             )
-        ]
+        )
 
     def start(self, sim: Simulation) -> list[tuple[int, int]]:
         fleet = sim.fleet

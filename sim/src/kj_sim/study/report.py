@@ -192,7 +192,7 @@ def plot(rows: Sequence[Row], out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     groups = summaries(rows)
-    names = list(dict.fromkeys(s.policy for s in groups))
+    names = list(dict.fromkeys(r.policy for r in rows))  # the order the variants came in
     loads = sorted({s.load for s in groups})
     width = 0.8 / max(len(names), 1)
     paths = []

@@ -90,7 +90,7 @@ def _score(
     learned = learn(city, history)
     planners: dict[str, PositionPlanner] = {}
     rows = []
-    for variant in (v for v in variants() if v.name in names):
+    for variant in (v for v in variants(every=True) if v.name in names):
         started = time.process_time()
         positioning = None
         if variant.posts:
@@ -153,7 +153,7 @@ def run_seeds(
     rows: list[Row] = [row for (seed, _), (_, row) in zip(days, done, strict=True) if seed in seeds]
     rows = [r for r in rows if TODAY in wanted]
     calls = []
-    for load in loads:
+    for load in sorted(loads, reverse=True):  # the longest days first: the workers end together
         for seed in seeds:
             names = [
                 v.name for v in chosen if v.name != TODAY and (v.loads is None or load in v.loads)
@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         help="mean seconds from the citizen's call to the platform's receipt",
     )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--every-variant",
+        action="store_true",
+        help="also the ablations: no move-ups, coverage-aware, smallest ETA, strict limit",
+    )
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -194,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         per_day=args.per_day,
         loads=[float(x) for x in args.loads.split(",")],
         receipt_delay_s=args.receipt_delay,
+        chosen=variants(every=args.every_variant),
         jobs=args.jobs,
         verbose=not args.quiet,
     )

@@ -32,15 +32,20 @@ _POSTS_KEY = 0  # the cache key of the planner's own posts in `Reach`
 _TOP_POSTS = 16  # move-up destinations weighed exactly, of the best by a first estimate
 _TOP_MOVERS = 24  # per kind: the units that hold up least, weighed exactly as movers
 
+_KINDS = tuple(UnitKind)
+_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+
 __all__ = ["Coverage", "Move", "MoveUpRule", "PlannerLimits", "PositionPlanner", "UnitPosition"]
 
 
 @dataclass(frozen=True)
 class MoveUpRule:
-    budget_per_unit_hour: int = 1  # move-ups a unit may make in any hour
-    min_gain: float = 0.02  # expected weighted on-target calls per hour a move must win...
-    load_scale: float = 4.0  # ... times (1 + load_scale × busy fraction)
-    max_moves: int = 1  # per dispatch
+    """Defaults as tuned in the study (seeds apart from the scored ones; decision 0060)."""
+
+    budget_per_unit_hour: int = 2  # move-ups a unit may make in any hour
+    min_gain: float = 0.002  # expected weighted on-target calls per hour a move must win...
+    load_scale: float = 2.0  # ... times (1 + load_scale × busy fraction)
+    max_moves: int = 2  # per dispatch
     radius_m: float = 2000.0  # movers from this near the post a dispatched unit left
 
 
@@ -104,6 +109,7 @@ class PositionPlanner:
             key_target_s=float(key_targets.min()) if len(key_targets) else None,
         )
         self._tier_weight = np.array([self.limits.tier_weight.get(t, 1.0) for t in demand.tier])
+        self.fixed_codes = np.array([self.rules.fixed[k] for k in _KINDS], dtype=bool)
 
     # --- what the planner is asked ---------------------------------------------------------
 
@@ -185,25 +191,14 @@ class PositionPlanner:
         state = self._state(hour, busy_fraction)
         threshold = rule.min_gain * (1 + rule.load_scale * busy_fraction)
         moves: list[Move] = []
-        current = list(fleet)
+        snap = _Snapshot(self, fleet)
         for _ in range(rule.max_moves):
-            best = self._best_move(_Snapshot(self, current), state, rule, vacated, threshold)
-            if best is None:
+            found = self._best_move(snap, state, rule, vacated, threshold)
+            if found is None:
                 break
+            i, best = found
             moves.append(best)
-            post = self.posts[self.index[best.post_id]]
-            current = [
-                u._replace(
-                    lat=post.lat,
-                    lon=post.lon,
-                    post_id=post.post_id,
-                    settled=False,
-                    move_ups_last_hour=u.move_ups_last_hour + 1,
-                )
-                if u.unit_id == best.unit_id
-                else u
-                for u in current
-            ]
+            snap.moved(i, self.index[best.post_id])
         return moves
 
     def coverage(
@@ -245,54 +240,62 @@ class PositionPlanner:
         rule: MoveUpRule,
         vacated: Sequence[UnitPosition],
         threshold: float,
-    ) -> Move | None:
+    ) -> tuple[int, Move] | None:
+        """The best single move and the index of the unit it moves, if it beats the threshold."""
         available = np.flatnonzero(snap.available)
-        left = [self.index[u.post_id] for u in vacated if u.post_id in self.index]
-        if vacated and not any(
-            self._hole(snap, available, u.kind, self.index[u.post_id], state) > threshold
-            for u in vacated
-            if u.post_id in self.index
-        ):
-            return None  # no hole worth filling
         factors = 1 - state.a * snap.rows(available, state)
-        uncovered = np.prod(factors, axis=0, dtype=np.float64)
-        weights = (state.w * uncovered).astype(np.float32)
-        fixed = np.array([self.rules.fixed[k] for k in snap.kinds], dtype=bool)
-        budget = np.array([u.move_ups_last_hour < rule.budget_per_unit_hour for u in snap.units])
-        movable = snap.available & snap.settled & (snap.post >= 0) & ~fixed & budget
+        weights = (state.w * np.prod(factors, axis=0)).astype(np.float32)  # w U
+        left = [(u.kind, self.index[u.post_id]) for u in vacated if u.post_id in self.index]
+        if vacated:  # a hole worth filling? what a unit back at each post left would add now
+            holes = [state.a * float(state.rows(kind)[post] @ weights) for kind, post in left]
+            if not holes or max(holes) <= threshold:
+                return None
+        movable = (
+            snap.available
+            & snap.settled
+            & (snap.post >= 0)
+            & ~self.fixed_codes[snap.kind_code]
+            & (snap.move_ups < rule.budget_per_unit_hour)
+        )
         if left:
             here = snap.post.clip(min=0)
             near = np.zeros(len(snap.units), dtype=bool)
-            for post in left:
-                near |= (
-                    np.hypot(self.px[here] - self.px[post], self.py[here] - self.py[post])
-                    <= rule.radius_m
-                )
+            for _, post in left:
+                distance = np.hypot(self.px[here] - self.px[post], self.py[here] - self.py[post])
+                near |= distance <= rule.radius_m
             movable &= near
         counts = snap.counts(available)
         open_posts = self.rules.open_posts(counts)
         freeing: dict[tuple[int, int], np.ndarray] = {}  # open posts once a unit leaves
-        row_of = {u: j for j, u in enumerate(available.tolist())}
+        in_full = self.rules.closed_by(counts)  # posts inside a key location at its limit
+        movers = np.flatnonzero(movable)
         best: tuple[float, int, int] | None = None
-        for kind in {snap.kinds[i] for i in np.flatnonzero(movable)}:
-            mine: list[int] = [i for i in np.flatnonzero(movable).tolist() if snap.kinds[i] is kind]
+        for code in np.unique(snap.kind_code[movers]).tolist():
+            kind = _KINDS[code]
+            mine: list[int] = movers[snap.kind_code[movers] == code].tolist()
             all_rows = state.rows(kind)
-            first = state.a * (all_rows @ weights)
-            many = min(_TOP_POSTS, len(first))
+            reachable = np.zeros(len(self.posts), dtype=bool)
+            for platform in {snap.units[i].platform_id for i in mine}:
+                reachable |= self.rules.allowed(platform, kind)
+            first = np.where(reachable & open_posts, state.a * (all_rows @ weights), -np.inf)
+            many = min(_TOP_POSTS, int(np.isfinite(first).sum()))
+            if not many:
+                continue
             top = np.argpartition(first, -many)[-many:]
-            own = factors[[row_of[i] for i in mine]]
-            without = state.w[None, :] * uncovered[None, :] / np.maximum(own, 1e-9)
-            loss = (without - state.w * uncovered).sum(axis=1)
+            own = np.maximum(factors[np.searchsorted(available, mine)], 1e-6)  # sorted rows
+            # what each holds up: Σ w U (1/f − 1), f = 1 − a p its own factor per cell
+            loss = ((1 - own) / own) @ weights
             if len(mine) > _TOP_MOVERS:  # the units that hold up least are the ones to move
                 keep = np.argpartition(loss, _TOP_MOVERS)[:_TOP_MOVERS]
                 mine = [mine[j] for j in keep.tolist()]
-                without, loss = without[keep], loss[keep]
-            gain = state.a * (without.astype(np.float32) @ all_rows[top].T) - loss[:, None]
+                own, loss = own[keep], loss[keep]
+            without = weights[None, :] / own  # w U with the mover gone
+            gain = state.a * (without @ all_rows[top].T) - loss[:, None]
             ok = np.stack([self.rules.allowed(snap.units[i].platform_id, kind)[top] for i in mine])
             ok &= open_posts[top][None, :]
             for j, i in enumerate(mine):  # leaving a full key location frees its place
                 post = int(snap.post[i])
-                if self.rules.in_full(counts, post):
+                if in_full[post]:
                     groups = self.rules.groups(post)
                     if groups not in freeing:
                         freed = counts.copy()
@@ -308,25 +311,8 @@ class PositionPlanner:
                 best = (float(net[j, k]), mine[j], int(top[k]))
         if best is None or best[0] <= threshold:
             return None
-        return Move(snap.units[best[1]].unit_id, self.posts[best[2]].post_id, "move_up", best[0])
-
-    def _hole(
-        self, snap: "_Snapshot", available: np.ndarray, kind: UnitKind, post: int, state: "_State"
-    ) -> float:
-        """What a unit of `kind` back at `post` would add now: on the cells it reaches only."""
-        row = state.rows(kind)[post]
-        cells = np.flatnonzero(row)
-        if not len(cells):
-            return 0.0
-        uncovered = np.ones(len(cells))
-        posts = snap.post[available]
-        kinds = [snap.kinds[i] for i in available]
-        for k in set(kinds):
-            at = posts[np.array([x is k for x in kinds]) & (posts >= 0)]
-            if len(at):
-                sub = state.rows(k)[np.ix_(at, cells)]
-                uncovered *= np.prod(1 - state.a * sub, axis=0, dtype=np.float64)
-        return float(state.a * (state.w[cells] * uncovered * row[cells]).sum())
+        unit_id = snap.units[best[1]].unit_id
+        return best[1], Move(unit_id, self.posts[best[2]].post_id, "move_up", best[0])
 
     def _penalty(
         self, units: Sequence[UnitPosition], posts: np.ndarray | None = None
@@ -347,13 +333,23 @@ class _Snapshot:
         self.planner = planner
         self.units = units
         index = planner.index
-        n = len(units)
-        self.post = np.fromiter(
-            (index.get(u.post_id, -1) if u.post_id is not None else -1 for u in units), int, n
+        columns = list(zip(*units, strict=True)) if units else [()] * len(UnitPosition._fields)
+        self.kinds: tuple[UnitKind, ...] = columns[1]
+        self.post = np.array([index.get(p, -1) for p in columns[6]], dtype=int)
+        self.available = np.array(columns[5], dtype=bool)
+        self.settled = np.array(columns[7], dtype=bool)
+        self.move_ups = np.array(columns[8], dtype=int)
+        self.kind_code = np.array([_KIND_CODE[k] for k in self.kinds], dtype=int)
+
+    def moved(self, i: int, post: int) -> None:
+        """Unit `i` was sent to `post`: it holds it now, driving there, one move-up more."""
+        self.units = list(self.units)
+        found = self.planner.posts[post]
+        self.units[i] = self.units[i]._replace(
+            lat=found.lat, lon=found.lon, post_id=found.post_id, settled=False
         )
-        self.kinds = [u.kind for u in units]
-        self.available = np.fromiter((u.available for u in units), bool, n)
-        self.settled = np.fromiter((u.settled for u in units), bool, n)
+        self.post[i], self.settled[i] = post, False
+        self.move_ups[i] += 1
 
     def find(self, unit_id: str) -> int | None:
         return next((i for i, u in enumerate(self.units) if u.unit_id == unit_id), None)
@@ -363,11 +359,11 @@ class _Snapshot:
         planner = self.planner
         rows = np.empty((len(which), len(planner.demand)), dtype=np.float32)
         posts = self.post[which]
-        kinds = [self.kinds[i] for i in which]
-        for kind in set(kinds):
-            at = np.array([k is kind for k in kinds]) & (posts >= 0)
+        codes = self.kind_code[which]
+        for code in np.unique(codes).tolist():
+            at = (codes == code) & (posts >= 0)
             if at.any():
-                rows[at] = state.rows(kind)[posts[at]]
+                rows[at] = state.rows(_KINDS[code])[posts[at]]
         for j in np.flatnonzero(posts < 0).tolist():  # not at a post: reach from where it is
             unit = self.units[int(which[j])]
             x, y = planner.projection.xy(unit.lat, unit.lon)
@@ -378,12 +374,12 @@ class _Snapshot:
 
     def uncovered(self, which: np.ndarray, state: "_State") -> np.ndarray:
         """Per cell, the chance that none of the units covers it: Π (1 − a p)."""
-        return np.prod(1 - state.a * self.rows(which, state), axis=0, dtype=np.float64)
+        return np.prod(1 - state.a * self.rows(which, state), axis=0).astype(np.float64)
 
     def counts(self, which: np.ndarray) -> np.ndarray:
-        fixed = self.planner.rules.fixed
-        posts = [int(self.post[i]) for i in which if self.post[i] >= 0 and not fixed[self.kinds[i]]]
-        return self.planner.rules.counts(np.array(posts, dtype=int))
+        fixed = self.planner.fixed_codes
+        keep = which[(self.post[which] >= 0) & ~fixed[self.kind_code[which]]]
+        return self.planner.rules.counts(self.post[keep])
 
 
 @dataclass

@@ -100,20 +100,15 @@ class PostRules:
         """The key locations a post counts against: (inside, near), -1 for none."""
         return int(self.inside[post]), int(self.near[post])
 
-    def in_full(self, counts: np.ndarray, post: int) -> bool:
-        return any(
-            of[post] >= 0 and counts[row, of[post]] >= self._cap[row]
-            for row, of in enumerate(self._of)
-        )
+    def closed_by(self, counts: np.ndarray) -> np.ndarray:
+        """Posts that count against a key location already at its limit."""
+        return ~self.open_posts(counts)
 
     def open_posts(self, counts: np.ndarray) -> np.ndarray:
         """Posts not closed by a key location's limits."""
-        full = counts >= self._cap[:, None]
-        ok = np.ones(len(self._px), dtype=bool)
-        for row, of in enumerate(self._of):
-            has = of >= 0
-            ok[has] &= ~full[row, of[has]]
-        return ok
+        full = np.zeros((2, len(self.keys) + 1), dtype=bool)  # the last column: no key location
+        full[:, :-1] = counts >= self._cap[:, None]
+        return ~(full[0, self.inside] | full[1, self.near])
 
     def _one_minute_ok(
         self, kind: UnitKind, eta: EtaParams, key_target_s: float | None
