@@ -40,4 +40,11 @@ class DevicesSettings(ServiceSettings):
     ticket_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret")
     )
-    notify_ws_url: str | None = None  # None: the page's host, port 8040, /v1/terminals/ws
+    # notify's terminal socket as the app reaches it: a ws(s):// URL, or a path on the app's
+    # own host (a Gateway routes it to notify); unset: the page's host, port 8040
+    notify_ws_url: str | None = None
+    # the app's base map: a tile URL template ({z}/{x}/{y}) in WGS84 / Web Mercator, e.g. a
+    # bureau's own tile server; unset: the scene and the unit on a plain background
+    app_tile_url: str | None = None
+    app_tile_attribution: str = ""  # shown under the base map, as its licence asks
+    app_position_flush_s: float = 1.0  # the app sends its queued positions this often
