@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The officer app (issue 18): its map library from npm at the version package-lock.json pins
-# (`npm ci`), copied into the device gateway's static folder, which serves the app itself (no
-# CDN); and Debian's Chromium with a CJK font, which its browser test drives (never a browser
-# download). Node.js and npm come from Debian's packages when missing. Quiet when all is current.
+# (`npm ci` in services/devices/web/vendor.sh), copied into the device gateway's static folder,
+# which serves the app itself (no CDN); and Debian's Chromium with a CJK font, which its browser
+# test drives (never a browser download). Node.js and npm come from Debian's packages when
+# missing. Quiet when all is current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 WEB=services/devices/web
@@ -28,10 +29,6 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -f "$VENDOR/leaflet/l
   exit 0
 fi
 say "the map library (Leaflet, pinned by $WEB/package-lock.json) from the npm registry"
-(cd "$WEB" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-rm -rf "$VENDOR/leaflet"
-mkdir -p "$VENDOR/leaflet"
-cp -r "$WEB/node_modules/leaflet/dist/leaflet-src.esm.js" "$WEB/node_modules/leaflet/dist/leaflet.css" \
-  "$WEB/node_modules/leaflet/dist/images" "$WEB/node_modules/leaflet/LICENSE" "$VENDOR/leaflet/"
+sh "$WEB/vendor.sh" "$PWD/$VENDOR"
 echo "$want" >"$STAMP"
 say "copied into $VENDOR/leaflet"
