@@ -5,6 +5,7 @@ import socket
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL
 from kj_runtime.settings import ServiceSettings
 
 
@@ -31,14 +32,17 @@ class DevicesSettings(ServiceSettings):
     registry_refresh_s: float = 5.0  # the device registry is read again this often
     # work orders: each gateway reads every one in a consumer group of its own
     group_id: str = "devices"
+    # this gateway's name in its group (`<group_id>-workorders-<instance>`): the pod's own
     instance: str = Field(default_factory=socket.gethostname)
     # a text dispatch held for a terminal that is offline is sent when it signs in, if younger
     text_hold_s: float = 1800.0
-    # the officer app: a WebSocket ticket's lifetime, the secret notify shares to check it
-    # (KJ_TERMINAL_TICKET_SECRET in both), and where the app finds notify's socket
-    ticket_ttl_s: float = 120.0
+    ticket_ttl_s: float = 120.0  # the officer app: a WebSocket ticket's lifetime
+    # signs the officer app's tickets; notify checks them with the same secret (decision 0092);
+    # unset: the app cannot sign in (503)
     ticket_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret")
+        default=None,
+        validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret"),
+        json_schema_extra=CREDENTIAL,
     )
     # notify's terminal socket as the app reaches it: a ws(s):// URL, or a path on the app's
     # own host (a Gateway routes it to notify); unset: the page's host, port 8040
