@@ -102,6 +102,12 @@ FIGURES = [
         at_most=20 * 1024,
     ),
     Figure(
+        "devices.metrics_max_ms",
+        "the gateway's slowest /metrics answer under that load (ms): time left for the rest",
+        "< 1,000 ms",
+        at_most=1000,
+    ),
+    Figure(
         "study.late_arrivals_reduction_vs_closest_2x",
         "fewer late arrivals at 2x load than today (closest idle, random waiting): the system "
         "(posts, move-ups, full policy); mean over the seeds, interval in `_ci95`",

@@ -28,6 +28,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" || exit 1
 fi
 
+# the officer app's map library (npm, pinned), served by the device gateway, and the Chromium
+# its browser test drives (infra/officer-app.sh)
+bash infra/officer-app.sh
+
 uv_current() {
   [ -x "$UV_HOME/bin/uv" ] && [ "$("$UV_HOME/bin/uv" --version 2>/dev/null | awk '{print $2}')" = "$UV_VERSION" ]
 }

@@ -382,11 +382,54 @@ def service_health() -> Dashboard:
                 8,
             ),
         ],
+        [
+            (
+                ts(
+                    "Device gateway: 808 connections",
+                    "short",
+                    (f"sum({m.JT808_CONNECTIONS.name})", "open"),
+                    (f"sum({m.JT808_AUTHENTICATED.name})", "authenticated"),
+                ),
+                8,
+                8,
+            ),
+            (
+                ts(
+                    "Device gateway: positions in",
+                    "rps",
+                    (
+                        f"sum by (path, outcome) (rate({m.DEVICE_FIXES.name}[{ri}]))",
+                        "{{path}} {{outcome}}",
+                    ),
+                ),
+                8,
+                8,
+            ),
+            (
+                ts(
+                    "Device gateway: dropped",
+                    "short",
+                    (
+                        f"sum by (reason) (increase({m.JT808_CLOSED.name}[{ri}]))",
+                        "closed: {{reason}}",
+                    ),
+                    (
+                        f"sum by (cause) (increase({m.DEVICE_PINGS_DROPPED.name}[{ri}]))",
+                        "positions: {{cause}}",
+                    ),
+                ),
+                8,
+                8,
+            ),
+        ],
     ]
     return Dashboard(
         title="快警 service health",
         uid="kj-service-health",
-        description="Rates, errors, dead letters, lag, outbox, GPS and terminals of every service.",
+        description=(
+            "Rates, errors, dead letters, lag, outbox, GPS, terminals and device connections "
+            "of every service."
+        ),
         tags=["kuaijing", "ops"],
         timezone="browser",
         refresh="30s",

@@ -14,6 +14,7 @@ from deploy.gen.services import (
     SERVICES,
     Credentials,
     Service,
+    TcpPort,
 )
 
 PART_OF = {"app.kubernetes.io/part-of": "kuaijing"}
@@ -117,7 +118,12 @@ def workload(s: Service) -> dict[str, Any]:
         {"name": "KJ_CITY_DIR", "value": CITY_MOUNT},
         *_pg_env(),
         *({"name": c.env, "value": c.mount} for c in s.credentials),
+        *(_secret_env(v.env, v.secret, v.key) for v in s.secret_values),
+        *({"name": name, "value": value} for name, value in s.env),
     ]
+    for t in s.tcp:
+        env.append({"name": t.host_env, "value": "0.0.0.0"})  # noqa: S104 - in a pod
+        env.append({"name": t.port_env, "value": str(t.port)})
     if s.stateful:  # the pod's own, stable name: `kj-patrol-tracking-0` after every rollout
         env.append(
             {
@@ -129,7 +135,10 @@ def workload(s: Service) -> dict[str, Any]:
         "name": s.short,
         "image": f"kj/{s.short}",
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": s.port, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": s.port, "protocol": "TCP"},
+            *({"name": t.name, "containerPort": t.port, "protocol": "TCP"} for t in s.tcp),
+        ],
         "envFrom": [{"configMapRef": {"name": "kj-platform"}}],
         "env": env,
         "startupProbe": _probe("/healthz", 2, 30),
@@ -209,6 +218,22 @@ def service(s: Service) -> dict[str, Any]:
         "spec": {
             "selector": _selector(s.name),
             "ports": [{"name": "http", "port": s.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def tcp_service(s: Service, t: TcpPort) -> dict[str, Any]:
+    """Devices outside the cluster reach a TCP port through a load balancer of its own; `Local`
+    keeps each terminal's own address (counted and logged per connection) and spares a hop."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"{s.name}-{t.name}", "labels": labels(s.name, "service")},
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": "Local",
+            "selector": _selector(s.name),
+            "ports": [{"name": t.name, "port": t.port, "targetPort": t.name, "protocol": "TCP"}],
         },
     }
 
@@ -309,6 +334,16 @@ def network_policy(s: Service) -> dict[str, Any]:
         # no controller's namespace is named here
         sources.append({"podSelector": {"matchLabels": dict(GATEWAY_POD)}})
         sources.append({"namespaceSelector": {"matchLabels": {GATEWAY_NAMESPACE_LABEL: "true"}}})
+    ingress: list[dict[str, Any]] = [
+        {"from": sources, "ports": [{"protocol": "TCP", "port": s.port}]},
+    ]
+    if s.tcp:  # devices on mobile networks, through the load balancer: from anywhere
+        ingress.append(
+            {
+                "from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                "ports": [{"protocol": "TCP", "port": t.port} for t in s.tcp],
+            }
+        )
     egress = [DNS_EGRESS, KAFKA_EGRESS, PG_EGRESS]
     if s.calls_out:
         egress.append(INTERNET_HTTPS_EGRESS)
@@ -319,16 +354,14 @@ def network_policy(s: Service) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": _selector(s.name)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [
-                {"from": sources, "ports": [{"protocol": "TCP", "port": s.port}]},
-            ],
+            "ingress": ingress,
             "egress": egress,
         },
     }
 
 
 def service_manifests(s: Service) -> list[dict[str, Any]]:
-    docs = [workload(s), service(s), pdb(s)]
+    docs = [workload(s), service(s), *(tcp_service(s, t) for t in s.tcp), pdb(s)]
     if s.autoscale:
         docs.append(hpa(s))
     docs += [service_monitor(s), network_policy(s)]

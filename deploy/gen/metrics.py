@@ -154,6 +154,39 @@ BROADCASTS = _m(
     "kj_notify_broadcasts_total", "counter", (), "kj-notify", "broadcasts to drivers and volunteers"
 )
 
+# devices (the JT/T 808 gateway and phones over HTTP)
+JT808_CONNECTIONS = _m(
+    "kj_devices_jt808_connections", "gauge", (), "kj-devices", "808 terminal connections open"
+)
+JT808_AUTHENTICATED = _m(
+    "kj_devices_jt808_authenticated",
+    "gauge",
+    (),
+    "kj-devices",
+    "808 connections past authentication",
+)
+JT808_CLOSED = _m(
+    "kj_devices_jt808_closed_total",
+    "counter",
+    ("reason",),
+    "kj-devices",
+    "808 connections closed by the gateway",
+)
+DEVICE_FIXES = _m(
+    "kj_devices_fixes_total",
+    "counter",
+    ("path", "outcome"),
+    "kj-devices",
+    "positions taken in from terminals and phones",
+)
+DEVICE_PINGS_DROPPED = _m(
+    "kj_devices_pings_dropped_total",
+    "counter",
+    ("cause",),
+    "kj-devices",
+    "positions dropped, the queue to the broker full",
+)
+
 METRICS: tuple[Metric, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Metric))
 
 # series Prometheus itself adds to every target

@@ -1,6 +1,7 @@
 """The public services behind a Gateway API Gateway: TLS ends at its HTTPS listeners (one host
-name each), and an HTTPRoute per public service sends `/v1/` there and nothing else (metrics,
-health and the OpenAPI pages stay inside the cluster)."""
+name each), and an HTTPRoute per public service sends its public paths there (`/v1/`; the
+device gateway's also `/app` and `/osmand`, and notify's socket on the same host) and nothing
+else (metrics, health and the OpenAPI pages stay inside the cluster)."""
 
 from typing import Any
 
@@ -36,7 +37,17 @@ def gateway(domain: str) -> dict[str, Any]:
     }
 
 
+def _rule(paths: tuple[str, ...], to: Service) -> dict[str, Any]:
+    return {
+        "matches": [{"path": {"type": "PathPrefix", "value": p}} for p in paths],
+        "backendRefs": [{"name": to.name, "port": to.port}],
+    }
+
+
 def route(s: Service, domain: str) -> dict[str, Any]:
+    """The service's own paths on its host, and the paths it forwards to another service (the
+    Gateway takes the longest matching prefix)."""
+    by_name = {other.name: other for other in SERVICES}
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -45,10 +56,8 @@ def route(s: Service, domain: str) -> dict[str, Any]:
             "parentRefs": [{"name": GATEWAY, "sectionName": _listener(s)}],
             "hostnames": [f"{s.host}.{domain}"],
             "rules": [
-                {
-                    "matches": [{"path": {"type": "PathPrefix", "value": "/v1/"}}],
-                    "backendRefs": [{"name": s.name, "port": s.port}],
-                }
+                _rule(s.paths, s),
+                *(_rule((f.path,), by_name[f.to]) for f in s.forwards),
             ],
         },
     }

@@ -1,4 +1,4 @@
-"""The four services as deployment sees them: one table that every generated file reads."""
+"""The services as deployment sees them: one table that every generated file reads."""
 
 from dataclasses import dataclass
 
@@ -27,6 +27,39 @@ DEVICE_TOKENS = tuple(f"kj-device-tokens-{i}" for i in range(1, 9))  # 8 × ~12,
 
 
 @dataclass(frozen=True)
+class SecretValue:
+    """A setting read from one key of a Secret (`valueFrom.secretKeyRef`)."""
+
+    env: str
+    secret: str
+    key: str
+
+
+# the officer app's WebSocket tickets: kj-devices signs them, kj-notify checks them (0092)
+TICKET_SECRET = SecretValue("KJ_TERMINAL_TICKET_SECRET", "kj-terminal-ticket", "secret")
+
+
+@dataclass(frozen=True)
+class TcpPort:
+    """A port that is not HTTP, reached from outside the cluster through a LoadBalancer Service
+    of its own (`<service>-<name>`): the 808 vehicle terminals' TCP."""
+
+    name: str
+    port: int
+    host_env: str  # where the program listens (0.0.0.0 in a pod)
+    port_env: str
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A path on a public service's host name that the Gateway sends to another service: the
+    officer app reaches notify's socket on the app's own host (one origin, one certificate)."""
+
+    path: str
+    to: str  # the Kubernetes name of the other service
+
+
+@dataclass(frozen=True)
 class Service:
     name: str  # Kubernetes name, Prometheus job and console script (`kj-alarm`)
     dist: str  # workspace package, for `uv sync --package`
@@ -42,6 +75,16 @@ class Service:
     # dispatch's lease owner and per-replica event group, decision 0032)
     stateful: bool = False
     host: str = ""  # public host name's first label (`alarm` → alarm.<the overlay's domain>)
+    # what the Gateway routes to it on that host (PathPrefix), and to others on its host
+    paths: tuple[str, ...] = ("/v1/",)
+    forwards: tuple[Forward, ...] = ()
+    tcp: tuple[TcpPort, ...] = ()
+    secret_values: tuple[SecretValue, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # fixed settings of this service in every cluster
+    # front-end code from npm: the folder with package-lock.json and vendor.sh, and where the
+    # image puts what vendor.sh copies
+    web: str = ""
+    vendor: str = ""
 
     @property
     def short(self) -> str:
@@ -103,6 +146,28 @@ SERVICES: tuple[Service, ...] = (
             ),
         ),
         host="terminals",
+        secret_values=(TICKET_SECRET,),
+    ),
+    Service(
+        "kj-devices",
+        "kj-devices",
+        "services/devices",
+        "KJ_DEVICES_",
+        8050,
+        public=True,  # phones' positions, the officer app
+        calls_out=False,
+        autoscale=False,  # terminals hold their TCP connections: no scaling on CPU
+        # each pod reads every work order in a consumer group named after itself (text
+        # dispatch to the 808-only vehicles connected to it)
+        stateful=True,
+        host="devices",
+        paths=("/v1/", "/app", "/osmand"),
+        forwards=(Forward("/v1/terminals/", "kj-notify"),),
+        tcp=(TcpPort("jt808", 8808, "KJ_DEVICES_JT808_HOST", "KJ_DEVICES_JT808_PORT"),),
+        secret_values=(TICKET_SECRET,),
+        env=(("KJ_DEVICES_NOTIFY_WS_URL", "/v1/terminals/ws"),),
+        web="services/devices/web",
+        vendor="services/devices/src/kj_devices/static/vendor",
     ),
 )
 

@@ -24,6 +24,7 @@ MODULES = {
     "kj-patrol-tracking": "kj_tracking",
     "kj-dispatch": "kj_dispatch",
     "kj-notify": "kj_notify",
+    "kj-devices": "kj_devices",
 }
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 
@@ -93,6 +94,8 @@ async def _scrape(service: Service, kafka: KafkaSettings, pg: PostgresSettings) 
         "KJ_PG_DATABASE": pg.database,
         f"{service.env_prefix}HTTP_HOST": "127.0.0.1",
         f"{service.env_prefix}HTTP_PORT": str(port),
+        # its other listening ports (the 808 gateway's TCP) on free ports too
+        **{t.port_env: str(_free_port()) for t in service.tcp},
     }
     if pg.password is not None:
         env["KJ_PG_PASSWORD"] = pg.password.get_secret_value()

@@ -107,6 +107,7 @@ MODULES = {
     "kj-patrol-tracking": "kj_tracking",
     "kj-dispatch": "kj_dispatch",
     "kj-notify": "kj_notify",
+    "kj-devices": "kj_devices",
 }
 
 

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.gen.services import DEVICE_TOKENS, INTEGRATION_TOKENS, SERVICES
+from deploy.gen.services import DEVICE_TOKENS, INTEGRATION_TOKENS, SERVICES, TICKET_SECRET
 
 from .rendered import OVERLAYS, REPO, crd_schema, kind, render
 
@@ -183,6 +183,7 @@ def test_secrets_are_referenced_never_committed(overlay: str) -> None:
         *DEVICE_TOKENS,
         "kj-public-tls",
         "kj-pg-backup-s3",
+        TICKET_SECRET.secret,
     }
 
 
@@ -247,7 +248,12 @@ def test_network_policies_let_each_service_reach_only_what_it_needs() -> None:
         assert named - {None} == {"monitoring"}, s.name
         from_gateway = any("podSelector" in p and _selects(p["podSelector"], proxy) for p in peers)
         assert from_gateway == s.public, s.name
-        assert {p["port"] for r in spec["ingress"] for p in r["ports"]} == {s.port}
+        tcp = {t.port for t in s.tcp}
+        assert {p["port"] for r in spec["ingress"] for p in r["ports"]} == {s.port} | tcp
+        # only a device port is open to the world (terminals on mobile networks)
+        for rule in spec["ingress"]:
+            if any("ipBlock" in peer for peer in rule["from"]):
+                assert {p["port"] for p in rule["ports"]} <= tcp, s.name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -267,10 +273,20 @@ def test_public_services_are_routed_through_the_gateway_with_tls(overlay: str) -
         assert parent["name"] == gateway["metadata"]["name"]
         assert listener["tls"]["mode"] == "Terminate" and listener["tls"]["certificateRefs"]
         assert route["hostnames"] == [listener["hostname"]]
-        (rule,) = route["rules"]
-        assert rule["backendRefs"] == [{"name": s.name, "port": s.port}]
-        # the API only: /metrics, /docs and the probes stay inside the cluster
-        assert [m["path"] for m in rule["matches"]] == [{"type": "PathPrefix", "value": "/v1/"}]
+        own, *forwarded = route["rules"]
+        assert own["backendRefs"] == [{"name": s.name, "port": s.port}]
+        assert [m["path"] for m in own["matches"]] == [
+            {"type": "PathPrefix", "value": path} for path in s.paths
+        ]
+        by_name = {other.name: other for other in SERVICES}
+        for rule in forwarded:  # another public service's API on this host
+            ((ref,), (match,)) = rule["backendRefs"], rule["matches"]
+            assert by_name[ref["name"]].public and ref["port"] == by_name[ref["name"]].port
+            assert match["path"]["value"].startswith("/v1/")
+        # /metrics, /docs and the probes stay inside the cluster
+        paths = [m["path"]["value"] for rule in route["rules"] for m in rule["matches"]]
+        for inside in ("/metrics", "/docs", "/openapi.json", "/healthz", "/readyz"):
+            assert not any(inside.startswith(path) for path in paths), (s.name, inside)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -324,3 +340,38 @@ def test_default_deny_covers_our_pods_and_leaves_kafka_alone() -> None:
         assert _selects(deny["spec"]["podSelector"], pod_labels), name
         peers = kafka["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
         assert _selects(peers[0]["podSelector"], pod_labels)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_808_terminals_and_the_officer_app_reach_the_device_gateway(overlay: str) -> None:
+    """Vehicle terminals connect over TCP through a load balancer to the port the gateway
+    listens on; the officer app's page and notify's socket share one public host (the app's
+    `KJ_DEVICES_NOTIFY_WS_URL` is a path there), and both services hold the ticket secret."""
+    docs = render(overlay)
+    (devices,) = [s for s in SERVICES if s.tcp]
+    workloads = _workloads(docs)
+    (container,) = workloads[devices.name]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    services = {x["metadata"]["name"]: x["spec"] for x in kind(docs, "Service")}
+    for t in devices.tcp:
+        balancer = services[f"{devices.name}-{t.name}"]
+        assert balancer["type"] == "LoadBalancer"
+        (port,) = balancer["ports"]
+        assert ports[port["targetPort"]] == int(env[t.port_env]["value"]) == t.port
+        assert env[t.host_env]["value"] == "0.0.0.0"
+    route = next(
+        r["spec"] for r in kind(docs, "HTTPRoute") if r["metadata"]["name"] == devices.name
+    )
+    socket = env["KJ_DEVICES_NOTIFY_WS_URL"]["value"]
+    (to_notify,) = [
+        rule
+        for rule in route["rules"]
+        if any(socket.startswith(m["path"]["value"]) for m in rule["matches"])
+        and rule["backendRefs"][0]["name"] == "kj-notify"
+    ]
+    assert to_notify["backendRefs"] == [{"name": "kj-notify", "port": 8040}]
+    for name in (devices.name, "kj-notify"):
+        (c,) = workloads[name]["spec"]["template"]["spec"]["containers"]
+        secret = {e["name"]: e for e in c["env"]}[TICKET_SECRET.env]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": TICKET_SECRET.secret, "key": TICKET_SECRET.key}

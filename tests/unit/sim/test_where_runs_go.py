@@ -9,18 +9,19 @@ import yaml
 from deploy import demo_config
 from deploy.gen.settings_ref import PROGRAMS
 from kj_runtime.settings import run_dir
-from kj_sim.services import SERVICES, ServiceProcesses
+from kj_sim.services import STARTED, ServiceProcesses
 
 MOVED = {
     "KJ_ALARM_HTTP_PORT": "18110",
     "KJ_TRACKING_HTTP_PORT": "18120",
     "KJ_DISPATCH_HTTP_PORT": "18130",
     "KJ_NOTIFY_HTTP_PORT": "18140",
+    "KJ_DEVICES_HTTP_PORT": "18150",
 }
 
 
 def test_the_simulators_defaults_are_the_services_own() -> None:
-    for s in SERVICES:
+    for s in STARTED:
         model = PROGRAMS[s.command]
         assert s.default_port == model.model_fields["http_port"].default, s.name
 
@@ -30,7 +31,7 @@ def test_moved_ports_are_where_the_demo_looks_and_what_the_services_get(
 ) -> None:
     for name, port in MOVED.items():
         monkeypatch.setenv(name, port)
-    assert [s.url for s in SERVICES] == [f"http://127.0.0.1:{p}" for p in MOVED.values()]
+    assert [s.url for s in STARTED] == [f"http://127.0.0.1:{p}" for p in MOVED.values()]
     env = ServiceProcesses.environment({"KJ_NOTIFY_DEV_TOKEN_SECRET": "x"})
     assert {name: env[name] for name in MOVED} == MOVED  # passed on, never overwritten
 
@@ -51,6 +52,7 @@ def test_the_demo_prometheus_scrapes_the_ports_the_settings_give(
         "kj-patrol-tracking": ["127.0.0.1:18120"],
         "kj-dispatch": ["127.0.0.1:18130"],
         "kj-notify": ["127.0.0.1:18140"],
+        "kj-devices": ["127.0.0.1:18150"],
     }
     assert Path(config["rule_files"][0]).is_file()
 

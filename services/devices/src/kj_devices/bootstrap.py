@@ -78,6 +78,9 @@ async def build(settings: DevicesSettings) -> Service[Devices]:
     async def load() -> dict[str, Binding]:
         return await registry_store.load(pool)
 
+    async def fingerprint() -> tuple[int, int]:
+        return await registry_store.fingerprint(pool)
+
     async def postgres() -> bool:
         return bool(await pool.fetchval("select 1"))
 
@@ -99,7 +102,7 @@ async def build(settings: DevicesSettings) -> Service[Devices]:
     service.loops["jt808"] = server.run
     service.loops["pings"] = sink.run
     service.loops["registry"] = lambda stop: keep_fresh(
-        terminals, load, stop, settings.registry_refresh_s
+        terminals, load, fingerprint, stop, settings.registry_refresh_s
     )
     service.subscriptions.append(
         Subscription(

@@ -5,6 +5,7 @@ import socket
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL
 from kj_runtime.settings import ServiceSettings
 
 
@@ -31,13 +32,23 @@ class DevicesSettings(ServiceSettings):
     registry_refresh_s: float = 5.0  # the device registry is read again this often
     # work orders: each gateway reads every one in a consumer group of its own
     group_id: str = "devices"
+    # this gateway's name in its group (`<group_id>-workorders-<instance>`): the pod's own
     instance: str = Field(default_factory=socket.gethostname)
     # a text dispatch held for a terminal that is offline is sent when it signs in, if younger
     text_hold_s: float = 1800.0
-    # the officer app: a WebSocket ticket's lifetime, the secret notify shares to check it
-    # (KJ_TERMINAL_TICKET_SECRET in both), and where the app finds notify's socket
-    ticket_ttl_s: float = 120.0
+    ticket_ttl_s: float = 120.0  # the officer app: a WebSocket ticket's lifetime
+    # signs the officer app's tickets; notify checks them with the same secret (decision 0092);
+    # unset: the app cannot sign in (503)
     ticket_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret")
+        default=None,
+        validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret"),
+        json_schema_extra=CREDENTIAL,
     )
-    notify_ws_url: str | None = None  # None: the page's host, port 8040, /v1/terminals/ws
+    # notify's terminal socket as the app reaches it: a ws(s):// URL, or a path on the app's
+    # own host (a Gateway routes it to notify); unset: the page's host, port 8040
+    notify_ws_url: str | None = None
+    # the app's base map: a tile URL template ({z}/{x}/{y}) in WGS84 / Web Mercator, e.g. a
+    # bureau's own tile server; unset: the scene and the unit on a plain background
+    app_tile_url: str | None = None
+    app_tile_attribution: str = ""  # shown under the base map, as its licence asks
+    app_position_flush_s: float = 1.0  # the app sends its queued positions this often

@@ -5,7 +5,6 @@ bound are dropped and counted (the terminal has its answer already; tracking kee
 position anyway, and a terminal's blind-area batch fills the gap when it reconnects)."""
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 
 import structlog
@@ -28,7 +27,7 @@ class PingSink:
         self.publisher = KeyedBatchPublisher(producer, topic)
         self.max_queued = max_queued
         self.flush_s = flush_s
-        self._queue: deque[Fix] = deque()
+        self._queue: list[Fix] = []
         self._wake = asyncio.Event()
         self.published = 0
         self.max_flush = 20_000  # records per flush, at most: one flush never holds the rest
@@ -65,7 +64,7 @@ class PingSink:
                 waiter.cancel()
                 stopping.cancel()
                 continue
-            batch = [self._queue[i] for i in range(min(len(self._queue), self.max_flush))]
+            batch = self._queue[: self.max_flush]
             records = [(fix.unit_id, encode_ping(fix)) for fix in batch]
             try:
                 await self.publisher.publish(records)
@@ -78,8 +77,7 @@ class PingSink:
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.1
-            for _ in range(len(batch)):
-                self._queue.popleft()
+            del self._queue[: len(batch)]
             self.published += len(batch)
             PUBLISHED.inc(len(batch))
             if self.on_drained is not None and len(self._queue) < self.max_flush:

@@ -33,6 +33,18 @@ async def load(pool: asyncpg.Pool | asyncpg.Connection) -> dict[str, Binding]:
     }
 
 
+async def fingerprint(pool: asyncpg.Pool | asyncpg.Connection) -> tuple[int, int]:
+    """Changes whenever a bound device's row does (added, revoked, rebound, edited by hand)."""
+    row = await pool.fetchrow(
+        """select count(*)::bigint as n,
+                  coalesce(sum(hashtextextended(concat_ws('|', device_id, protocol, unit_id,
+                      secret, datum, text_dispatch), 0)), 0)::text as h
+             from devices where revoked_at is null"""
+    )
+    assert row is not None
+    return int(row["n"]), int(row["h"])
+
+
 @dataclass(frozen=True)
 class Added:
     device_id: str

@@ -16,6 +16,7 @@ from kj_devices.domain.binding import Binding, Protocol
 from kj_devices.domain.fixes import Fix, FixRefused, make_fix
 from kj_devices.domain.jt808 import bodies as b
 from kj_devices.domain.jt808.header import Message, encode
+from kj_devices.domain.jt808.quick_report import QuickReports
 
 
 @dataclass(slots=True)
@@ -39,6 +40,7 @@ class Conversation:
         self.phone = ""
         self.version: int | None = None
         self.binding: Binding | None = None  # set once authenticated
+        self.quick: QuickReports | None = None  # plain reports in one step, once authenticated
         self._serial = 0
         self._texts: dict[int, UUID] = {}  # 0x8300 serial → work order, awaiting 0x0001
 
@@ -58,6 +60,19 @@ class Conversation:
             b.PLATFORM_RESPONSE, b.general_response(message.serial, message.msg_id, result)
         )
 
+    def report(self, escaped: bytes) -> tuple[bytes, Fix] | None:
+        """A plain location report (the bytes between two flags) answered and read in one
+        step: the 0x8001 and the fix, as `receive` would give them; None when `receive` must
+        take the frame (anything else, or anything unusual about it)."""
+        quick = self.quick
+        if quick is None:
+            return None
+        serial = (self._serial + 1) & 0xFFFF
+        read = quick.read(escaped, serial)
+        if read is not None:
+            self._serial = serial
+        return read
+
     def receive(self, message: Message) -> Outcome:
         out = Outcome()
         if self.terminal is None:
@@ -66,6 +81,9 @@ class Conversation:
             out.close = "terminal_changed"  # one connection speaks for one terminal
             return out
         self.phone, self.version = message.phone, message.version
+        if self.quick is not None and self.quick.version != message.version:
+            assert self.binding is not None
+            self.quick = QuickReports(self.binding, self.phone, self.version, self.utc_offset)
         kind = message.msg_id
         if kind == b.REGISTER:
             self._register(message, out)
@@ -125,6 +143,7 @@ class Conversation:
             out.close = "auth_failed"
         else:
             self.binding = binding
+            self.quick = QuickReports(binding, self.phone, self.version, self.utc_offset)
             out.replies.append(self._answer(message, b.OK))
 
     def _locations(self, message: Message, out: Outcome, *, batch: bool) -> None:

@@ -7,7 +7,8 @@
   "speed_kmh"?, "heading_deg"?, "accuracy_m"?}]}`, up to 1,000 fixes, taken in time order.
 
 Both authenticate the device with `Authorization: Bearer <token>`; OsmAnd-style clients that
-cannot set a header may put the token in the `key` parameter (decision 0090)."""
+cannot set a header may put the token in the `key` parameter (decision 0090). The officer app
+is served beside them (kj_devices.entrypoints.officer_app)."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -16,9 +17,9 @@ from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kj_devices.entrypoints.officer_app import add_officer_app
 from kj_devices.metrics import FIXES, HTTP_REFUSED
 from kj_devices.service_layer.locations import Locations, RawFix, Refused
-from kj_devices.service_layer.officer_app import sign_in
 
 KNOT_KMH = 1.852
 MAX_BATCH = 1000
@@ -33,13 +34,6 @@ class BatchFix(BaseModel):
     speed_kmh: float | None = None
     heading_deg: float | None = None
     accuracy_m: float | None = None
-
-
-class SignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    device_id: Annotated[str, Field(min_length=1, max_length=64)]
-    token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Batch(BaseModel):
@@ -146,15 +140,5 @@ def make_app(locations: Locations) -> FastAPI:
             "refused": [{"index": i, "reason": reason} for i, reason in taken.refused],
         }
 
-    @app.post("/app/api/session")
-    async def session(body: SignIn) -> dict[str, Any]:
-        """The officer app's sign-in: a ticket for notify's terminal socket."""
-        signed = sign_in(locations, body.device_id, body.token)
-        return {
-            "unit_id": signed.unit_id,
-            "ticket": signed.ticket,
-            "expires_at": signed.expires_at,
-            "ws_url": signed.ws_url,
-        }
-
+    add_officer_app(app, locations)  # after the routes above: it mounts /app
     return app

@@ -1,16 +1,22 @@
 """The JT/T 808 TCP server: one asyncio protocol object per terminal connection, no task per
 connection (memory per connection is the transport, this object and its conversation).
 
-Each read is cut into frames, each frame decoded and handed to the connection's conversation
+A read is only queued when it arrives; the server takes the queued reads in chunks, one chunk
+per turn of the event loop, so 10,000 terminals reporting in the same second never hold the
+loop from the broker, the registry and HTTP for long. Each read is cut into frames; a plain
+location report is read and answered in one step (kj_devices.domain.jt808.quick_report), any
+other frame is decoded and handed to the connection's conversation
 (kj_devices.domain.conversation); the replies are written at once, the fixes go to the ping sink
-in one call per read. A connection is dropped on its own, the others untouched, when it:
-sends garbage (a frame too long, or `max_bad_frames` bad frames in a row, or any before it has
-authenticated), does not authenticate in time, falls silent, does not read what it is sent
-(its write buffer passes the limit), or its device is revoked."""
+in one call per chunk. While too many reads wait, or too many fixes wait for the broker, the
+connections that send more are not read (TCP pushes back on them) until both are short again.
+
+A connection is dropped on its own, the others untouched, when it: sends garbage (a frame too
+long, or `max_bad_frames` bad frames in a row, or any before it has authenticated), does not
+authenticate in time, falls silent, does not read what it is sent (its write buffer passes the
+limit), or its device is revoked."""
 
 import asyncio
 import contextlib
-from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -20,6 +26,7 @@ import structlog
 
 from kj_devices.domain.binding import Binding
 from kj_devices.domain.conversation import Conversation
+from kj_devices.domain.fixes import Fix
 from kj_devices.domain.jt808.framing import FrameError, FrameSplitter
 from kj_devices.domain.jt808.header import decode
 from kj_devices.metrics import CLOSED, CONNECTIONS, FIXES, FRAMES, HELD, SIGNED_IN
@@ -40,6 +47,10 @@ class Limits:
     # fixes waiting for the broker past which connections stop being read until the queue
     # drains (TCP pushes back on the terminals; the loop keeps time for the broker and HTTP)
     backlog_fixes: int = 20_000
+    # reads taken in one turn of the event loop, and reads waiting past which connections
+    # stop being read until the inbox is empty
+    chunk_reads: int = 1_000
+    inbox_reads: int = 20_000
 
 
 class Connection(asyncio.Protocol):
@@ -63,7 +74,8 @@ class Connection(asyncio.Protocol):
         self.binding: Binding | None = None
         self.bad = 0
         self.closing = False
-        self.opened_at = self.seen_at = server.now()
+        self.opened_at = server.now()
+        self.seen_at = server.clock
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are no asyncio.Transport subclass, but have its methods
@@ -86,20 +98,36 @@ class Connection(asyncio.Protocol):
             self.transport.abort() if reason == "slow_reader" else self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self.closing:
-            return
+        """Queued for the server's next turn: reads are cheap, frames are read in chunks."""
+        if not self.closing:
+            self.seen_at = self.server.clock
+            self.server.received(self, data)
+
+    def take(self, data: bytes, fixes: list[Fix]) -> int:
+        """One read: its frames answered, its fixes added to `fixes`; returns the frames."""
+        escaped = self.splitter.one(data)
+        if escaped is not None:
+            quick = self.talk.report(escaped)
+            if quick is not None:  # nearly every read: one plain location report
+                assert self.transport is not None
+                self.transport.write(quick[0])
+                fixes.append(quick[1])
+                return 1
+            frames = [escaped]
+        else:
+            try:
+                frames = self.splitter.feed(data)
+            except FrameError as error:
+                FRAMES.labels(error.reason).inc()
+                self.drop("garbage")
+                return 0
+        self._frames(frames, fixes)
+        return len(frames)
+
+    def _frames(self, frames: list[bytes], fixes: list[Fix]) -> None:
         server = self.server
-        self.seen_at = server.now()
-        try:
-            frames = self.splitter.feed(data)
-        except FrameError as error:
-            FRAMES.labels(error.reason).inc()
-            self.drop("garbage")
-            return
         transport = self.transport
         assert transport is not None
-        fixes = []
-        refused: Tally[str] = Tally()
         for escaped in frames:
             try:
                 message = decode(escaped)
@@ -117,7 +145,7 @@ class Connection(asyncio.Protocol):
             if outcome.fixes:
                 fixes += outcome.fixes
             for reason in outcome.refused_fixes:
-                refused[reason] += 1
+                FIXES.labels("jt808", reason).inc()
             if self.binding is None and self.talk.binding is not None:
                 self.binding = self.talk.binding
                 server.authenticated(self)
@@ -126,14 +154,6 @@ class Connection(asyncio.Protocol):
             if outcome.close is not None:
                 self.drop(outcome.close)
                 break
-        FRAMES_OK.inc(len(frames))
-        if fixes:
-            FIXES_ACCEPTED.inc(len(fixes))
-            server.terminals.take_fixes(fixes)
-            if server.terminals.backlogged(server.limits.backlog_fixes):
-                server.hold(self)
-        for reason, count in refused.items():
-            FIXES.labels("jt808", reason).inc(count)
 
     # ---- TextLine -----------------------------------------------------------------------
 
@@ -153,10 +173,55 @@ class Jt808Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._acks: set[asyncio.Task[None]] = set()
         self._held: set[Connection] = set()
+        self.clock = 0.0  # the loop's time at the last sweep: a connection's last word, to 1 s
+        # reads not yet taken, in arrival order (one connection's stay in its order)
+        self.inbox: list[tuple[Connection, bytes]] = []
+        self._scheduled = False
 
     def now(self) -> float:
         assert self._loop is not None
         return self._loop.time()
+
+    # ---- reads, taken in chunks -----------------------------------------------------------
+
+    def received(self, connection: Connection, data: bytes) -> None:
+        inbox = self.inbox
+        inbox.append((connection, data))
+        if not self._scheduled:
+            self._scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self.work)
+        if len(inbox) > self.limits.inbox_reads or self.terminals.backlogged(
+            self.limits.backlog_fixes
+        ):
+            self.hold(connection)
+
+    def work(self) -> None:
+        """Takes up to `chunk_reads` reads, then lets the loop turn (HTTP, the broker, the
+        registry) before the next chunk: a fleet reporting at once never starves the rest."""
+        self._scheduled = False
+        inbox = self.inbox
+        chunk_size = self.limits.chunk_reads
+        if len(inbox) <= chunk_size:
+            chunk, self.inbox = inbox, []
+        else:
+            chunk = inbox[:chunk_size]
+            del inbox[:chunk_size]
+        fixes: list[Fix] = []
+        frames = 0
+        for connection, data in chunk:
+            if not connection.closing:
+                frames += connection.take(data, fixes)
+        FRAMES_OK.inc(frames)
+        if fixes:
+            FIXES_ACCEPTED.inc(len(fixes))
+            self.terminals.take_fixes(fixes)
+        if self.inbox:
+            self._scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self.work)
+        elif self._held:
+            self.release()
 
     # ---- connection events --------------------------------------------------------------
 
@@ -177,13 +242,17 @@ class Jt808Server:
         self.terminals.signed_in(connection.binding, connection)
 
     def hold(self, connection: Connection) -> None:
-        """Stop reading this connection until the ping queue drains (`release`)."""
+        """Stop reading this connection until the reads waiting here are taken and the ping
+        queue drains (`release`): TCP pushes back on the terminal meanwhile."""
         if connection.transport is not None and connection not in self._held:
             connection.transport.pause_reading()
             self._held.add(connection)
             HELD.inc()
 
     def release(self) -> None:
+        """Called when the ping queue is short again, and when the inbox is empty."""
+        if self.inbox or self.terminals.backlogged(self.limits.backlog_fixes):
+            return
         held, self._held = self._held, set()
         for connection in held:
             if connection.transport is not None and not connection.closing:
@@ -203,6 +272,7 @@ class Jt808Server:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        self.clock = self.now()
         server = await self._loop.create_server(
             lambda: Connection(self), self.host, self.port, backlog=4096, reuse_address=True
         )
@@ -226,7 +296,7 @@ class Jt808Server:
     def sweep(self) -> None:
         """Drops connections that did not authenticate in time, fell silent, or whose device
         was revoked since they signed in."""
-        now = self.now()
+        now = self.clock = self.now()
         limits = self.limits
         lookup = self.terminals.lookup
         for connection in list(self.connections):
@@ -236,5 +306,5 @@ class Jt808Server:
                     connection.drop("auth_timeout")
             elif now - connection.seen_at > limits.idle_timeout_s:
                 connection.drop("idle")
-            elif lookup(binding.device_id) != binding:
+            elif lookup(binding.device_id) is not binding:  # the registry keeps unchanged ones
                 connection.drop("revoked")

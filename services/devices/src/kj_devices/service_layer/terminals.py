@@ -75,8 +75,11 @@ class Terminals:
 
     def replace_bindings(self, bindings: dict[str, Binding]) -> list[str]:
         """A fresh registry snapshot; returns the units whose binding went away (revoked)."""
-        gone = [b.unit_id for d, b in self.bindings.items() if d not in bindings]
-        self.bindings = bindings
+        old = self.bindings
+        gone = [b.unit_id for d, b in old.items() if d not in bindings]
+        # an unchanged binding stays the same object: a connection's check is `is`, and the
+        # collector does not see 10,000 new objects every few seconds
+        self.bindings = {d: old[d] if old.get(d) == b else b for d, b in bindings.items()}
         self.loaded = True
         return gone
 

@@ -69,6 +69,22 @@ class FrameSplitter:
     skipped: int = 0
     _buffer: bytearray | None = None
 
+    def one(self, data: bytes) -> bytes | None:
+        """The common case in one step: when nothing is buffered and `data` is exactly one
+        whole frame, its escaped contents; else None, and nothing changed (call `feed`)."""
+        buffer = self._buffer
+        if (
+            (buffer is None or len(buffer) == 1)
+            and data[:1] == b"\x7e"
+            and data[-1:] == b"\x7e"
+            and 2 < len(data) <= self.max_escaped + 2
+            and data.count(0x7E) == 2
+        ):
+            if buffer is None:
+                self._buffer = bytearray(b"\x7e")  # the last flag may open the next frame
+            return data[1:-1]
+        return None
+
     def feed(self, data: bytes) -> list[bytes]:
         """Raises FrameError("frame_too_long") when a frame does not close in time. A closing
         flag is kept: some terminals let it open their next frame."""
