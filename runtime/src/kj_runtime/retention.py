@@ -37,6 +37,10 @@ class RetentionSettings(BaseSettings):
     tracking_work_orders_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
     # alarm intake's view of each work order once closed (by its alarm's receipt)
     alarm_work_orders_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
+    # the console's sessions once expired or signed out
+    console_sessions_days: int = Field(default=35, gt=0)
+    # the notices and dead letters the console showed (the alarm's record keeps its story)
+    console_notices_days: int = Field(default=35, gt=0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,16 @@ RULES: tuple[Rule, ...] = (
         "select w.ctid from alarm_work_orders w join alarms a using (alarm_id)"
         " where not w.open and a.received_at < $1 limit {batch}",
     ),
+    Rule(
+        "console_sessions",
+        "console_sessions_days",
+        "select ctid from console_sessions where expires_at < $1 limit {batch}",
+    ),
+    Rule(
+        "console_notices",
+        "console_notices_days",
+        "select ctid from console_notices where at < $1 limit {batch}",
+    ),
 )
 
 # every other table, and why it is not pruned here
@@ -104,6 +118,10 @@ KEPT: dict[str, str] = {
     "zones": "the city: reference data",
     "checkpoints": "the city: reference data",
     "city_versions": "one row per city: bounded",
+    "dispatch_commands": "evidence: what a dispatcher asked dispatch to do, and its answer",
+    "dispatch_unit_duty": "one row per unit: bounded",
+    "console_audit": "evidence: every action a person took on the console, with its answer",
+    "console_users": "the console's users: bounded",
 }
 
 

@@ -28,7 +28,12 @@ from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.city import load_city
 from kj_schemas.enums import ResponseTier
-from kj_schemas.topics import ALARMS_INTAKE, DISPATCH_WORKORDERS, WORKORDERS_EVENTS
+from kj_schemas.topics import (
+    ALARMS_INTAKE,
+    DISPATCH_COMMAND_RESULTS,
+    DISPATCH_WORKORDERS,
+    WORKORDERS_EVENTS,
+)
 
 SERVICE = "alarm"
 
@@ -66,7 +71,11 @@ class AlarmService:
             intake = KafkaIntake(self.deps, dead, set(self.settings.integrations))
             await self._consume(consumer, intake.handle, stop, "alarm-intake")
         if self.settings.consume_workorders:
-            topics = (DISPATCH_WORKORDERS.name, WORKORDERS_EVENTS.name)
+            topics = (
+                DISPATCH_WORKORDERS.name,
+                WORKORDERS_EVENTS.name,
+                DISPATCH_COMMAND_RESULTS.name,  # dispatchers' commands, with who gave them
+            )
             consumer = make_consumer(kafka, *topics, group_id="alarm-timeline")
             timeline = WorkOrderTimeline(self.deps, dead, kafka.topic_prefix)
             await self._consume(consumer, timeline.handle, stop, "alarm-timeline")

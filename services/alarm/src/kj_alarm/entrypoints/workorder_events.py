@@ -1,5 +1,6 @@
-"""`dispatch.workorders` and `workorders.events` → each alarm's timeline and status. Work
-orders in a batch are handled before events, so an event finds its order."""
+"""`dispatch.workorders`, `workorders.events` and `dispatch.command_results` → each alarm's
+timeline and status. Work orders in a batch are handled before events, so an event finds its
+order."""
 
 from collections.abc import Sequence
 
@@ -7,10 +8,16 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from kj_alarm.service_layer.deps import Deps
-from kj_alarm.service_layer.workorders import UnknownWorkOrder, on_event, on_work_order
+from kj_alarm.service_layer.workorders import (
+    UnknownWorkOrder,
+    on_command_handled,
+    on_event,
+    on_work_order,
+)
 from kj_runtime.deadletters import DeadLetterSink
 from kj_schemas import codec
-from kj_schemas.topics import DISPATCH_WORKORDERS
+from kj_schemas.commands import CommandHandled
+from kj_schemas.topics import DISPATCH_COMMAND_RESULTS, DISPATCH_WORKORDERS
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
 
@@ -19,6 +26,7 @@ class WorkOrderTimeline:
         self.deps = deps
         self.dead_letters = dead_letters
         self.orders_topic = topic_prefix + DISPATCH_WORKORDERS.name
+        self.results_topic = topic_prefix + DISPATCH_COMMAND_RESULTS.name
 
     async def handle(self, records: Sequence[ConsumerRecord]) -> None:
         ordered = sorted(records, key=lambda r: r.topic != self.orders_topic)
@@ -26,6 +34,9 @@ class WorkOrderTimeline:
             try:
                 if record.topic == self.orders_topic:
                     await on_work_order(codec.decode(WorkOrder, record.value or b""), self.deps)
+                elif record.topic == self.results_topic:
+                    result = codec.decode(CommandHandled, record.value or b"")
+                    await on_command_handled(result, self.deps)
                 else:
                     await on_event(codec.decode(WorkOrderEvent, record.value or b""), self.deps)
             except (ValidationError, ValueError) as error:
