@@ -18,6 +18,7 @@ from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
 from kj_alarm.settings import AlarmSettings
+from kj_console.settings import ConsoleSettings
 from kj_dispatch.settings import DispatchSettings
 from kj_notify.settings import NotifySettings
 from kj_runtime.retention import RetentionSettings
@@ -30,6 +31,7 @@ PROGRAMS: dict[str, type[BaseSettings]] = {
     "kj-patrol-tracking": TrackingSettings,
     "kj-dispatch": DispatchSettings,
     "kj-notify": NotifySettings,
+    "kj-console": ConsoleSettings,
     "kj-infra": ServiceSettings,  # migrations, topics and the city (the kj-migrate Job)
 }
 SHARED: tuple[type[BaseSettings], ...] = (KafkaSettings, PostgresSettings)

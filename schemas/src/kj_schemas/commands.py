@@ -125,6 +125,7 @@ class CommandHandled(Message):
     replaced_work_order_id: UUID | None = None
     disposition_code: Code | None = None
     duty: UnitDuty | None = None
+    hold: bool | None = None  # a hold_alarm's: held, or released
     handled_at: Timestamp
 
     @model_validator(mode="after")

@@ -158,6 +158,7 @@ def _answer(
         replaced_work_order_id=None if reason else applied.replaced_work_order_id,
         disposition_code=getattr(body, "disposition_code", None),
         duty=getattr(body, "duty", None),
+        hold=getattr(body, "hold", None),
         handled_at=now,
     )
 
