@@ -129,6 +129,8 @@ async function start(me) {
   window.addEventListener('hashchange', route);
   connect();
   route();
+  // a read-only handle for the browser tests and for a person at the developer tools
+  window.kjConsole = Object.freeze({ store, map });
 }
 
 async function boot() {
