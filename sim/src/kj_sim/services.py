@@ -1,5 +1,6 @@
-"""The four services as processes: started with their console entry points, waited for on
-/readyz with a deadline, stopped with SIGTERM (`make run` and `make demo`). Each listens where its
+"""The four services and the command-centre console as processes: started with their console
+entry points, waited for on /readyz with a deadline, stopped with SIGTERM (`make run` and
+`make demo`). Each listens where its
 settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is passed on as it is."""
 
 import asyncio
@@ -35,6 +36,9 @@ SERVICES = (
     Service("dispatch", "kj-dispatch", 8030, "KJ_DISPATCH_"),
     Service("notify", "kj-notify", 8040, "KJ_NOTIFY_"),
 )
+# the people's screen on top of the four (issue 17)
+CONSOLE = Service("console", "kj-console", 8050, "KJ_CONSOLE_")
+EVERYTHING = (*SERVICES, CONSOLE)
 
 
 class ServiceProcesses:
@@ -53,7 +57,7 @@ class ServiceProcesses:
         if not self.to_terminal:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         env = self.environment(extra_env)
-        for service in SERVICES:
+        for service in EVERYTHING:
             log_file = self.log_dir / f"{service.name}.log"
             output = None if self.to_terminal else log_file.open("wb")  # this run's logs only
             self.processes[service.name] = subprocess.Popen(  # noqa: S603 - our own entry points
@@ -62,7 +66,7 @@ class ServiceProcesses:
 
     async def wait_ready(self, deadline_s: float = 90) -> None:
         give_up = time.monotonic() + deadline_s
-        pending = {service.name: service for service in SERVICES}
+        pending = {service.name: service for service in EVERYTHING}
         async with httpx.AsyncClient(timeout=2) as client:
             while pending:
                 for name, service in list(pending.items()):
@@ -109,7 +113,7 @@ async def _run_alone() -> int:
     stop_on_signals(stop)
     try:
         await processes.wait_ready()
-        print("ready: " + ", ".join(f"{s.name} {s.url}" for s in SERVICES), flush=True)
+        print("ready: " + ", ".join(f"{s.name} {s.url}" for s in EVERYTHING), flush=True)
         await stop.wait()
     finally:
         print(f"stopped: {processes.stop()}", flush=True)
