@@ -89,6 +89,20 @@ FIGURES = [
     ),
     Figure("notify.delivery_p99_ms", "the same, 99th percentile", "< 50 ms", at_most=50),
     Figure(
+        "console.bytes_per_s",
+        "bytes a second to one browser, 2,000 units moving at 1 Hz (JSON before compression)",
+    ),
+    Figure(
+        "console.update_main_thread_p99_ms",
+        "the browser's main-thread time to take one socket message, 99th percentile (ms)",
+    ),
+    Figure(
+        "console.long_tasks_over_50ms",
+        "main-thread tasks over 50 ms in that minute: the page stays responsive",
+        "0",
+        at_most=1,
+    ),
+    Figure(
         "study.late_arrivals_reduction_vs_closest_2x",
         "fewer late arrivals than closest-idle at 2x load (fraction; published: ≈ 0.18)",
     ),

@@ -1,7 +1,7 @@
 // Live data over one WebSocket into the store: a snapshot when it connects, then patches as
 // they happen and positions as one diff a second. Each message's handling is measured
 // (`kj-update` in the performance timeline) for the console's benchmark.
-import { emit, store, unitFromRow } from './store.js';
+import { emit, store, unitFromRow, updateFromRow } from './store.js';
 
 let socket = null;
 let retry = 500;
@@ -23,11 +23,13 @@ function apply(message) {
     }
     case 'pos': {
       store.serverOffset = message.now - Date.now();
-      const changed = [];
-      for (const row of message.u) {
-        const unit = unitFromRow(row);
-        store.units.set(unit.id, unit);
-        changed.push(unit.id);
+      const changed = new Array(message.u.length);
+      for (let i = 0; i < message.u.length; i += 1) {
+        const row = message.u[i];
+        const unit = store.units.get(row[0]);
+        if (unit) updateFromRow(unit, row);
+        else store.units.set(row[0], unitFromRow(row));
+        changed[i] = row[0];
       }
       emit('units', changed);
       break;

@@ -34,6 +34,16 @@ export function unitFromRow(row) {
   return { id, lat, lon, heading, speed, status: store.statuses[status] || 'available', seen: seen * 1000, fixAge };
 }
 
+export function updateFromRow(unit, row) {
+  unit.lat = row[1];
+  unit.lon = row[2];
+  unit.heading = row[3];
+  unit.speed = row[4];
+  unit.status = store.statuses[row[5]] || 'available';
+  unit.seen = row[6] * 1000;
+  unit.fixAge = row[7];
+}
+
 export function callsign(id) {
   return store.unitInfo.get(id)?.callsign || id;
 }
