@@ -181,6 +181,20 @@ FIGURES = [
         "0",
         at_most=1,
     ),
+    Figure(
+        "console.bytes_per_s",
+        "bytes a second to one browser, 2,000 units moving at 1 Hz (JSON before compression)",
+    ),
+    Figure(
+        "console.update_main_thread_p99_ms",
+        "the browser's main-thread time to take one socket message, 99th percentile (ms)",
+    ),
+    Figure(
+        "console.long_tasks_over_50ms",
+        "main-thread tasks over 50 ms in that minute: the page stays responsive",
+        "0",
+        at_most=1,
+    ),
 ]
 
 

@@ -24,6 +24,11 @@ need python3 || missing+=(python3)
 { need python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; } || missing+=(python3-venv)
 # kcat: an independent Kafka client the tests use to check the broker from outside Python
 need kcat || missing+=(kcat)
+# the console's browser tests drive Debian's Chromium (never a downloaded browser); Chinese text
+# on its pages and screenshots needs a CJK font
+need chromium || missing+=(chromium)
+{ ! need dpkg-query || dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed'; } \
+  || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}" || exit 1
 fi
@@ -49,3 +54,6 @@ if [ ! -d .venv ]; then
 else
   "$UV_HOME/bin/uv" sync --frozen -q
 fi
+
+# the console's map library (npm, pinned by its package-lock.json), served by the console itself
+bash infra/console-web.sh

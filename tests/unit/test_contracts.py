@@ -7,6 +7,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 import kj_schemas.alarms
+import kj_schemas.commands
 import kj_schemas.deadletter
 import kj_schemas.notify
 import kj_schemas.tracking
@@ -19,6 +20,7 @@ from kj_schemas.tracking import GpsPing
 
 CONTRACT_MODULES = [
     kj_schemas.alarms,
+    kj_schemas.commands,
     kj_schemas.deadletter,
     kj_schemas.notify,
     kj_schemas.tracking,

@@ -137,7 +137,8 @@ class Subscription:
 
     `group=None` reads every partition from the beginning without a group and commits nothing
     (a compacted topic kept as a view); `caught_up` is set once the end offsets seen at start
-    are reached."""
+    are reached. With `from_end`, such a subscription starts at the end instead: a live view
+    whose past was read from PostgreSQL (the console, issue 17)."""
 
     name: str
     group: str | None
@@ -149,6 +150,7 @@ class Subscription:
     caught_up: asyncio.Event | None = None
     # told the partitions held whenever they change (a rebalance), before the next fetch
     on_assigned: Callable[[Assignment], Awaitable[None]] | None = None
+    from_end: bool = False  # group=None only: what is new from now on
 
 
 class _Batch:
@@ -421,6 +423,11 @@ class Consumer:
         while not self.consumer.assignment() and not stop.is_set():
             await self.consumer.getmany(timeout_ms=50)
         assigned = sorted(self.consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        if self.sub.from_end:
+            await self.consumer.seek_to_end(*assigned)
+            for partition in assigned:  # resolve the position now, not at the first fetch
+                await self.consumer.position(partition)
+            return
         await self.consumer.seek_to_beginning(*assigned)
         self._ends = await self.consumer.end_offsets(assigned)
 

@@ -39,6 +39,10 @@ class RetentionSettings(BaseSettings):
     alarm_work_orders_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
     # posts dispatch sent units to patrol at, once ended (the post occupancy report reads them)
     dispatch_repositions_days: int = Field(default=35, gt=LONGEST_TOPIC_DAYS)
+    # the console's sessions once expired or signed out
+    console_sessions_days: int = Field(default=35, gt=0)
+    # the notices and dead letters the console showed (the alarm's record keeps its story)
+    console_notices_days: int = Field(default=35, gt=0)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,16 @@ RULES: tuple[Rule, ...] = (
         "select ctid from dispatch_repositions where status <> 'open' and ended_at < $1"
         " limit {batch}",
     ),
+    Rule(
+        "console_sessions",
+        "console_sessions_days",
+        "select ctid from console_sessions where expires_at < $1 limit {batch}",
+    ),
+    Rule(
+        "console_notices",
+        "console_notices_days",
+        "select ctid from console_notices where at < $1 limit {batch}",
+    ),
 )
 
 # every other table, and why it is not pruned here
@@ -113,6 +127,10 @@ KEPT: dict[str, str] = {
     "checkpoints": "the city: reference data",
     "city_versions": "one row per city: bounded",
     "devices": "the device registry: one row per terminal or phone, revoked ones kept as record",
+    "dispatch_commands": "evidence: what a dispatcher asked dispatch to do, and its answer",
+    "dispatch_unit_duty": "one row per unit: bounded",
+    "console_audit": "evidence: every action a person took on the console, with its answer",
+    "console_users": "the console's users: bounded",
 }
 
 

@@ -146,3 +146,28 @@ class NoticeKind(StrEnum):
     coverage_gap = "coverage_gap"  # a platform's area left without an available unit
     unresponsive_unit = "unresponsive_unit"  # did not accept a work order in time
     preempted = "preempted"  # a unit taken for a more urgent alarm
+
+
+class UnitDuty(StrEnum):
+    """Whether dispatch may send a unit, as a dispatcher set it (dispatch's own overlay on the
+    status the unit's terminal reports)."""
+
+    on_duty = "on_duty"
+    off_duty = "off_duty"  # 下班/休整: kept out of every assignment until back on duty
+    out_of_service = "out_of_service"  # 车辆故障: the vehicle cannot go
+
+
+class CommandKind(StrEnum):
+    """What a dispatcher asks dispatch to do (`dispatch.commands`)."""
+
+    assign_unit = "assign_unit"  # the alarm's primary: this unit (replaces an open primary)
+    add_backup = "add_backup"
+    withdraw_work_order = "withdraw_work_order"
+    close_alarm = "close_alarm"
+    set_unit_duty = "set_unit_duty"
+    hold_alarm = "hold_alarm"  # keep (or release) a waiting alarm from automatic assignment
+
+
+class CommandOutcome(StrEnum):
+    done = "done"
+    refused = "refused"  # with a reason a person reads; nothing was changed

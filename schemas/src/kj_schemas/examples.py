@@ -15,6 +15,7 @@ from kj_schemas.alarms import (
     AlarmReport,
     AlarmStatusChanged,
 )
+from kj_schemas.commands import CommandHandled, DispatchCommand
 from kj_schemas.deadletter import DeadLetter
 from kj_schemas.notify import BroadcastRequested, DeliveryReceipt, Notification
 from kj_schemas.tracking import GpsPing, UnitState
@@ -75,6 +76,26 @@ _WORK_ORDER = {
     "reason": "closest_eta",
     "runner_up_unit_id": "SY-P01-C1",
     "runner_up_eta_seconds": 71.0,
+}
+
+_COMMAND = {
+    "command_id": "c0ffee00-1b2c-4d3e-8f40-5a6b7c8d9e0f",
+    "region": "hunan-shaoyang",
+    "actor": "zhang_wei",
+    "issued_at": "2026-11-23T10:03:00Z",
+    "command": {"kind": "assign_unit", "alarm_id": ALARM_ID, "unit_id": "SY-P01-C1"},
+}
+_HANDLED = {
+    "command_id": "c0ffee00-1b2c-4d3e-8f40-5a6b7c8d9e0f",
+    "kind": "assign_unit",
+    "region": "hunan-shaoyang",
+    "actor": "zhang_wei",
+    "outcome": "refused",
+    "reason": "unit_busy",
+    "detail": "SY-P01-C1 already holds an open work order",
+    "alarm_id": ALARM_ID,
+    "unit_id": "SY-P01-C1",
+    "handled_at": "2026-11-23T10:03:00.120000Z",
 }
 
 EXAMPLES: tuple[Example, ...] = (
@@ -268,6 +289,18 @@ EXAMPLES: tuple[Example, ...] = (
             "requested_at": "2026-11-23T10:05:00Z",
         },
         "broadcasts go to taxi drivers and volunteers only",
+    ),
+    Example(
+        DispatchCommand,
+        _COMMAND,
+        {**_COMMAND, "command": {"kind": "assign_unit", "alarm_id": ALARM_ID}},
+        "an assignment names its unit",
+    ),
+    Example(
+        CommandHandled,
+        _HANDLED,
+        {**_HANDLED, "reason": None},
+        "a refusal without its reason",
     ),
     Example(
         DeadLetter,

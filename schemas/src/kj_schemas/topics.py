@@ -13,6 +13,7 @@ from kj_schemas.alarms import (
     AlarmReport,
     AlarmStatusChanged,
 )
+from kj_schemas.commands import CommandHandled, DispatchCommand
 from kj_schemas.deadletter import DeadLetter
 from kj_schemas.notify import BroadcastRequested, DeliveryReceipt
 from kj_schemas.tracking import GpsPing, UnitState
@@ -132,6 +133,24 @@ DISPATCH_NOTICES = TopicSpec(
     30 * DAY_MS,
     "at-risk alarms, shortfalls, coverage gaps, unresponsive units",
 )
+DISPATCH_COMMANDS = TopicSpec(
+    "dispatch.commands",
+    "region",
+    DispatchCommand,
+    6,
+    "delete",
+    7 * DAY_MS,
+    "dispatchers' commands from the console, applied by the region's dispatch process",
+)
+DISPATCH_COMMAND_RESULTS = TopicSpec(
+    "dispatch.command_results",
+    "region",
+    CommandHandled,
+    3,
+    "delete",
+    30 * DAY_MS,
+    "dispatch's answer to each command: done, or refused with the reason",
+)
 NOTIFY_BROADCASTS = TopicSpec(
     "notify.broadcasts",
     "broadcast_id",
@@ -171,6 +190,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     DISPATCH_WORKORDERS,
     WORKORDERS_EVENTS,
     DISPATCH_NOTICES,
+    DISPATCH_COMMANDS,
+    DISPATCH_COMMAND_RESULTS,
     NOTIFY_BROADCASTS,
     NOTIFY_RECEIPTS,
     DEADLETTERS,

@@ -31,13 +31,14 @@ from kj_schemas.topics import PATROL_PINGS, UNITS_STATE
 from kj_schemas.tracking import UnitState
 from kj_sim.alarms import AlarmStream, Burst
 from kj_sim.dashboard import render
+from kj_sim.demo_login import demo_login
 from kj_sim.device_paths import DevicePings
 from kj_sim.figures import read_figures
 from kj_sim.fleet import Fleet
 from kj_sim.pings import PingPublisher
 from kj_sim.report import write_report
 from kj_sim.runner import AlarmPoster, Simulation, Terminals
-from kj_sim.services import DEVICES, SERVICES, ServiceProcesses
+from kj_sim.services import CONSOLE, DEVICES, SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
 DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
@@ -140,14 +141,31 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     started_at = datetime.now(UTC)
     console = Console()
     if services:
-        console.print(f"starting the four services (logs in {out / 'logs'}) ...")
-        services.start({"KJ_NOTIFY_DEV_TOKEN_SECRET": args.dev_secret})
+        console.print(
+            "starting the four services, the device gateway and the console "
+            f"(logs in {out / 'logs'}) ..."
+        )
+        password = await demo_login(settings.postgres)
+        services.start(
+            {
+                "KJ_NOTIFY_DEV_TOKEN_SECRET": args.dev_secret,
+                # this run's console sessions, and its way to alarm intake (unmerge)
+                "KJ_CONSOLE_SESSION_SECRET": secrets.token_hex(32),
+                "KJ_CONSOLE_ALARM_URL": args.alarm_url,
+                "KJ_CONSOLE_ALARM_TOKEN": args.token,
+            }
+        )
         try:
             await services.wait_ready()
         except (TimeoutError, RuntimeError) as error:
             console.print(f"[red]{error}[/red]")
             services.stop()
             return 1
+        # printed once, on this terminal only: never logged, never stored but as its hash
+        console.print(
+            f"[bold]console[/bold] {CONSOLE.url}  sign in as [bold]demo[/bold] with the password "
+            f"[bold]{password}[/bold] (a dispatcher, for this run)"
+        )
     producer = make_producer(settings.kafka, linger_ms=20)
     await producer.start()
     http = httpx.AsyncClient(base_url=args.alarm_url, timeout=5)
@@ -176,6 +194,7 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
     connection = await connect(settings.postgres)
     platform_names = {p.id: p.name for p in city.platforms}
     endpoints = [
+        f"console {CONSOLE.url} (user demo)",
         f"API docs {args.alarm_url}/docs",
         f"Prometheus http://127.0.0.1:{os.environ.get('KJ_PROMETHEUS_PORT', '19090')}",
         f"logs {out / 'logs'}",

@@ -1,8 +1,9 @@
-"""The four services and the device gateway as processes: started with their console entry
-points, waited for on /readyz with a deadline, stopped with SIGTERM (`make run` and
-`make demo`). Each listens where its settings say (`KJ_ALARM_HTTP_PORT`, ...): the environment is
-passed on as it is. The chaos suite runs a set of its own (two dispatch replicas, pinned ports)
-and kills, pauses and restarts them one by one, each in its own process group."""
+"""The four services, the device gateway and the command-centre console as processes: started
+with their console entry points, waited for on /readyz with a deadline, stopped with SIGTERM
+(`make run` and `make demo`). Each listens where its settings say (`KJ_ALARM_HTTP_PORT`, ...):
+the environment is passed on as it is. The chaos suite runs a set of its own (two dispatch
+replicas, pinned ports) and kills, pauses and restarts them one by one, each in its own process
+group."""
 
 import asyncio
 import os
@@ -43,7 +44,9 @@ SERVICES = (
     Service("notify", "kj-notify", 8040, "KJ_NOTIFY_"),
 )
 DEVICES = Service("devices", "kj-devices", 8050, "KJ_DEVICES_")
-STARTED = (*SERVICES, DEVICES)
+# the people's screen on top of the four (issue 17)
+CONSOLE = Service("console", "kj-console", 8060, "KJ_CONSOLE_")
+STARTED = (*SERVICES, DEVICES, CONSOLE)
 
 
 class ServiceProcesses:

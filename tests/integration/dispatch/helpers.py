@@ -16,6 +16,7 @@ from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.base import GeoPoint
 from kj_schemas.city import load_city
 from kj_schemas.codec import decode, encode
+from kj_schemas.commands import AnyCommand, CommandHandled, DispatchCommand
 from kj_schemas.enums import (
     AlarmCategory,
     EventSource,
@@ -23,7 +24,7 @@ from kj_schemas.enums import (
     UnitStatus,
     WorkOrderEventKind,
 )
-from kj_schemas.topics import ALARMS_ACCEPTED, UNITS_STATE, WORKORDERS_EVENTS
+from kj_schemas.topics import ALARMS_ACCEPTED, DISPATCH_COMMANDS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import CommandNotice, WorkOrder, WorkOrderEvent
 
@@ -139,6 +140,15 @@ class Peers:
     async def event(self, message: WorkOrderEvent) -> None:
         await self._send(WORKORDERS_EVENTS.name, message.unit_id, message)
 
+    async def command(
+        self, body: AnyCommand, *, actor: str = "zhang_wei", **extra: Any
+    ) -> DispatchCommand:
+        """A dispatcher's command, as the console sends it."""
+        fields: dict[str, Any] = {"region": REGION, "issued_at": now(), "command_id": uuid4()}
+        message = DispatchCommand(actor=actor, command=body, **(fields | extra))
+        await self._send(DISPATCH_COMMANDS.name, message.region, message)
+        return message
+
 
 class Watcher:
     """Collects work orders and notices dispatch publishes; waits on conditions."""
@@ -147,12 +157,14 @@ class Watcher:
         self.consumer = AIOKafkaConsumer(
             settings.topic("dispatch.workorders"),
             settings.topic("dispatch.notices"),
+            settings.topic("dispatch.command_results"),
             bootstrap_servers=settings.bootstrap,
             group_id=f"watch-{uuid4().hex[:8]}",
             auto_offset_reset="latest",
         )
         self.orders: list[WorkOrder] = []
         self.notices: list[CommandNotice] = []
+        self.results: list[CommandHandled] = []
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
@@ -175,6 +187,8 @@ class Watcher:
         async for record in self.consumer:
             if record.topic.endswith("dispatch.workorders"):
                 self.orders.append(decode(WorkOrder, record.value))
+            elif record.topic.endswith("dispatch.command_results"):
+                self.results.append(decode(CommandHandled, record.value))
             else:
                 self.notices.append(decode(CommandNotice, record.value))
             self._changed.set()
@@ -188,6 +202,9 @@ class Watcher:
 
     def for_alarm(self, alarm_id: UUID, action: str = "assign") -> list[WorkOrder]:
         return [o for o in self.orders if o.alarm_id == alarm_id and o.action == action]
+
+    def result_of(self, command: DispatchCommand) -> list[CommandHandled]:
+        return [r for r in self.results if r.command_id == command.command_id]
 
     def notices_for(self, alarm_id: UUID, kind: str) -> list[CommandNotice]:
         return [n for n in self.notices if n.alarm_id == alarm_id and n.kind == kind]

@@ -96,4 +96,3 @@ async def test_a_call_takes_a_unit_bound_for_its_post_and_the_post_order_is_with
             post.work_order_id,
         )
         assert row is not None and (row["status"], row["ended_reason"]) == ("superseded", "call")
-

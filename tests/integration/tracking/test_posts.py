@@ -79,9 +79,8 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     await eventually(post_events)
     (arrived,) = await post_events()
     assert arrived["post_id"] == order.post_id and arrived["source"] == "gps"
-    await eventually(
-        lambda: _latest(states_of(topics), lambda s: s.get("post_id") == order.post_id and s.get("at_post"))
-    )
+    at_post = lambda s: s.get("post_id") == order.post_id and s.get("at_post")  # noqa: E731
+    await eventually(lambda: _latest(states_of(topics), at_post))
     latest = (await states_of(topics))[-1]
     assert latest["status"] == "available"
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from deploy import demo_config
-from deploy.gen.settings_ref import PROGRAMS
+from deploy.gen.settings_ref import NOT_DEPLOYED, PROGRAMS
 from kj_runtime.settings import run_dir
 from kj_sim.services import STARTED, ServiceProcesses
 
@@ -17,12 +17,13 @@ MOVED = {
     "KJ_DISPATCH_HTTP_PORT": "18130",
     "KJ_NOTIFY_HTTP_PORT": "18140",
     "KJ_DEVICES_HTTP_PORT": "18150",
+    "KJ_CONSOLE_HTTP_PORT": "18160",
 }
 
 
 def test_the_simulators_defaults_are_the_services_own() -> None:
     for s in STARTED:
-        model = PROGRAMS[s.command]
+        model = {**PROGRAMS, **NOT_DEPLOYED}[s.command]
         assert s.default_port == model.model_fields["http_port"].default, s.name
 
 

@@ -21,10 +21,12 @@ from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmReport
 from kj_schemas.city import load_city
+from kj_schemas.commands import CommandHandled
 from kj_schemas.enums import ResponseTier
 from kj_schemas.notify import DeliveryReceipt
 from kj_schemas.topics import (
     ALARMS_INTAKE,
+    DISPATCH_COMMAND_RESULTS,
     DISPATCH_WORKORDERS,
     NOTIFY_RECEIPTS,
     WORKORDERS_EVENTS,
@@ -108,6 +110,10 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
                 (  # work orders before their events
                     Route.of(DISPATCH_WORKORDERS.name, WorkOrder, timeline.on_work_orders),
                     Route.of(WORKORDERS_EVENTS.name, WorkOrderEvent, timeline.on_events),
+                    # dispatchers' commands, with who gave them and dispatch's answer
+                    Route.of(
+                        DISPATCH_COMMAND_RESULTS.name, CommandHandled, timeline.on_command_results
+                    ),
                 ),
             )
         )

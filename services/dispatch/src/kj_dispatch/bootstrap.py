@@ -23,11 +23,13 @@ from kj_dispatch.domain.repositions import PATROL_RADIUS_M
 from kj_dispatch.entrypoints.consumers import on_alarms, on_unit_states
 from kj_dispatch.entrypoints.loops import (
     run_coverage,
+    run_duty_refresh,
     run_planner,
     run_positioning,
     run_reconcile,
     run_timers,
 )
+from kj_dispatch.service_layer.commands import handle_commands, refresh_duty
 from kj_dispatch.service_layer.dispatcher import Dispatcher, Timings
 from kj_dispatch.service_layer.positioning import CITY_TIME, Positioning
 from kj_dispatch.service_layer.workorder_events import handle_events
@@ -39,9 +41,10 @@ from kj_runtime.kafka import key_partitions, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.city import City, load_city
+from kj_schemas.commands import DispatchCommand
 from kj_schemas.enums import ResponseTier
 from kj_schemas.geo import LocalProjection
-from kj_schemas.topics import ALARMS_ACCEPTED, UNITS_STATE, WORKORDERS_EVENTS
+from kj_schemas.topics import ALARMS_ACCEPTED, DISPATCH_COMMANDS, UNITS_STATE, WORKORDERS_EVENTS
 from kj_schemas.tracking import UnitState
 from kj_schemas.workorders import WorkOrderEvent
 
@@ -130,6 +133,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
     async def on_assigned(assignment: Assignment) -> None:
         held = {p for topic, p in assignment if topic == ALARMS_ACCEPTED.name}
         await dispatcher.hold_regions({r for p in held for r in owners.get(p, set())})
+        await refresh_duty(dispatcher)  # the units dispatchers put off duty (issue 17)
 
     relay = OutboxRelay(
         pool,
@@ -197,6 +201,21 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                 ),
                 timeout_ms=50,
             ),
+            # dispatchers' commands: every replica reads them all, the region's holder answers
+            Subscription(
+                "commands",
+                f"{settings.group_id}.commands.{settings.instance}",
+                (
+                    Route.of(
+                        DISPATCH_COMMANDS.name,
+                        DispatchCommand,
+                        lambda commands: handle_commands(
+                            dispatcher, commands, max_age_s=settings.command_max_age_s
+                        ),
+                    ),
+                ),
+                timeout_ms=50,
+            ),
         ],
         loops={
             "outbox-relay": relay.run,
@@ -213,6 +232,9 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                 dispatcher, stop, interval_s=settings.coverage_interval_s
             ),
             "reconcile": lambda stop: run_reconcile(
+                dispatcher, stop, interval_s=settings.reconcile_interval_s
+            ),
+            "duty": lambda stop: run_duty_refresh(
                 dispatcher, stop, interval_s=settings.reconcile_interval_s
             ),
         },

@@ -55,5 +55,8 @@ class DispatchSettings(ServiceSettings):
     max_range_m: float = Field(default=30_000.0, gt=0)  # units farther than this are never sent
     # a priority-1 call takes a unit from a priority-3/4 call only when that saves this much
     preempt_min_saving_s: float = Field(default=60.0, ge=0)
+    # a dispatcher's command (dispatch.commands) older than this when it arrives is refused as
+    # expired, not applied late (after an outage, an assignment minutes old surprises everyone)
+    command_max_age_s: float = Field(default=60.0, gt=0)
     eta: EtaParams = Field(default_factory=EtaParams)
     plans_file: Path = DEFAULT_PLANS_FILE  # the response plans (处警预案): backups by category

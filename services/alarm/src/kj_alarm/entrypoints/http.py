@@ -23,6 +23,7 @@ from kj_alarm.entrypoints.http_models import (
     BoardAnswer,
     IntakeAnswer,
     Problem,
+    UnmergeRequest,
 )
 from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED, RequestTimer
 from kj_alarm.service_layer.deps import Deps
@@ -173,9 +174,12 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         },
         summary="undo a merge: the alarm becomes an incident of its own and is dispatched",
     )
-    async def unmerge_alarm(alarm_id: UUID, _: Integration) -> Any:
+    async def unmerge_alarm(
+        alarm_id: UUID, _: Integration, request: UnmergeRequest | None = None
+    ) -> Any:
+        actor = request.actor if request is not None else None
         try:
-            return _answer(await unmerge(alarm_id, deps))
+            return _answer(await unmerge(alarm_id, deps, actor=actor))
         except UnknownAlarm:
             return _problem(404, "no such alarm")
         except NotMerged as error:

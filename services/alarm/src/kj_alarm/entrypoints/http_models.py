@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from kj_schemas.base import GeoPoint
+from kj_schemas.base import Code, GeoPoint
 from kj_schemas.enums import AlarmCategory, AlarmStatus, ResponseTier
 
 
@@ -16,6 +16,12 @@ class IntakeAnswer(BaseModel):
     tier: ResponseTier
     target_seconds: int
     merged_into: UUID | None = None
+
+
+class UnmergeRequest(BaseModel):
+    """Who undoes the merge (a console user), for the alarm's timeline; optional."""
+
+    actor: Code | None = None
 
 
 class Problem(BaseModel):

@@ -21,7 +21,7 @@ class NotMerged(Exception):
         self.status = status
 
 
-async def unmerge(alarm_id: UUID, deps: Deps) -> IntakeResult:
+async def unmerge(alarm_id: UUID, deps: Deps, *, actor: str | None = None) -> IntakeResult:
     async with deps.pool.acquire() as connection, connection.transaction():
         row = await store.find(connection, alarm_id, for_update=True)
         if row is None:
@@ -30,19 +30,20 @@ async def unmerge(alarm_id: UUID, deps: Deps) -> IntakeResult:
             raise NotMerged(row["status"])
         parent = row["merged_into"]
         now = deps.clock()
+        by = {"actor": actor} if actor else {}
         await store.set_status(connection, alarm_id, AlarmStatus.accepted)
         callers = await store.add_callers(connection, parent, -1)
         await store.add_timeline(
             connection,
             [
-                (alarm_id, "unmerged", now, None, None, {"was_merged_into": str(parent)}),
+                (alarm_id, "unmerged", now, None, None, {"was_merged_into": str(parent), **by}),
                 (
                     parent,
                     "caller_removed",
                     now,
                     None,
                     None,
-                    {"alarm_id": str(alarm_id), "callers": callers},
+                    {"alarm_id": str(alarm_id), "callers": callers, **by},
                 ),
             ],
         )

@@ -1,5 +1,6 @@
-"""Work orders and the units' answers fill in each alarm's timeline and status. Idempotent:
-each message id is recorded in the same transaction as its effect."""
+"""Work orders, the units' answers and the dispatchers' commands (with the person who gave
+them) fill in each alarm's timeline and status. Idempotent: each message id is recorded in the
+same transaction as its effect."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ import structlog
 
 from kj_alarm.adapters import alarm_store as store
 from kj_alarm.domain.response import (
+    OPEN_STATUSES,
     status_after_assign,
     status_after_event,
     status_after_withdraw,
@@ -15,7 +17,14 @@ from kj_alarm.domain.response import (
 from kj_alarm.service_layer import messages
 from kj_alarm.service_layer.deps import Deps
 from kj_runtime.idempotency import first_time
-from kj_schemas.enums import AlarmStatus, WorkOrderAction, WorkOrderEventKind
+from kj_schemas.commands import CLOSED_BY_COMMAND_CENTRE, CommandHandled
+from kj_schemas.enums import (
+    AlarmStatus,
+    CommandKind,
+    CommandOutcome,
+    WorkOrderAction,
+    WorkOrderEventKind,
+)
 from kj_schemas.topics import ALARMS_STATUS
 from kj_schemas.workorders import WorkOrder, WorkOrderEvent
 
@@ -78,6 +87,9 @@ async def on_work_order(order: WorkOrder, deps: Deps) -> None:
             await store.add_timeline(connection, [entry], event_id=order.message_id)
             left = await store.open_work_orders(connection, order.alarm_id)
             new = status_after_withdraw(current, open_orders_left=left)
+            if order.withdraw_reason == CLOSED_BY_COMMAND_CENTRE:
+                new = current  # the incident is over: the dispatcher's command closes it
+
             await _publish_if_changed(
                 connection, deps, row, new, reason=order.withdraw_reason, **who
             )
@@ -118,3 +130,38 @@ async def on_event(event: WorkOrderEvent, deps: Deps) -> None:
         new = status_after_event(AlarmStatus(row["status"]), event.kind, open_orders_left=left)
         why = {"unit_id": event.unit_id, "work_order_id": event.work_order_id}
         await _publish_if_changed(connection, deps, row, new, reason=event.reason, **why)
+
+
+async def on_command_handled(result: CommandHandled, deps: Deps) -> None:
+    """A dispatcher's command about an alarm, with who gave it and dispatch's answer, on the
+    alarm's timeline; a `close_alarm` that was done closes the alarm (issue 17)."""
+    if result.alarm_id is None:
+        return  # about a unit (its duty): the console's audit keeps it
+    async with deps.pool.acquire() as connection, connection.transaction():
+        if not await first_time(connection, CONSUMER, result.message_id):
+            return
+        row = await store.find(connection, result.alarm_id, for_update=True)
+        if row is None:
+            raise UnknownWorkOrder(f"alarm {result.alarm_id} is not known to the alarm service")
+        detail: dict[str, Any] = {
+            "actor": result.actor,
+            "command": str(result.kind),
+            "outcome": str(result.outcome),
+        }
+        for name in ("reason", "detail", "disposition_code", "replaced_work_order_id"):
+            if (value := getattr(result, name)) is not None:
+                detail[name] = str(value)
+        entry = (
+            result.alarm_id,
+            "dispatcher_command",
+            result.handled_at,
+            result.unit_id,
+            result.work_order_id,
+            detail,
+        )
+        await store.add_timeline(connection, [entry], event_id=result.message_id)
+        closes = result.kind is CommandKind.close_alarm and result.outcome is CommandOutcome.done
+        if closes and AlarmStatus(row["status"]) in OPEN_STATUSES:
+            await _publish_if_changed(
+                connection, deps, row, AlarmStatus.closed, reason=result.disposition_code
+            )

@@ -23,6 +23,7 @@ class DispatchState(StrEnum):
     pending = "pending"  # needs a primary unit
     queued = "queued"  # needs one, none can go now, and the command centre was told why
     assigned = "assigned"
+    held = "held"  # a dispatcher keeps it from automatic assignment (issue 17)
     done = "done"  # its primary unit closed the job
 
 
@@ -131,6 +132,13 @@ class Book:
     def keep(self, alarm: AlarmAccepted) -> None:
         """An alarm read back from PostgreSQL (one whose work order we hold)."""
         self._alarms[alarm.alarm_id] = alarm
+
+    def hold(self, alarm_id: UUID) -> None:
+        """A dispatcher holds the alarm: it stays open, and no planning pass takes it until it
+        is released (`receive`) or a dispatcher assigns it."""
+        self._waiting.discard(alarm_id)
+        self._queued.pop(alarm_id, None)
+        self._planned.pop(alarm_id, None)
 
     def queue(self, alarm_id: UUID, reason: str) -> None:
         """No unit can go now; the command centre was told `reason`."""

@@ -20,6 +20,9 @@ class Fleet:
         # units the database says another dispatch process holds: kept until that work order
         # ends (its event, or a recheck of the database), whatever the unit's position says
         self._held: set[str] = set()
+        # units a dispatcher put off duty or out of service: kept out of every assignment,
+        # whatever their terminals report, until put back on duty
+        self._stood_down: set[str] = set()
         self._new_units = False
 
     def __iter__(self) -> Iterator[FleetUnit]:
@@ -60,6 +63,7 @@ class Fleet:
         # every ~100 ms, issue 14)
         unit.held_elsewhere = unit_id in self._held
         unit.at_post = at_post
+        unit.stood_down = unit_id in self._stood_down
         unit.commitment = self._commitments.get(unit_id)
         self.index.dirty = True
         return not was_free and unit.dispatchable(last_seen_at)
@@ -93,6 +97,20 @@ class Fleet:
     @property
     def held_elsewhere(self) -> frozenset[str]:
         return frozenset(self._held)
+
+    def set_stood_down(self, units: set[str]) -> bool:
+        """The units a dispatcher took off duty (all of them: the others are on duty). True when
+        a unit came back on duty (it may be free for a waiting alarm)."""
+        back = self._stood_down - units
+        self._stood_down = set(units)
+        for unit_id, unit in self.units.items():
+            unit.stood_down = unit_id in units
+        self.index.dirty = True
+        return bool(back)
+
+    @property
+    def stood_down(self) -> frozenset[str]:
+        return frozenset(self._stood_down)
 
     def mark_unresponsive(self, unit_id: str, until: datetime) -> None:
         if unit_id in self.units:

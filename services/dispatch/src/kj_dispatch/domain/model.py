@@ -52,6 +52,7 @@ class FleetUnit:
     commitment: Commitment | None = None  # an open work order of ours
     held_elsewhere: bool = False  # another dispatcher's work order holds it (seen in the DB)
     unresponsive_until: datetime | None = None
+    stood_down: bool = False  # a dispatcher put it off duty or out of service (issue 17)
     fix_ts: float = field(init=False, default=0.0)  # fix_at as epoch seconds, for speed
     at_post: bool = False  # patrolling at the post it was sent to (patrol tracking says so)
 
@@ -60,10 +61,12 @@ class FleetUnit:
 
     def on_patrol_or_busy(self) -> bool:
         """Reachable at all: not off duty or out of contact."""
-        return self.on_patrol or self.commitment is not None
+        return not self.stood_down and (self.on_patrol or self.commitment is not None)
 
     def dispatchable(self, now: datetime) -> bool:
         if not self.on_patrol or self.commitment is not None or self.held_elsewhere:
+            return False
+        if self.stood_down:
             return False
         return self.unresponsive_until is None or self.unresponsive_until <= now
 

@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 import structlog
 
+from kj_dispatch.service_layer.commands import refresh_duty
 from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.service_layer.positioning import Positioning
 from kj_runtime.errors import UNAVAILABLE
@@ -64,6 +65,18 @@ async def run_coverage(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_
             await dispatcher.report_coverage()
         except _DB_ERRORS as error:
             log.warning("coverage_failed", error=repr(error))
+
+
+async def run_duty_refresh(
+    dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float
+) -> None:
+    """The units dispatchers put off duty, from PostgreSQL (commands.refresh_duty)."""
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        try:
+            await refresh_duty(dispatcher)
+        except _DB_ERRORS as error:
+            log.warning("duty_refresh_failed", error=repr(error))
 
 
 async def run_reconcile(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float) -> None:

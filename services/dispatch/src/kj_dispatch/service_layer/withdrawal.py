@@ -19,10 +19,11 @@ from kj_schemas.enums import NoticeKind, WorkOrderAction, WorkOrderStatus
 @dataclass(frozen=True, slots=True)
 class Tell:
     """Who hears of a withdrawal: the unit (a withdraw work order) and the command centre (a
-    notice of `kind`, for `reason`); nobody when the alarm is not known."""
+    notice of `kind`, for `reason`; none when a dispatcher asked for it); nobody when the alarm
+    is not known."""
 
     alarm: AlarmAccepted | None
-    kind: NoticeKind
+    kind: NoticeKind | None
     reason: str
     accept_within_s: int
 
@@ -63,6 +64,8 @@ async def withdraw(
                 withdraw_reason=reason,
             ),
         )
+        if tell.kind is None:
+            return await _waits_again(connection, order)
         await send_notice(
             outbox,
             connection,
@@ -76,6 +79,10 @@ async def withdraw(
                 platform_id=order.platform_id,
             ),
         )
+    return await _waits_again(connection, order)
+
+
+async def _waits_again(connection: asyncpg.Connection, order: OpenOrder) -> bool:
     if order.primary:
         await repo.set_alarm_state(
             connection, order.alarm_id, DispatchState.pending, only_from=(DispatchState.assigned,)
