@@ -90,7 +90,7 @@ def orders_of(stack: Stack, unit_id: str, alarm_id: str, action: str) -> list[di
     return [
         frame
         for (_, kind), frame in list(stack.terminals[unit_id].orders.items())
-        if kind == action and frame["work_order"]["alarm_id"] == alarm_id
+        if kind == action and frame["work_order"].get("alarm_id") == alarm_id
     ]
 
 

@@ -73,6 +73,11 @@ async def test_an_officer_takes_a_call_rides_to_it_and_closes_it_through_a_dead_
     await expect(sheet).to_have_attribute("data-state", "none")
     await expect(sheet).to_contain_text("暂无工单")
     await ride_to(stack, phone, me.unit_id, P01)
+    # on duty and free: dispatch posts the unit where it covers most (decision 0063); a post
+    # asks for no answer, and the call below takes the screen from it
+    await expect(sheet).to_have_attribute("data-state", "post", timeout=20_000)
+    await expect(sheet).to_contain_text("巡逻点")
+    await shot(page, "post")
 
     alarm_id = await stack.platform.report(
         SCENE, category="theft", address=ADDRESS, description="电动车被盗，报警人在楼下等候"

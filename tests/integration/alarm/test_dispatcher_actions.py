@@ -11,7 +11,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from kj_alarm.bootstrap import AlarmService
+from kj_alarm.bootstrap import Alarm
+from kj_runtime.host import Service
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
@@ -24,7 +25,7 @@ from .test_kafka_paths import wait_for
 
 
 @pytest.fixture(autouse=True)
-def running(alarm_service: AlarmService) -> AlarmService:
+def running(alarm_service: Service[Alarm]) -> Service[Alarm]:
     return alarm_service
 
 

@@ -137,6 +137,7 @@ async function start(device) {
     sheetHolder.replaceChildren(
       sheet({
         order,
+        post: orders.post,
         position: state.position,
         picker: state.picker,
         now: Date.now(),
@@ -152,7 +153,7 @@ async function start(device) {
         },
       }),
     );
-    map.show({ unit: state.position, scene: order && !order.withdrawn ? order.work_order.scene : null });
+    map.show({ unit: state.position, scene: order && !order.withdrawn ? order.work_order.scene : (order ? null : orders.post?.scene ?? null) });
     if (order?.delivery_id && !shownDeliveries.has(order.delivery_id) && link.status === 'online') {
       shownDeliveries.add(order.delivery_id);
       link.read(order.delivery_id); // the officer has it on the screen
@@ -235,8 +236,9 @@ async function start(device) {
   });
   function moved() {
     const order = orders.current();
-    map.show({ unit: state.position, scene: order && !order.withdrawn ? order.work_order.scene : null });
-    refresh(sheetHolder, order, state.position, Date.now());
+    map.show({ unit: state.position, scene: order && !order.withdrawn ? order.work_order.scene : (order ? null : orders.post?.scene ?? null) });
+    if (!order && orders.post) renderSheet(); // the distance to the post
+    else refresh(sheetHolder, order, state.position, Date.now());
     bar.querySelector('[data-testid="gps"]')?.setAttribute('data-sent', positions.sent);
   }
   setInterval(moved, 1000);

@@ -10,6 +10,13 @@ export class Orders {
   constructor(unitId) {
     this.key = `kj.orders.${unitId}`;
     this.byId = new Map();
+    this.postKey = `kj.post.${unitId}`;
+    this.post = null; // the post dispatch sent the unit to patrol at (有警出警、无警巡逻)
+    try {
+      this.post = JSON.parse(localStorage.getItem(this.postKey) || 'null');
+    } catch {
+      this.post = null;
+    }
     try {
       for (const order of JSON.parse(localStorage.getItem(this.key) || '[]')) {
         this.byId.set(order.id, order);
@@ -31,6 +38,7 @@ export class Orders {
   receive(delivery) {
     const wo = delivery.work_order;
     const id = delivery.work_order_id;
+    if (wo.post_id) return this.receivePost(delivery);
     const known = this.byId.get(id);
     if (delivery.action === 'withdraw' || delivery.withdrawn) {
       if (known?.withdrawn) return false;
@@ -54,6 +62,22 @@ export class Orders {
       dismissed: false,
     });
     this.save();
+    return true;
+  }
+
+  // a post's order: no answer is asked, the unit stays free for calls; its withdrawal (a call
+  // took the unit, or a better post) only takes the post off the screen
+  receivePost(delivery) {
+    const wo = delivery.work_order;
+    const id = delivery.work_order_id;
+    if (delivery.action === 'withdraw' || delivery.withdrawn) {
+      if (this.post?.id !== id) return false;
+      this.post = null;
+    } else {
+      if (this.post?.id === id) return false;
+      this.post = { id, post_id: wo.post_id, scene: wo.scene, radius_m: wo.patrol_radius_m, issued_at: wo.issued_at };
+    }
+    localStorage.setItem(this.postKey, JSON.stringify(this.post));
     return true;
   }
 
@@ -84,6 +108,8 @@ export class Orders {
 
   clear() {
     localStorage.removeItem(this.key);
+    localStorage.removeItem(this.postKey);
+    this.post = null;
     this.byId.clear();
   }
 

@@ -41,7 +41,17 @@ export function refresh(element, order, position, now) {
   }
 }
 
-export function sheet({ order, position, picker, now, onAnswer, onPick, onDismiss }) {
+export function sheet({ order, post, position, picker, now, onAnswer, onPick, onDismiss }) {
+  if (!order && post) {
+    const away = position ? metres(position, post.scene) : null;
+    return h(
+      'section',
+      { class: 'sheet idle post', 'data-testid': 'order', 'data-state': 'post', 'data-post-id': post.post_id },
+      h('h2', {}, t('post.title', { post: post.post_id })),
+      h('p', { class: 'big' }, t('post.body', { m: post.radius_m ?? 100 })),
+      away === null ? null : h('p', { class: 'distance' }, away <= (post.radius_m ?? 100) ? t('post.there') : t('order.distance', { d: distance(away) })),
+    );
+  }
   if (!order) {
     return h(
       'section',
