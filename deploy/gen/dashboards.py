@@ -202,6 +202,41 @@ def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
             Threshold("green", 2, 2.0),
         ],
     )
+    coverage = TimeSeries(
+        title="Live coverage: share of calls on target were one to come now (per tier)",
+        description=(
+            "Expected share of calls reached within the tier's target from where the idle units "
+            "stand and patrol now (the positioning planner's model, decision 0060)."
+        ),
+        dataSource=DATASOURCE,
+        targets=_targets(
+            (f'max by (tier) ({m.COVERAGE.name}{{tier!="all"}})', "{{tier}}"),
+            (f"vector({o.key_location_coverage})", "objective key_location"),
+        ),
+        unit="percentunit",
+        valueMin=0,
+        valueMax=1,
+    )
+    posts = TimeSeries(
+        title="Posts: held (units sent) and occupied (units there)",
+        dataSource=DATASOURCE,
+        targets=_targets((f"max by (state) ({m.POSTS.name})", "{{state}}")),
+        unit="short",
+    )
+    moves = Stat(
+        title="Moves to posts per available unit and hour",
+        description="Trips ordered off calls in the last hour (posts for freed units, move-ups).",
+        dataSource=DATASOURCE,
+        targets=_targets(
+            (
+                f'sum(increase({m.REPOSITIONS.name}{{reason!="shift_plan"}}[1h])) '
+                f"/ clamp_min(sum({m.UNITS_AVAILABLE.name}), 1)",
+                "moves",
+            )
+        ),
+        decimals=2,
+        reduceCalc="lastNotNull",
+    )
     tier_var = Template(
         name="tier",
         query=f"label_values({hist}_bucket, tier)",
@@ -228,6 +263,7 @@ def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
                 [(percentiles, 12, 8)],
                 [(heatmap, 12, 9), (available, 12, 18)],
                 [(by_category, 12, 9)],
+                [(coverage, 12, 8), (posts, 8, 8), (moves, 4, 8)],
             ]
         ),
     ).auto_panel_ids()

@@ -128,6 +128,23 @@ UNITS_AVAILABLE = _m(
     "kj-dispatch",
     "available units per platform",
 )
+COVERAGE = _m(
+    "kj_dispatch_coverage_ratio",
+    "gauge",
+    ("tier",),
+    "kj-dispatch",
+    "expected share of calls on target were one to come now (live coverage)",
+)
+POSTS = _m(
+    "kj_dispatch_posts", "gauge", ("state",), "kj-dispatch", "posts held by units and occupied"
+)
+REPOSITIONS = _m(
+    "kj_dispatch_repositions_total",
+    "counter",
+    ("reason",),
+    "kj-dispatch",
+    "units sent to patrol at a post, by why",
+)
 
 # notify
 TERMINALS = _m(

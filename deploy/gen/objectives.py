@@ -23,6 +23,9 @@ class Objectives:
     # share of alarms with police on scene within the tier's target, over 15 minutes
     attainment: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TIERS, 0.95))
     attainment_window: str = "15m"
+    # expected share of key-location calls on target were one to come now (live coverage from
+    # where the idle units stand; the study's key-location objective, issue 15)
+    key_location_coverage: float = 0.85
     consumer_lag_records: int = 1000  # lag worth paging about only if it keeps growing
     outbox_oldest_age_seconds: int = 60
     silent_unit_share: float = 0.10  # of units on duty

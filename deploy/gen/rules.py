@@ -123,6 +123,17 @@ def alerting_rules(o: Objectives = OBJECTIVES) -> list[dict[str, Any]]:
             "alert-outboxnotdraining",
         ),
         _alert(
+            "KeyLocationCoverageLow",
+            f'max({m.COVERAGE.name}{{tier="key_location"}}) < {o.key_location_coverage}',
+            "10m",
+            "warn",
+            "key locations: only {{ $value | humanizePercentage }} of calls would be reached in "
+            "60 s from where the idle units stand",
+            "Open the 1/3/5 board's coverage row: posts held against occupied, units available "
+            "per platform; ask the command centre to free a motorcycle for the key location.",
+            "alert-keylocationcoveragelow",
+        ),
+        _alert(
             "PlatformWithoutAvailableUnit",
             f"max by (platform) ({m.UNITS_AVAILABLE.name}) == 0",
             "5m",

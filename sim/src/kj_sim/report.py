@@ -16,6 +16,11 @@ import matplotlib.pyplot as plt
 from kj_sim.figures import TIER_ORDER, Figures, read_figures, response_times
 from kj_sim.labels import ALARM_STATUS, POST_ANSWER, TIER_LABEL, duration, label
 
+POST_REASON = {
+    "shift_plan": "at the shift's start",
+    "freed": "back from a call",
+    "move_up": "moved up",
+}
 TARGETS = {"key_location": 60, "central_city": 180, "other_city": 300, "county": 600}
 HISTOGRAM = "response-histogram.png"
 BOARD = "board-135.png"  # drawn from the demo's Prometheus by `make demo` after the report
@@ -30,6 +35,37 @@ class OpenAlarm:
     status: str
     unit_id: str | None
     work_order_status: str | None
+
+
+@dataclass(frozen=True)
+class Posts:
+    """Where idle units were sent to patrol during the run (decision 0063)."""
+
+    sent: dict[str, int]  # by why: shift_plan, freed, move_up
+    reached: int  # of those sent, how many units got there (patrol tracking's GPS)
+    reach_p50_s: float | None  # median time from the order to the unit there
+    held_at_end: int  # posts held when the run ended
+    occupied_at_end: int  # of those, units at their post
+
+
+async def read_posts(connection: asyncpg.Connection, since: datetime) -> Posts:
+    sent = dict(
+        await connection.fetch(
+            "select reason, count(*) from dispatch_repositions where issued_at >= $1 group by 1",
+            since,
+        )
+    )
+    row = await connection.fetchrow(
+        """select count(*) filter (where reached_at is not null) as reached,
+                  percentile_cont(0.5) within group (order by extract(epoch from
+                    reached_at - issued_at)) filter (where reached_at is not null) as p50,
+                  count(*) filter (where status = 'open') as held,
+                  count(*) filter (where status = 'open' and reached_at is not null) as occupied
+           from dispatch_repositions where issued_at >= $1""",
+        since,
+    )
+    assert row is not None
+    return Posts(sent, row["reached"], row["p50"], row["held"], row["occupied"], row["key_posts"])
 
 
 async def open_at_end(connection: asyncpg.Connection, since: datetime) -> list[OpenAlarm]:
@@ -62,6 +98,7 @@ def report_markdown(
     still_open: list[OpenAlarm],
     sim: dict[str, Any],
     histogram: str | None,
+    posts: Posts | None = None,
 ) -> str:
     lines = [
         f"# Demo report: {since:%Y-%m-%d %H:%M} UTC, {duration((ended - since).total_seconds())}",
@@ -98,6 +135,10 @@ def report_markdown(
         "(The board is drawn by `make demo` once this report is written; it is missing when the",
         "demo ran without Prometheus.)",
         "",
+    ]
+    if posts is not None:
+        lines += _posts_section(posts, figures)
+    lines += [
         f"## Still open at the end ({len(still_open)})",
         "",
     ]
@@ -135,6 +176,30 @@ def report_markdown(
     return "\n".join(lines)
 
 
+def _posts_section(posts: Posts, figures: Figures) -> list[str]:
+    total = sum(posts.sent.values())
+    key = next((t for t in figures.tiers if t.tier == "key_location"), None)
+    lines = [
+        "## Where idle units patrolled (有警出警、无警巡逻)",
+        "",
+        f"Dispatch sent units to patrol at posts {total} times: "
+        + (
+            ", ".join(f"{POST_REASON.get(k, k)} {v}" for k, v in sorted(posts.sent.items()))
+            or "none"
+        )
+        + ".",
+        f"- Reached (seen there from their own GPS): {_percent(posts.reached, total)}, "
+        f"in {_seconds(posts.reach_p50_s)} at the median.",
+        f"- At the end: {posts.held_at_end} posts held, "
+        f"{_percent(posts.occupied_at_end, posts.held_at_end)} occupied.",
+    ]
+    if key is not None:
+        lines.append(
+            f"- Key locations (60 s): {_percent(key.met, key.responses)} of their calls on target."
+        )
+    return [*lines, ""]
+
+
 def _histogram(times: dict[str, list[float]], png: Path) -> bool:
     tiers = [tier for tier in TIER_ORDER if times.get(tier)]
     if not tiers:
@@ -166,6 +231,7 @@ async def write_report(
     figures = await read_figures(connection, since)
     times = await response_times(connection, since)
     still_open = await open_at_end(connection, since)
+    posts = await read_posts(connection, since)
     png = out_dir / HISTOGRAM
     drawn = _histogram(times, png)
     markdown = out_dir / "report.md"
@@ -177,6 +243,7 @@ async def write_report(
             still_open=still_open,
             sim=sim,
             histogram=HISTOGRAM if drawn else None,
+            posts=posts,
         ),
         encoding="utf-8",
     )

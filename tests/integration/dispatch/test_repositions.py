@@ -96,3 +96,11 @@ async def test_a_call_takes_a_unit_bound_for_its_post_and_the_post_order_is_with
             post.work_order_id,
         )
         assert row is not None and (row["status"], row["ended_reason"]) == ("superseded", "call")
+
+        # back from the call, the unit is given the post where it now adds most
+        await peers.event(event(order, WorkOrderEventKind.accepted))
+        await peers.event(event(order, WorkOrderEventKind.closed, disposition_code="resolved"))
+        (freed,) = await watcher.wait_for(
+            lambda: [p for p in posts_of(watcher, "SY-P06-M1") if p.reason == "freed"]
+        )
+        assert freed.work_order_id != post.work_order_id and freed.post_id

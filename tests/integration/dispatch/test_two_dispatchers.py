@@ -109,6 +109,11 @@ async def test_two_dispatchers_never_give_a_unit_or_an_alarm_two_work_orders(
         ids,
     )
     assert (doubled_units, doubled_alarms) == (0, 0)
+    # posts were given and taken back by calls all along (decision 0063): still one unit, one place
+    superseded = await db.fetchval(
+        "select count(*) from dispatch_repositions where status = 'superseded'"
+    )
+    assert superseded > 0
     assert overlapping == [], [dict(r) for r in overlapping]
     # in the end one process holds the region; the other stood down when it found the lease
     # taken (it may have assigned before that)

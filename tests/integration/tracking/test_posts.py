@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
@@ -16,6 +17,7 @@ from kj_schemas.workorders import WorkOrder
 from tests.stack import read_to_end
 
 from .conftest import (
+    CHECKPOINT,
     UNIT,
     StartService,
     drive,
@@ -26,10 +28,10 @@ from .conftest import (
     work_order,
 )
 
-POST = (27.2440, 111.4700)
+POST = CHECKPOINT  # a post at the platform's checkpoint SY-P01-K1: reaching it is a check-in
 
 
-def post_order(post: tuple[float, float], post_id: str = "SY-Z-KEY-01-1") -> WorkOrder:
+def post_order(post: tuple[float, float], post_id: str = "SY-P01-K1") -> WorkOrder:
     now = datetime.now(UTC)
     return WorkOrder.model_validate(
         {
@@ -59,7 +61,10 @@ async def states_of(kafka: KafkaSettings) -> list[dict[str, object]]:
 
 
 async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the_post(
-    start_service: StartService, producer: AIOKafkaProducer, topics: KafkaSettings
+    start_service: StartService,
+    producer: AIOKafkaProducer,
+    topics: KafkaSettings,
+    db: asyncpg.Connection,
 ) -> None:
     service = await start_service()
     unit = service.tracker.units[UNIT]
@@ -70,9 +75,9 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     await send_work_order(producer, topics, order)
     await eventually(lambda: unit.post is not None)
     assert unit.status is UnitStatus.available  # free for calls on its way
-    t0 = time.time() - 120
+    t0 = time.time() - 150
     approach = drive(start, POST, t0, steps=30)
-    patrol = drive(POST, POST, approach[-1].ts + 1, steps=20)[1:]
+    patrol = drive(POST, POST, approach[-1].ts + 1, steps=70)[1:]  # longer than the dwell
     await send_fixes(producer, topics, approach + patrol)
 
     post_events = lambda: on_scene_events(topics, str(order.work_order_id))  # noqa: E731
@@ -83,6 +88,9 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     await eventually(lambda: _latest(states_of(topics), at_post))
     latest = (await states_of(topics))[-1]
     assert latest["status"] == "available"
+    since = datetime.fromtimestamp(t0 - 1, UTC)
+    checked_in = "select count(*) from checkins where unit_id = $1 and arrived_at >= $2"
+    await eventually(lambda: db.fetchval(checked_in, UNIT, since))  # the post's checkpoint (打卡)
 
     # a call takes the unit: the post is no longer its
     call = work_order((POST[0] + 0.002, POST[1]))

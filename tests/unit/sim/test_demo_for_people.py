@@ -12,7 +12,7 @@ from kj_runtime.settings import ServiceSettings
 from kj_schemas.city import load_city
 from kj_sim.dashboard import HEIGHT, WIDTH, render
 from kj_sim.figures import Dispatch, Figures, TierFigures
-from kj_sim.report import BOARD, OpenAlarm, report_markdown
+from kj_sim.report import BOARD, OpenAlarm, Posts, report_markdown
 
 START = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 RAW_FLOAT = re.compile(r"\d+\.\d{3,}")
@@ -83,6 +83,7 @@ def test_the_report_reads_as_prose_and_tables_links_its_pictures_and_names_what_
         still_open=still_open,
         sim=_sim(),
         histogram="response-histogram.png",
+        posts=Posts({"freed": 7, "shift_plan": 30, "move_up": 3}, 32, 41.5, 28, 25),
     )
     assert not RAW_FLOAT.search(text), RAW_FLOAT.search(text)
     assert not DICT_REPR.search(text), DICT_REPR.search(text)
@@ -93,6 +94,8 @@ def test_the_report_reads_as_prose_and_tables_links_its_pictures_and_names_what_
     assert "合并 repeat call, merged: 12" in text
     assert "已派 unit on its way (en route)" in text
     assert "merged into an open incident 12" in text
+    assert "posts 40 times: back from a call 7, moved up 3, at the shift's start 30" in text
+    assert "80% (32 of 40), in 42 s at the median" in text and "89% (25 of 28) occupied" in text
 
 
 def test_the_report_says_when_nothing_was_open() -> None:
