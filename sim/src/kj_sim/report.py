@@ -65,7 +65,7 @@ async def read_posts(connection: asyncpg.Connection, since: datetime) -> Posts:
         since,
     )
     assert row is not None
-    return Posts(sent, row["reached"], row["p50"], row["held"], row["occupied"], row["key_posts"])
+    return Posts(sent, row["reached"], row["p50"], row["held"], row["occupied"])
 
 
 async def open_at_end(connection: asyncpg.Connection, since: datetime) -> list[OpenAlarm]:
