@@ -2,14 +2,16 @@
 endpoint for terminals that cannot hold a socket, and callback registration for 110
 integrations. Handlers parse, check who is speaking and hand off."""
 
+import time
+from datetime import datetime
 from typing import Annotated, Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import AnyHttpUrl, Field, ValidationError
+from pydantic import AnyHttpUrl, StringConstraints, ValidationError
 
 from kj_notify.domain.answers import Refused
 from kj_notify.domain.frames import (
@@ -20,17 +22,21 @@ from kj_notify.domain.frames import (
     ok_frame,
     parse_frame,
 )
+from kj_notify.domain.rate import FrameBudget
 from kj_notify.domain.tokens import TokenBook, bearer
 from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
 from kj_notify.service_layer import callbacks, terminals
+from kj_notify.settings import NotifySettings
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.outbox import Outbox
-from kj_schemas.base import Contract, SourceId
+from kj_schemas.base import Contract, SourceId, Text, UnitId, utcnow
 from kj_schemas.enums import ReceiptStatus
 
 log = structlog.get_logger(__name__)
 
 
 class Gateway(Protocol):
+    settings: NotifySettings
     pool: asyncpg.Pool
     outbox: Outbox
     hub: Hub
@@ -41,7 +47,7 @@ class Gateway(Protocol):
 
 class CallbackRegistration(Contract):
     url: AnyHttpUrl
-    signing_secret: Annotated[str, Field(min_length=16, max_length=256)]
+    signing_secret: Annotated[Text, StringConstraints(min_length=16, max_length=256)]
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -53,8 +59,10 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def refused(_request: Any, error: Refused) -> JSONResponse:
         return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
 
+    settings = gateway.settings
+
     @app.websocket("/v1/terminals/ws")
-    async def terminal_socket(websocket: WebSocket, unit_id: str = Query(max_length=64)) -> None:
+    async def terminal_socket(websocket: WebSocket, unit_id: Annotated[UnitId, Query()]) -> None:
         token = bearer(websocket.headers.get("authorization"))
         if not gateway.devices.speaks_for(unit_id, token):
             await websocket.close(code=1008, reason="device token does not speak for this unit")
@@ -63,11 +71,27 @@ def create_app(gateway: Gateway) -> FastAPI:
         session = TerminalSession(unit_id, websocket, gateway.pool)
         await session.send({"type": "hello", "unit_id": unit_id})
         await gateway.hub.join(session)
+        budget = FrameBudget(
+            rate=settings.terminal_frames_per_s,
+            burst=settings.terminal_frame_burst,
+            patience=settings.terminal_frame_burst,
+        )
         try:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                if not budget.take(time.monotonic()):
+                    if budget.exhausted:  # it keeps flooding: policy violation
+                        await websocket.close(code=1008, reason="too many frames")
+                        break
+                    retry = round(1 / settings.terminal_frames_per_s, 3)
+                    await session.send(
+                        error_frame(
+                            "rate_limited", "too many frames; resend later", retry_after_s=retry
+                        )
+                    )
+                    continue
                 # terminals send JSON in text frames, some libraries in binary ones: take both
                 raw = message.get("text")
                 if raw is None:
@@ -76,7 +100,7 @@ def create_app(gateway: Gateway) -> FastAPI:
                     except UnicodeDecodeError:
                         await session.send({"type": "error", "reason": "frame_not_utf8_json"})
                         continue
-                await _handle_frame(gateway, session, raw)
+                await _handle_frame(gateway, session, raw, received_at=utcnow())
         except WebSocketDisconnect:
             pass
         except RuntimeError:  # closed by a newer connection of the same unit
@@ -91,16 +115,20 @@ def create_app(gateway: Gateway) -> FastAPI:
         authorization: Annotated[str | None, Header()] = None,
         x_kj_unit: Annotated[str | None, Header()] = None,
     ) -> dict[str, str]:
+        received_at = utcnow()
         unit_id = x_kj_unit or ""
         if not gateway.devices.speaks_for(unit_id, bearer(authorization)):
             raise HTTPException(401, "a device token for the unit named in X-KJ-Unit is required")
         await gateway.hub.settled(work_order_id=work_order_id)
+        # the database not answering past the window: 503 with Retry-After (the host's handler)
         event_id = await terminals.answer(
             gateway.pool,
             gateway.outbox,
             unit_id=unit_id,
             work_order_id=work_order_id,
             answer=answer,
+            received_at=received_at,
+            keep_for_s=settings.answer_keep_s,
         )
         return {"event_id": str(event_id)}
 
@@ -121,8 +149,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     return app
 
 
-async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) -> None:
-    """One frame from a terminal; bad frames get an error frame and the socket stays up."""
+async def _handle_frame(
+    gateway: Gateway, session: TerminalSession, raw: str, *, received_at: datetime
+) -> None:
+    """One frame from a terminal, received at `received_at`; bad frames get an error frame and
+    the socket stays up."""
     try:
         frame = parse_frame(raw)
     except ValidationError as error:
@@ -131,6 +162,8 @@ async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) ->
         return
     if isinstance(frame, AnswerFrame):
         answer = Answer.model_validate(frame.model_dump(exclude={"type", "work_order_id"}))
+        if answer.event_id is None:  # one id for every try, and for the terminal's resend
+            answer = answer.model_copy(update={"event_id": uuid4()})
         await gateway.hub.settled(work_order_id=frame.work_order_id)
         try:
             event_id = await terminals.answer(
@@ -139,10 +172,26 @@ async def _handle_frame(gateway: Gateway, session: TerminalSession, raw: str) ->
                 unit_id=session.unit_id,
                 work_order_id=frame.work_order_id,
                 answer=answer,
+                received_at=received_at,
+                keep_for_s=gateway.settings.answer_keep_s,
             )
         except Refused as refused:
             await session.send(
                 error_frame(refused.reason, refused.detail, str(frame.work_order_id))
+            )
+            return
+        except UNAVAILABLE as error:
+            # kept for `answer_keep_s` and still not recorded: the terminal resends it (same
+            # event id, so it counts once), and the socket stays up (issue 14: it closed 1011)
+            log.warning("answer_not_recorded", unit_id=session.unit_id, error=type(error).__name__)
+            await session.send(
+                error_frame(
+                    "unavailable",
+                    "the answer could not be recorded now; resend it",
+                    str(frame.work_order_id),
+                    event_id=str(answer.event_id),
+                    retry_after_s=gateway.settings.retry_after_s,
+                )
             )
             return
         reply = ok_frame(str(frame.work_order_id), "event")
