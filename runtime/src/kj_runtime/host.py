@@ -26,9 +26,9 @@ from fastapi import FastAPI
 from kj_runtime import heap
 from kj_runtime.consume import Consumer, Subscription
 from kj_runtime.deadletters import DeadLetters
+from kj_runtime.http_errors import answer_unavailable
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.http_server import guarded_http_protocol
-from kj_runtime.http_unavailable import answer_unavailable
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging

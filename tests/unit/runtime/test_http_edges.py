@@ -5,16 +5,16 @@ refused in production, and uvicorn runs with limits."""
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from pydantic import ValidationError
 
 from kj_alarm.settings import DEV_INTEGRATIONS, AlarmSettings
 from kj_notify.settings import NotifySettings
 from kj_runtime.credentials import TokenTable, token_hash
 from kj_runtime.host import WS_MAX_BYTES, server_options
+from kj_runtime.http_errors import answer_bad_requests, answer_unavailable
 from kj_runtime.http_ops import add_ops_routes
 from kj_runtime.http_server import GuardedHttpToolsProtocol
-from kj_runtime.http_unavailable import answer_unavailable
 from kj_runtime.settings import ServiceSettings
 
 
@@ -46,6 +46,39 @@ async def test_a_database_that_does_not_answer_is_a_503_with_retry_after() -> No
             answer = await client.get(path)
             assert (answer.status_code, answer.headers.get("retry-after")) == (503, "3"), path
         assert (await client.get("/bug")).status_code == 500  # stays visible
+
+
+async def test_a_bad_request_is_a_422_naming_the_field_without_echoing_it() -> None:
+    """FastAPI's own answer repeats the input (a lone surrogate then fails it as a 500) and
+    says 400, which no route documents, for a body that is not UTF-8 JSON."""
+    app = FastAPI()
+    refused: list[None] = []
+
+    @app.post("/things")
+    async def things(thing: dict[str, int]) -> dict[str, int]:
+        return thing
+
+    @app.get("/teapot")
+    async def teapot() -> None:
+        raise HTTPException(418, "short and stout", headers={"X-Kind": "tea"})
+
+    answer_bad_requests(app, on_refused=lambda: refused.append(None))
+    headers = {"content-type": "application/json"}
+    async with _client(app) as client:
+        for body in (b'{"a": "\xff"}', b"\xc3("):  # not UTF-8
+            answer = await client.post("/things", content=body, headers=headers)
+            assert answer.status_code == 422, body
+            assert answer.json()["detail"][0]["loc"] == ["body"]
+        for body in (b'{"a": "\\ud800"}', b'{"a": "\xed\xa0\x80"}', b'{"a": "139-1234-5678"}'):
+            answer = await client.post("/things", content=body, headers=headers)
+            assert answer.status_code == 422, body
+            assert [e["loc"] for e in answer.json()["detail"]] == [["body", "a"]]
+            assert b"139" not in answer.content and "input" not in answer.json()["detail"][0]
+        assert len(refused) == 5
+        assert (await client.post("/things", json={"a": 1})).json() == {"a": 1}
+        other = await client.get("/teapot")  # other HTTP errors keep their status and headers
+        assert (other.status_code, other.headers["x-kind"]) == (418, "tea")
+        assert other.json() == {"detail": "short and stout"}
 
 
 async def test_metrics_and_api_pages_can_leave_the_api_port() -> None:

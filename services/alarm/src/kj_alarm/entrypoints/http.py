@@ -7,11 +7,9 @@ from uuid import UUID
 
 import structlog
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat, IntakeResult
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
@@ -30,6 +28,7 @@ from kj_alarm.service_layer.unmerge import NotMerged, UnknownAlarm, unmerge
 from kj_alarm.service_layer.views import BadCursor, alarm_story, board_page
 from kj_alarm.settings import AlarmSettings
 from kj_runtime.errors import UNAVAILABLE
+from kj_runtime.http_errors import answer_bad_requests
 from kj_schemas.alarms import AlarmReport
 from kj_schemas.base import RecentTimestamp
 
@@ -92,26 +91,8 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         REJECTED.labels("http", "unauthorized").inc()
         return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, RequestValidationError)
-        REJECTED.labels("http", "invalid").inc()
-        # name each bad field and why; never echo the input (it may hold a caller's phone)
-        detail = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, StarletteHTTPException)
-        if error.status_code == 400:  # FastAPI could not even decode the body (not UTF-8 JSON)
-            REJECTED.labels("http", "invalid").inc()
-            detail = [{"loc": ["body"], "msg": "not a UTF-8 JSON document", "type": "json_invalid"}]
-            return JSONResponse({"detail": detail}, status_code=422)
-        return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-        )
+    # a 422 names each bad field and why; it never echoes the input (it may hold a caller's phone)
+    answer_bad_requests(app, on_refused=REJECTED.labels("http", "invalid").inc)
 
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)

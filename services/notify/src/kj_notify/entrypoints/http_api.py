@@ -11,7 +11,7 @@ import asyncpg
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import AnyHttpUrl, StringConstraints, ValidationError
+from pydantic import AnyHttpUrl, BaseModel, StringConstraints, ValidationError
 
 from kj_notify.domain.answers import Refused
 from kj_notify.domain.frames import (
@@ -28,6 +28,7 @@ from kj_notify.entrypoints.hub import Hub, ReceiptBatcher, TerminalSession
 from kj_notify.service_layer import callbacks, terminals
 from kj_notify.settings import NotifySettings
 from kj_runtime.errors import UNAVAILABLE
+from kj_runtime.http_errors import answer_bad_requests
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import Contract, SourceId, Text, UnitId, utcnow
 from kj_schemas.enums import ReceiptStatus
@@ -45,6 +46,37 @@ class Gateway(Protocol):
     integrations: TokenBook
 
 
+class Problem(BaseModel):
+    """Why a request was not taken: `detail` (for a 422 from validation, a list naming each bad
+    field), and for a refused answer a short `reason` (`not_your_work_order`, `withdrawn`...)."""
+
+    detail: str | list[dict[str, Any]]
+    reason: str | None = None
+
+
+class AnswerTaken(BaseModel):
+    event_id: UUID  # the same again when the same answer is sent again
+
+
+class CallbackRegistered(BaseModel):
+    source: str
+    url: str
+
+
+ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no device token for the unit in X-KJ-Unit"},
+    403: {"model": Problem, "description": "this unit holds no such work order"},
+    409: {"model": Problem, "description": "the work order was withdrawn: stand down"},
+    422: {"model": Problem, "description": "a bad answer, or one that lacks what its kind needs"},
+    503: {"model": Problem, "description": "the database does not answer; retry later"},
+}
+CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no API token for this integration"},
+    422: {"model": Problem, "description": "a bad registration"},
+    503: {"model": Problem, "description": "the database does not answer; retry later"},
+}
+
+
 class CallbackRegistration(Contract):
     url: AnyHttpUrl
     signing_secret: Annotated[Text, StringConstraints(min_length=16, max_length=256)]
@@ -54,6 +86,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     """The terminals' gateway and the integrations' routes; the ops routes (/healthz, /readyz,
     /metrics, /docs) are added by the service host."""
     app = FastAPI(title="kj-notify", version="1")
+    answer_bad_requests(app)
 
     @app.exception_handler(Refused)
     async def refused(_request: Any, error: Refused) -> JSONResponse:
@@ -108,7 +141,13 @@ def create_app(gateway: Gateway) -> FastAPI:
         finally:
             await gateway.hub.leave(session)
 
-    @app.post("/v1/workorders/{work_order_id}/events", status_code=202)
+    @app.post(
+        "/v1/workorders/{work_order_id}/events",
+        status_code=202,
+        response_model=AnswerTaken,
+        responses=ANSWER_ERRORS,
+        summary="a unit's answer to its work order, for terminals that hold no socket",
+    )
     async def post_answer(
         work_order_id: UUID,
         answer: Answer,
@@ -132,7 +171,12 @@ def create_app(gateway: Gateway) -> FastAPI:
         )
         return {"event_id": str(event_id)}
 
-    @app.put("/v1/integrations/{source}/callback")
+    @app.put(
+        "/v1/integrations/{source}/callback",
+        response_model=CallbackRegistered,
+        responses=CALLBACK_ERRORS,
+        summary="where an integration's alarms' status changes are posted, and their secret",
+    )
     async def register_callback(
         source: SourceId,
         registration: CallbackRegistration,

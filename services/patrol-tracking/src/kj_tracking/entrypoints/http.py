@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from kj_runtime.http_errors import answer_bad_requests
 from kj_schemas.base import PlatformId, RecentTimestamp, UnitId
 from kj_tracking.entrypoints.access import Operator, Operators
 from kj_tracking.service_layer import views
@@ -46,8 +48,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "no such unit this operator may see"}
 }
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    detail: list[FieldError]
+
+
 BAD_WINDOW: dict[int | str, dict[str, Any]] = {
-    422: {"description": "a bad window: start after end, or longer than allowed"}
+    422: {
+        "model": Invalid,
+        "description": "a bad id or window: start after end, longer than allowed, not recent",
+    }
 }
 
 
@@ -55,6 +72,7 @@ def make_app(
     tracker: Tracker, pool: asyncpg.Pool, operators: Operators, *, max_track: timedelta
 ) -> FastAPI:
     app = FastAPI(title="patrol tracking", version="1.0.0")
+    answer_bad_requests(app)
 
     async def operator(authorization: Annotated[str | None, Header()] = None) -> Operator:
         found = operators.from_header(authorization)
@@ -80,7 +98,10 @@ def make_app(
     def window(start: datetime, end: datetime) -> None:
         if end < start or end - start > max_track:
             hours = max_track.total_seconds() / 3600
-            raise HTTPException(422, f"give start <= end, at most {hours:g} hours apart")
+            message = f"give start <= end, at most {hours:g} hours apart"
+            raise RequestValidationError(
+                [{"loc": ("query", "end"), "msg": message, "type": "value_error"}]
+            )
 
     @app.get("/units/{unit_id}", response_model=UnitView, responses={**NOT_FOUND, **ERRORS})
     async def unit_state(unit_id: UnitId, caller: Caller) -> dict[str, object]:
