@@ -1,5 +1,5 @@
 -- depends: 0011.alarm_intake_indexes
--- An integration reads only its own alarms (issue 14, decision 0045): the board is filtered by
+-- An integration reads only its own alarms (issue 14, decision 0072): the board is filtered by
 -- source, so its two indexes lead with the source. They replace the ones that did not (the
 -- same number of indexes, so an intake pays what it paid before).
 drop index if exists alarms_board_idx;

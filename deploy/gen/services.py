@@ -24,7 +24,7 @@ class Credentials:
 
 INTEGRATION_TOKENS = ("kj-integration-tokens",)  # a 110 centre's API token: alarm and notify
 # who may read units' positions and tracks from patrol tracking until the console's sessions
-# exist (decision 0045)
+# exist (decision 0072)
 OPERATOR_TOKENS = ("kj-operator-tokens",)
 DEVICE_TOKENS = tuple(f"kj-device-tokens-{i}" for i in range(1, 9))  # 8 × ~12,000 units
 

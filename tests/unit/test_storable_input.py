@@ -94,7 +94,7 @@ def test_numbers_beyond_their_column_are_refused(model: type[Any], field: str, v
 def test_dispatch_never_gets_or_keeps_a_callers_phone_number() -> None:
     """`alarms.accepted` carries no phone number; one written before this change carries it,
     and reading it drops the number, so dispatch (which stores the message it read) never keeps
-    it (decision 0049)."""
+    it (decision 0077)."""
     assert "caller_phone" not in AlarmAccepted.model_fields
     old = {**ACCEPTED, "caller_phone": "13807391234"}
     read = codec.decode(AlarmAccepted, json.dumps(old).encode())

@@ -72,7 +72,7 @@ class Service(Generic[C]):
 
 
 def server_options(settings: ServiceSettings) -> dict[str, Any]:
-    """uvicorn's options for every service (decision 0047): no logging of its own, no lifespan
+    """uvicorn's options for every service (decision 0074): no logging of its own, no lifespan
     (the host starts and stops everything), the request read deadline and head size limit,
     the idle keep-alive timeout, a WebSocket message limit and pings, no Server header."""
     return {

@@ -3,7 +3,7 @@ without a CDN (the host calls `add_ops_routes` on every service's app).
 
 `/metrics` and the API pages (`/docs`, `/redoc`, `/openapi.json`) can be closed to whoever
 reaches the API: with `separate`, they move to an app of their own, which the host serves on
-the ops port (`ops_port`, decision 0046); `/healthz` and `/readyz` stay on both."""
+the ops port (`ops_port`, decision 0073); `/healthz` and `/readyz` stay on both."""
 
 from collections.abc import Awaitable, Callable
 

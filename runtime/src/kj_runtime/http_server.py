@@ -1,4 +1,4 @@
-"""The limits uvicorn does not set by itself, for every service's HTTP server (decision 0047).
+"""The limits uvicorn does not set by itself, for every service's HTTP server (decision 0074).
 
 uvicorn closes a kept-alive connection that sends nothing for `timeout_keep_alive`, but a
 connection that has begun a request is never timed: 400 half-sent requests were held for

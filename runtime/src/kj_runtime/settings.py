@@ -93,14 +93,14 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = "127.0.0.1"  # where the HTTP API listens (0.0.0.0 in a pod)
     http_port: int = 8000  # its port: each service has its own default
-    # HTTP server limits (decision 0047): a request, head and body, must arrive whole within
+    # HTTP server limits (decision 0074): a request, head and body, must arrive whole within
     # this many seconds of its first byte (slowloris); a kept-alive connection with no request
     # is closed after the idle timeout; a request's line and headers hold at most this much
     http_read_timeout_s: float = Field(default=10.0, gt=0)
     http_idle_timeout_s: int = Field(default=5, ge=1)
     http_max_head_bytes: int = Field(default=65_536, ge=1024)
     # when set, /metrics and the API pages (/docs, /redoc, /openapi.json) are served only on
-    # this port, on ops_host, and no longer on http_port (decision 0046)
+    # this port, on ops_host, and no longer on http_port (decision 0073)
     ops_port: int | None = None
     ops_host: str = "127.0.0.1"
     retry_after_s: int = 2  # the Retry-After of a 503 when the database or broker does not answer

@@ -59,7 +59,7 @@ class AlarmAccepted(_AlarmFacts):
     """An alarm taken in for dispatch, with its response tier and target. Keyed by region, so one
     dispatch process owns every alarm of a region.
 
-    It carries no caller's phone number (decision 0049): dispatch never calls the caller, and
+    It carries no caller's phone number (decision 0077): dispatch never calls the caller, and
     the number stays with the services that do (intake, the 110 callbacks, the 12345 hand-off
     on `AlarmDiverted`). A message written before carries an optional `caller_phone`: reading
     it drops the number, so no consumer keeps it (dispatch stores the message it read)."""

@@ -3,7 +3,7 @@
 Whatever a contract accepts, PostgreSQL keeps and every read gives back (issue 14: a report of
 year 1 was stored, then every read of it answered 500; a NUL character was a 500 instead of a
 422). So every text refuses what PostgreSQL refuses, every time is one the record can hold and
-Python can read back in UTC, and every integer fits the column it goes to (decision 0048)."""
+Python can read back in UTC, and every integer fits the column it goes to (decision 0076)."""
 
 import re
 from datetime import UTC, datetime, timedelta

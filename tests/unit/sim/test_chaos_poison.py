@@ -1,6 +1,6 @@
 """The chaos run's poison records are what their names say: a consumer cannot take them as the
 topic's message. The NUL one was valid by the contracts with free text (refused by PostgreSQL
-only, the hardest case); the contracts' text types refuse it now (decision 0048), so every
+only, the hardest case); the contracts' text types refuse it now (decision 0076), so every
 consumer dead-letters it at decoding."""
 
 import orjson

@@ -47,7 +47,7 @@ class NotifySettings(ServiceSettings):
     # how often the backlog gauge is refreshed and overdue deliveries get a failed receipt
     overdue_check_s: float = 5.0
 
-    # terminals (decision 0047): a WebSocket message larger than this closes the socket (1009);
+    # terminals (decision 0074): a WebSocket message larger than this closes the socket (1009);
     # a terminal may send this many frames a second on average and a burst at once: beyond, each
     # frame gets an error frame (`rate_limited`), and as many again in a row close it (1008)
     terminal_max_frame_bytes: int = Field(default=16_384, ge=1024)

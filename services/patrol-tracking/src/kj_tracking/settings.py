@@ -51,7 +51,7 @@ class TrackingSettings(ServiceSettings):
     track_max_hours: float = Field(default=24.0, gt=0)  # GET /units/{id}/track spans at most this
 
     # who may read units' positions and tracks over HTTP until the console's sessions exist
-    # (decision 0045): operator name -> sha256 hex of its bearer token. None configured: every
+    # (decision 0072): operator name -> sha256 hex of its bearer token. None configured: every
     # read answers 401. There is no development token.
     operator_token_sha256: dict[str, str] = Field(
         default_factory=dict, json_schema_extra=CREDENTIAL

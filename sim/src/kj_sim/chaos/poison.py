@@ -104,7 +104,7 @@ def key_of(spec: TopicSpec, body: dict[str, Any]) -> bytes:
 
 def with_nul(spec: TopicSpec, body: dict[str, Any]) -> dict[str, Any]:
     """The message with a NUL inside a free-text field it may carry (refused by PostgreSQL in
-    text and jsonb, and by the contracts' text types since decision 0048), or inside an id when
+    text and jsonb, and by the contracts' text types since decision 0076), or inside an id when
     it has no free text."""
     for name in TEXT_FIELDS:
         if name in spec.value.model_fields:

@@ -1,5 +1,5 @@
 """Who a bearer token speaks for, and which alarms it may see and act on: the one check, for the
-FastAPI routes and for the lean intake path (decision 0045).
+FastAPI routes and for the lean intake path (decision 0072).
 
 Only the tokens' SHA-256 hashes are kept and compared in constant time
 (`kj_runtime.credentials.TokenTable`), in memory: no database round trip per request (decision

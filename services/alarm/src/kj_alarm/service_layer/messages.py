@@ -28,7 +28,7 @@ def _scene(row: Any) -> dict[str, Any]:
 
 
 def accepted(row: Any) -> AlarmAccepted:
-    """For dispatch: the scene, not the caller (no phone number, decision 0049)."""
+    """For dispatch: the scene, not the caller (no phone number, decision 0077)."""
     return AlarmAccepted(
         **_facts(row),
         **_scene(row),

@@ -1,5 +1,5 @@
 """Who may read units' positions and tracks, and which units: the one check of the tracking
-API (decision 0045). An operator's bearer token until the console's sessions exist, kept as a
+API (decision 0072). An operator's bearer token until the console's sessions exist, kept as a
 hash; each operator sees the units of its platforms (all of them when none are named). A unit
 it may not see is answered like one that does not exist (404), so unit ids say nothing."""
 
