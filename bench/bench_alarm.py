@@ -52,18 +52,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=300)
+
+
 def _bodies(count: int, first: int = 0) -> list[bytes]:
-    """Alarms `first` to `first + count` of a run: distinct new incidents, reported an hour
-    apart, so none is a duplicate call of another (merged) as long as their ranges do not
-    overlap."""
-    base = datetime(2040, 1, 1, tzinfo=UTC) + timedelta(hours=first)
+    """Alarms `first` to `first + count` of a run: distinct new incidents, none a duplicate call
+    of another (merged) as long as their ranges do not overlap: 1,600 places 500 m apart, each
+    taken again only 320 hours later, reported 12 minutes apart. A report's time must be within
+    a year of its receipt: the run's 30,200 alarms start 300 days ago (251 days of them)."""
+    base = BASE + timedelta(minutes=12 * first)
     run = uuid.uuid4().hex[:6]
     return [
         orjson.dumps(
             {
                 "source": "sy110",
                 "source_alarm_id": f"B{run}-{i:06d}",
-                "reported_at": (base + timedelta(hours=i)).isoformat(),
+                "reported_at": (base + timedelta(minutes=12 * i)).isoformat(),
                 "caller_phone": "13807391234",
                 "location": {"lat": 27.1 + (i % 40) * 0.005, "lon": 111.3 + (i // 40 % 40) * 0.005},
                 "category": "theft",

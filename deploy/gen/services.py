@@ -23,6 +23,9 @@ class Credentials:
 
 
 INTEGRATION_TOKENS = ("kj-integration-tokens",)  # a 110 centre's API token: alarm and notify
+# who may read units' positions and tracks from patrol tracking until the console's sessions
+# exist (decision 0072)
+OPERATOR_TOKENS = ("kj-operator-tokens",)
 DEVICE_TOKENS = tuple(f"kj-device-tokens-{i}" for i in range(1, 9))  # 8 × ~12,000 units
 
 
@@ -116,6 +119,11 @@ SERVICES: tuple[Service, ...] = (
         calls_out=False,
         autoscale=True,
         max_replicas=12,  # patrol.pings has 12 partitions: more consumers would sit idle
+        credentials=(
+            Credentials(
+                "KJ_TRACKING_OPERATOR_TOKEN_SHA256_FILE", "operator-tokens", OPERATOR_TOKENS
+            ),
+        ),
         stateful=True,
     ),
     Service(

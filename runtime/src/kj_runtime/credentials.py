@@ -5,6 +5,8 @@ environment variable (Linux: 128 KiB) nor in one Kubernetes Secret (1 MiB), so a
 points at a file or at a directory where several Secrets are projected, one JSON file each
 (decision 0051). Every error names the file and what is wrong in it."""
 
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +18,42 @@ SHA256_HEX_LEN = 64
 # marks a settings field that production must provide (tests check every manifest sets it, or
 # its `_file` twin): `Field(..., json_schema_extra=CREDENTIAL)`
 CREDENTIAL: JsonDict = {"credential": True}
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 hex of a bearer token: the only form a token is kept in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenTable:
+    """Whose bearer token this is, from a table `{name: sha256 hex}`. The offered token's hash
+    is compared with every one in constant time, so the answer's timing says nothing; all in
+    memory, no round trip per request."""
+
+    def __init__(self, hashes: Mapping[str, str]) -> None:
+        self._hashes = {name: bytes.fromhex(digest) for name, digest in hashes.items()}
+
+    def holder(self, token: str) -> str | None:
+        """The name that holds `token`, or None."""
+        offered = hashlib.sha256(token.encode()).digest()
+        found = None
+        for name, expected in self._hashes.items():  # compare with every hash: no timing hint
+            if hmac.compare_digest(offered, expected):
+                found = name
+        return found
+
+    def __bool__(self) -> bool:
+        return bool(self._hashes)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
 
 
 def check_hashes(table: Mapping[Any, Any], *, where: str) -> dict[str, str]:

@@ -26,7 +26,9 @@ from fastapi import FastAPI
 from kj_runtime import heap
 from kj_runtime.consume import Consumer, Subscription
 from kj_runtime.deadletters import DeadLetters
+from kj_runtime.http_errors import answer_unavailable
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
+from kj_runtime.http_server import guarded_http_protocol
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
@@ -35,6 +37,8 @@ from kj_runtime.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 
 Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+# a WebSocket message larger than this closes the socket (1009); uvicorn's default is 16 MiB
+WS_MAX_BYTES = 65_536
 Step = Callable[[], Awaitable[Any]]
 C = TypeVar("C")
 
@@ -63,7 +67,28 @@ class Service(Generic[C]):
     before_stop: list[Step] = field(default_factory=list)  # e.g. close terminals' sockets
     resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     producer: AIOKafkaProducer | None = None  # started; the host's dead letters use it
+    # over `server_options(settings)`, e.g. notify's WebSocket frame limit
     uvicorn_options: dict[str, Any] = field(default_factory=dict)
+
+
+def server_options(settings: ServiceSettings) -> dict[str, Any]:
+    """uvicorn's options for every service (decision 0074): no logging of its own, no lifespan
+    (the host starts and stops everything), the request read deadline and head size limit,
+    the idle keep-alive timeout, a WebSocket message limit and pings, no Server header."""
+    return {
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "off",
+        "http": guarded_http_protocol(
+            read_timeout_s=settings.http_read_timeout_s,
+            max_head_bytes=settings.http_max_head_bytes,
+        ),
+        "timeout_keep_alive": settings.http_idle_timeout_s,
+        "ws_max_size": WS_MAX_BYTES,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "server_header": False,
+    }
 
 
 class Host(Generic[C]):
@@ -73,9 +98,9 @@ class Host(Generic[C]):
         self.ready = asyncio.Event()
         self.failed: str | None = None  # the first loop that died
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._server: QuietServer | None = None
-        self._serving: asyncio.Task[None] | None = None
+        self._servers: list[tuple[QuietServer, asyncio.Task[None]]] = []
         self._watch: asyncio.Task[None] | None = None
+        self.ops_app: FastAPI | None = None  # /metrics and the API pages, when on the ops port
 
     @property
     def core(self) -> C:
@@ -85,7 +110,10 @@ class Host(Generic[C]):
         service, settings = self.service, self.service.settings
         app = service.app or FastAPI(title=f"kj-{service.name}")
         service.app = app
-        add_ops_routes(app, {**service.checks, "tasks": self._alive})
+        answer_unavailable(app, retry_after_s=settings.retry_after_s)
+        separate = settings.ops_port is not None
+        ops = add_ops_routes(app, {**service.checks, "tasks": self._alive}, separate=separate)
+        self.ops_app = ops
         for step in service.restore:
             await step()
         if service.subscriptions:
@@ -105,15 +133,19 @@ class Host(Generic[C]):
         for name, loop in service.loops.items():
             self._spawn(name, loop)
         if http:
-            options: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "off"}
-            options.update(service.uvicorn_options)
-            self._server = QuietServer(
-                uvicorn.Config(app, host=settings.http_host, port=settings.http_port, **options)
-            )
-            self._serving = asyncio.create_task(self._server.serve(), name="http")
+            options = {**server_options(settings), **service.uvicorn_options}
+            self._serve(app, settings.http_host, settings.http_port, options, "http")
+            if ops is not None and settings.ops_port is not None:
+                self._serve(ops, settings.ops_host, settings.ops_port, options, "http-ops")
         self._watch = asyncio.create_task(self._watch_tasks(), name="watch")
         self.ready.set()
         log.info("service_started", service=service.name, tasks=sorted(self._tasks))
+
+    def _serve(
+        self, app: FastAPI, host: str, port: int, options: dict[str, Any], name: str
+    ) -> None:
+        server = QuietServer(uvicorn.Config(app, host=host, port=port, **options))
+        self._servers.append((server, asyncio.create_task(server.serve(), name=name)))
 
     def _spawn(self, name: str, loop: Loop) -> None:
         self._tasks[name] = asyncio.create_task(loop(self.stop), name=name)
@@ -154,8 +186,8 @@ class Host(Generic[C]):
         for step in self.service.before_stop:
             with contextlib.suppress(Exception):
                 await step()
-        if self._server is not None:
-            self._server.should_exit = True
+        for server, _ in self._servers:
+            server.should_exit = True
         tasks = list(self._tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout_s)
@@ -163,9 +195,9 @@ class Host(Generic[C]):
                 log.warning("task_did_not_stop", task=task.get_name())
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._serving is not None:
+        for _, serving in self._servers:
             with contextlib.suppress(Exception):
-                await self._serving
+                await serving
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)

@@ -1,17 +1,55 @@
 """Health, readiness and metrics endpoints, the same on every service; and its API pages served
-without a CDN (every service builds its app, then calls `add_ops_routes`)."""
+without a CDN (the host calls `add_ops_routes` on every service's app).
+
+`/metrics` and the API pages (`/docs`, `/redoc`, `/openapi.json`) can be closed to whoever
+reaches the API: with `separate`, they move to an app of their own, which the host serves on
+the ops port (`ops_port`, decision 0073); `/healthz` and `/readyz` stay on both."""
 
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.routing import BaseRoute
 
 from kj_runtime.http_docs import serve_docs_offline
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
-def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
+def add_ops_routes(
+    app: FastAPI, checks: dict[str, ReadinessCheck], *, separate: bool = False
+) -> FastAPI | None:
+    """Adds the probes to `app`, and `/metrics` with the API pages to `app` or, with
+    `separate`, to a new app that is returned (the API's pages describe `app`)."""
+    probes = _probes(checks)
+    app.include_router(probes)
+    if not separate:
+        app.include_router(_metrics())
+        serve_docs_offline(app)
+        return None
+    ops = FastAPI(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        openapi_url=app.openapi_url,
+        docs_url=app.docs_url,
+        redoc_url=app.redoc_url,
+    )
+    ops.openapi = app.openapi  # type: ignore[method-assign]  # the API's document, not ops'
+    pages = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.router.routes[:] = [r for r in app.router.routes if _path(r) not in pages - {None}]
+    app.openapi_url = app.docs_url = app.redoc_url = None
+    ops.include_router(probes)
+    ops.include_router(_metrics())
+    serve_docs_offline(ops)
+    return ops
+
+
+def _path(route: BaseRoute) -> str | None:
+    return getattr(route, "path", None)
+
+
+def _probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -32,9 +70,14 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadinessCheck]) -> None:
         response.status_code = 200 if ready else 503
         return {"ready": ready, "checks": results}
 
+    return router
+
+
+def _metrics() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
     @router.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(router)
-    serve_docs_offline(app)
+    return router

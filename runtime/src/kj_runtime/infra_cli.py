@@ -1,10 +1,14 @@
 """`kj-infra`: the steps of `make up` that speak to the servers: wait until each answers,
-apply migrations, create the catalogue's topics, load the city."""
+apply migrations, create the catalogue's topics, load the city; the nightly prune; and the
+dead letters, listed or sent again to their source topics (`kj-infra deadletters --help`)."""
 
 import argparse
 import asyncio
 import sys
 
+from aiokafka.errors import KafkaError
+
+from kj_runtime import deadletters_cli
 from kj_runtime.db import wait_for_postgres
 from kj_runtime.kafka import create_topics, list_topics, stray_topics, wait_for_kafka
 from kj_runtime.migrations import apply_migrations
@@ -62,12 +66,23 @@ async def _seed(settings: ServiceSettings) -> None:
     print(f"seed: {summary}")
 
 
+STEPS = {
+    "wait": "wait until Kafka and PostgreSQL answer",
+    "migrate": "apply the database migrations",
+    "topics": "create the catalogue's topics that are missing",
+    "seed": "load the city",
+    "prune": "delete what retention no longer keeps",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kj-infra", description=__doc__)
-    parser.add_argument(
-        "step", choices=["wait", "migrate", "topics", "seed", "prune"], help="what to do"
-    )
-    parser.add_argument("--deadline", type=float, default=60.0, help="seconds to wait")
+    steps = parser.add_subparsers(dest="step", required=True, metavar="step")
+    for step, helped in STEPS.items():
+        sub = steps.add_parser(step, help=helped)
+        if step == "wait":
+            sub.add_argument("--deadline", type=float, default=60.0, help="seconds to wait")
+    deadletters_cli.add_parser(steps)
     args = parser.parse_args(argv)
     settings = ServiceSettings()
     try:
@@ -79,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_topics(settings))
         elif args.step == "prune":
             asyncio.run(_prune(settings))
+        elif args.step == "deadletters":
+            return asyncio.run(deadletters_cli.run(args, settings.kafka))
         else:
             asyncio.run(_seed(settings))
-    except (TimeoutError, ValueError, OSError) as error:  # CityDataError is a ValueError
+    except (TimeoutError, ValueError, OSError, KafkaError) as error:  # CityDataError: ValueError
         print(f"kj-infra {args.step}: {error}", file=sys.stderr)
         return 1
     return 0

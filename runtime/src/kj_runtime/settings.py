@@ -4,6 +4,7 @@
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,8 +85,25 @@ class ServiceSettings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    # "production" refuses to start with a development credential (the sample integration's
+    # token, terminals' tokens derived from a dev secret): one variable for every service
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        validation_alias=AliasChoices("KJ_ENVIRONMENT", "environment"),
+    )
     http_host: str = "127.0.0.1"  # where the HTTP API listens (0.0.0.0 in a pod)
     http_port: int = 8000  # its port: each service has its own default
+    # HTTP server limits (decision 0074): a request, head and body, must arrive whole within
+    # this many seconds of its first byte (slowloris); a kept-alive connection with no request
+    # is closed after the idle timeout; a request's line and headers hold at most this much
+    http_read_timeout_s: float = Field(default=10.0, gt=0)
+    http_idle_timeout_s: int = Field(default=5, ge=1)
+    http_max_head_bytes: int = Field(default=65_536, ge=1024)
+    # when set, /metrics and the API pages (/docs, /redoc, /openapi.json) are served only on
+    # this port, on ops_host, and no longer on http_port (decision 0073)
+    ops_port: int | None = None
+    ops_host: str = "127.0.0.1"
+    retry_after_s: int = 2  # the Retry-After of a 503 when the database or broker does not answer
     log_level: str = "info"  # debug, info, warning, error
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     # the city: city.yaml (platforms, units, tier targets), zones and checkpoints
@@ -93,3 +111,7 @@ class ServiceSettings(BaseSettings):
         default=REPO_ROOT / "cities" / "shaoyang",
         validation_alias=AliasChoices("KJ_CITY_DIR", "city_dir"),
     )
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"

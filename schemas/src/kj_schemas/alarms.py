@@ -1,11 +1,12 @@
 """Alarms (警情): as a 110 integration reports them, and as the alarm service publishes them."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kj_schemas.base import (
+    INT4_MAX,
     Code,
     Contract,
     GeoPoint,
@@ -13,6 +14,7 @@ from kj_schemas.base import (
     Message,
     PhoneNumber,
     PositiveSeconds,
+    RecentTimestamp,
     RegionId,
     ShortText,
     SourceAlarmId,
@@ -32,7 +34,7 @@ class AlarmReport(Contract):
     schema_version: Literal[1] = 1
     source: SourceId
     source_alarm_id: SourceAlarmId
-    reported_at: Timestamp
+    reported_at: RecentTimestamp  # within a year before and a day after its receipt
     caller_phone: PhoneNumber | None = None
     location: GeoPoint
     address: ShortText | None = None
@@ -55,20 +57,31 @@ class _AlarmFacts(Message):
 
 class AlarmAccepted(_AlarmFacts):
     """An alarm taken in for dispatch, with its response tier and target. Keyed by region, so one
-    dispatch process owns every alarm of a region."""
+    dispatch process owns every alarm of a region.
 
-    caller_phone: PhoneNumber | None = None
+    It carries no caller's phone number (decision 0077): dispatch never calls the caller, and
+    the number stays with the services that do (intake, the 110 callbacks, the 12345 hand-off
+    on `AlarmDiverted`). A message written before carries an optional `caller_phone`: reading
+    it drops the number, so no consumer keeps it (dispatch stores the message it read)."""
+
     address: ShortText | None = None
     description: LongText | None = None
     tier: ResponseTier
     target_seconds: PositiveSeconds
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forget_caller_phone(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "caller_phone" in data:
+            return {key: value for key, value in data.items() if key != "caller_phone"}
+        return data
 
 
 class AlarmMerged(_AlarmFacts):
     """A repeat call about an open incident: recorded and counted, never dispatched twice."""
 
     merged_into: UUID
-    callers: Annotated[int, Field(strict=True, ge=2)]
+    callers: Annotated[int, Field(strict=True, ge=2, le=INT4_MAX)]
 
 
 class AlarmDiverted(_AlarmFacts):

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from kj_schemas.base import Code, Message, Timestamp
+from kj_schemas.base import INT4_MAX, INT8_MAX, Code, Message, Timestamp
 
 
 class DeadLetter(Message):
@@ -16,12 +16,12 @@ class DeadLetter(Message):
     at `source_topic`/`partition`/`offset`, for a replay."""
 
     source_topic: Annotated[str, Field(min_length=1, max_length=249)]
-    partition: Annotated[int, Field(strict=True, ge=0)]
-    offset: Annotated[int, Field(strict=True, ge=0)]
+    partition: Annotated[int, Field(strict=True, ge=0, le=INT4_MAX)]
+    offset: Annotated[int, Field(strict=True, ge=0, le=INT8_MAX)]
     key: Annotated[str, Field(max_length=1024)] | None = None
     value: str
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
-    value_bytes: Annotated[int, Field(strict=True, ge=0)] | None = None
+    value_bytes: Annotated[int, Field(strict=True, ge=0, le=INT8_MAX)] | None = None
     truncated: bool = False
     reason: Code
     detail: Annotated[str, Field(min_length=1, max_length=4000)]

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from kj_schemas.base import (
+    INT8_MAX,
     Code,
     GeoPoint,
     LongText,
@@ -47,7 +48,7 @@ class DeliveryReceipt(Message):
     detail: ShortText | None = None
     alarm_id: UUID | None = None
     action: WorkOrderAction | None = None
-    delivery_id: Annotated[int, Field(strict=True, ge=1)] | None = None
+    delivery_id: Annotated[int, Field(strict=True, ge=1, le=INT8_MAX)] | None = None
 
     @model_validator(mode="after")
     def _failure_says_why(self) -> Self:

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from kj_schemas.alarms import PriorityLevel
 from kj_schemas.base import (
+    INT4_MAX,
     Code,
     GeoPoint,
     LongText,
@@ -141,4 +142,4 @@ class CommandNotice(Message):
     suggested_unit_id: UnitId | None = None
     suggested_platform_id: PlatformId | None = None
     eta_seconds: Seconds | None = None
-    target_seconds: Annotated[int, Field(strict=True, gt=0)] | None = None
+    target_seconds: Annotated[int, Field(strict=True, gt=0, le=INT4_MAX)] | None = None

@@ -5,6 +5,7 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -48,13 +49,24 @@ async def client(alarm_service: Service[Alarm]) -> AsyncIterator[httpx.AsyncClie
         yield client
 
 
+BEIJING = timezone(timedelta(hours=8))
+
+
+def recent(*, days: float = 0, hours: float = 0, minutes: float = 0) -> str:
+    """A report time that long before now, on the hour, in Beijing time: a report's time must be
+    within a year before and a day after its receipt."""
+    at = datetime.now(BEIJING).replace(minute=0, second=0, microsecond=0)
+    return (at - timedelta(days=days, hours=hours, minutes=minutes)).isoformat()
+
+
 def report(**overrides: Any) -> dict[str, Any]:
-    """A valid report with a fresh id, at a place and time no other test uses."""
+    """A valid report with a fresh id, at a place and time no other test uses (the last 252
+    days; the load tests take earlier ones)."""
     n = next(_ids)
     body: dict[str, Any] = {
         "source": "sy110",
         "source_alarm_id": f"T-{uuid.uuid4().hex[:12]}",
-        "reported_at": f"2026-0{1 + n % 9}-{1 + n % 28:02d}T{n % 24:02d}:00:00+08:00",
+        "reported_at": recent(days=(n % 9) * 28 + n % 28, hours=n % 24),
         "caller_phone": "13807391234",
         "location": {"lat": 27.0 + (n % 50) * 0.01, "lon": 111.0 + (n // 50) * 0.01},
         "category": "theft",

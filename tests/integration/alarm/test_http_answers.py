@@ -15,7 +15,7 @@ from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmAccepted, AlarmDiverted, AlarmMerged, AlarmStatusChanged
 
-from .conftest import AUTH, read_topic, report
+from .conftest import AUTH, read_topic, recent, report
 
 SCENE = {"lat": 27.2389, "lon": 111.4677}  # 西湖桥: a key location
 
@@ -142,9 +142,7 @@ async def test_duplicate_call_is_merged_counted_and_its_merge_can_be_undone(
     place = {"lat": 27.3101, "lon": 111.5101}
     first = (await post(client, report(location=place, category="fight"))).json()
     nearby = {"lat": 27.3102, "lon": 111.5102}  # ~15 m away, minutes later, a compatible kind
-    body = report(
-        location=nearby, category="violent_crime", reported_at="2027-01-01T00:00:00+08:00"
-    )
+    body = report(location=nearby, category="violent_crime")
     first_at = await db.fetchval(
         "select reported_at from alarms where alarm_id = $1", uuid.UUID(first["alarm_id"])
     )
@@ -186,14 +184,14 @@ async def test_duplicate_call_is_merged_counted_and_its_merge_can_be_undone(
 
 async def test_far_away_or_incompatible_calls_are_not_merged(client: httpx.AsyncClient) -> None:
     place = {"lat": 27.3201, "lon": 111.5201}
-    at = "2026-12-01T10:00:00+08:00"
+    at = recent(days=270, hours=2)
     await post(client, report(location=place, category="fire", reported_at=at))
     other_kind = await post(client, report(location=place, category="theft", reported_at=at))
     far = await post(
         client, report(location={"lat": 27.3301, "lon": 111.5201}, category="fire", reported_at=at)
     )
     later = await post(
-        client, report(location=place, category="fire", reported_at="2026-12-01T12:00:00+08:00")
+        client, report(location=place, category="fire", reported_at=recent(days=270))
     )
     assert [a.json()["status"] for a in (other_kind, far, later)] == ["accepted"] * 3
 
@@ -291,7 +289,7 @@ async def test_concurrent_callers_about_one_incident_make_one_alarm_and_count_ev
 ) -> None:
     """Calls arriving together share one transaction (group commit) or queue on the merge
     locks; either way exactly one is dispatched and the others are counted on it."""
-    at = "2026-11-11T11:11:00+08:00"
+    at = recent(days=275, minutes=49)
     bodies = [
         report(
             location={"lat": 27.4101 + i * 0.0001, "lon": 111.6101},

@@ -20,10 +20,11 @@ from .server import ServerProcess, free_port, served
 pytestmark = pytest.mark.slow
 
 
-def distinct_reports(run: str, count: int, year: int) -> list[dict[str, Any]]:
-    """Alarms an hour apart (beyond the merge window), so none is a duplicate call; each test
-    takes its own year, so no two tests' alarms merge either."""
-    base = datetime(year, 1, 1, tzinfo=UTC)
+def distinct_reports(run: str, count: int, days_ago: int) -> list[dict[str, Any]]:
+    """Alarms an hour apart (beyond the merge window), so none is a duplicate call, from
+    `days_ago`; each test takes its own stretch of days, before the other tests' alarms (the
+    last 252 days and 270 to 276 days ago), so no two tests' alarms merge either."""
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
     return [
         {
             "source": "sy110",
@@ -76,7 +77,7 @@ async def test_1000_concurrent_posts_with_100_repeats_make_900_alarms_and_900_me
     database: PostgresSettings, topics: KafkaSettings, db: asyncpg.Connection
 ) -> None:
     run = f"L{uuid.uuid4().hex[:6]}"
-    bodies = distinct_reports(run, 900, 2030)
+    bodies = distinct_reports(run, 900, days_ago=364)
     load = bodies + bodies[::9][:100]  # 100 repeats, interleaved with the first sends
     load = [x for pair in zip(load[:100], load[900:], strict=True) for x in pair] + load[100:900]
     async with served(database, topics) as server:
@@ -101,7 +102,7 @@ async def test_sigkill_mid_load_then_restart_loses_no_alarm_that_got_a_201(
     database: PostgresSettings, topics: KafkaSettings, db: asyncpg.Connection
 ) -> None:
     run = f"K{uuid.uuid4().hex[:6]}"
-    bodies = distinct_reports(run, 1000, 2031)
+    bodies = distinct_reports(run, 1000, days_ago=324)
     server = ServerProcess(database, topics, free_port())
     await server.start()
     try:

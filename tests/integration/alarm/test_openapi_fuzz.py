@@ -1,58 +1,38 @@
-"""schemathesis against the OpenAPI document the live service serves: no 5xx, and no answer
-that breaks the published schema (status code, content type, headers, body)."""
+"""schemathesis against the OpenAPI document the live service serves, with the boundary values
+of issue 14 among the requests (`tests/integration/fuzz_boundaries.py`) and the ids of alarms
+that exist in their paths: no 5xx, and no answer that breaks the published schema (status code,
+content type, headers, body)."""
 
-import asyncio
-import re
-import shutil
-import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from tests.integration.fuzz import assert_no_5xx_with_boundaries, fuzz
 
-from .conftest import AUTH
+from .conftest import AUTH, recent, report
 from .server import served
 
 pytestmark = pytest.mark.slow
-
-CHECKS = ",".join(
-    (
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-    )
-)
 
 
 async def test_schemathesis_finds_no_5xx_and_no_schema_breaking_answer(
     database: PostgresSettings, topics: KafkaSettings, tmp_path: Path
 ) -> None:
-    cli = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     async with served(database, topics) as server:
-        process = await asyncio.create_subprocess_exec(
-            cli,
-            "run",
-            f"{server.url}/openapi.json",
-            "--max-examples",
-            "100",
-            "--checks",
-            CHECKS,
-            "--header",
-            f"Authorization:{AUTH['Authorization']}",
-            "--seed",
-            "20261123",
-            "--request-timeout",
-            "10",
-            cwd=tmp_path,  # its example cache stays out of the checkout
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        async with httpx.AsyncClient(base_url=server.url, headers=AUTH) as client:
+            at, place = recent(days=290), {"lat": 27.0501, "lon": 110.9001}
+            ids = []
+            for location in (place, {"lat": 27.0502, "lon": 110.9002}):  # the second merges
+                body = report(location=location, category="fight", reported_at=at)
+                ids.append((await client.post("/v1/alarms", json=body)).json()["alarm_id"])
+        run = await fuzz(
+            server.url,
+            headers={"*": AUTH},
+            known={"alarm_id": ids, "source": ["sy110"]},
+            operations=4,
+            cwd=tmp_path,
         )
-        async with asyncio.timeout(240):
-            output, _ = await process.communicate()
-    text = output.decode(errors="replace")
-    generated = re.search(r"(\d+) generated", text)
-    assert generated and int(generated.group(1)) >= 500, text[-3000:]
-    assert process.returncode == 0, text[-6000:]
+    print(run.summary())
+    assert_no_5xx_with_boundaries(run)

@@ -9,45 +9,18 @@ from collections.abc import Sequence
 import asyncpg
 import httpx
 
-from kj_runtime.consume import CommitEvery, Route, Subscription
+from kj_runtime.consume import CommitEvery
 from kj_runtime.db import create_pool
-from kj_runtime.host import Host, Service, hosted
-from kj_runtime.kafka import make_producer
-from kj_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
+from kj_runtime.host import Host, hosted
+from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import decode, encode
 from kj_schemas.deadletter import DeadLetter
-from kj_schemas.topics import DEADLETTERS, WORKORDERS_EVENTS
+from kj_schemas.topics import DEADLETTERS
 from kj_schemas.workorders import WorkOrderEvent
 from tests.stack import read_to_end
 from tests.unit.runtime.messages import event
 
-
-async def produce(topics: KafkaSettings, *values: tuple[str, bytes]) -> None:
-    producer = make_producer(topics, max_request_size=2_000_000)
-    await producer.start()
-    try:
-        for key, value in values:
-            await producer.send_and_wait(
-                topics.topic(WORKORDERS_EVENTS.name), value, key=key.encode(), partition=0
-            )
-    finally:
-        await producer.stop()
-
-
-async def until(condition: object, deadline_s: float = 30) -> None:
-    async with asyncio.timeout(deadline_s):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-
-def service_with(topics: KafkaSettings, handle: object, group: str, **kw: object) -> Service[None]:
-    route = Route.of(WORKORDERS_EVENTS.name, WorkOrderEvent, handle)  # type: ignore[arg-type]
-    return Service(
-        "test",
-        ServiceSettings(kafka=topics, http_port=0),
-        core=None,
-        subscriptions=[Subscription("events", group, (route,), **kw)],  # type: ignore[arg-type]
-    )
+from .consuming import produce, service_with, until
 
 
 async def letters_for(topics: KafkaSettings, group_units: set[str]) -> list[DeadLetter]:

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kj_runtime.credentials import token_hash
 from kj_runtime.host import Host
 from kj_runtime.kafka import make_producer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
@@ -28,6 +29,15 @@ database = package_database()  # this package's own database and topics (tests/i
 topics = package_topics()
 
 UNIT = "SY-P01-C1"
+# the tracking API's operators: one sees the whole city, one only platform SY-P01
+OPERATOR_TOKEN = "operator-token-for-tests"
+P01_TOKEN = "p01-operator-token-for-tests"
+OPERATOR_AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+P01_AUTH = {"Authorization": f"Bearer {P01_TOKEN}"}
+OPERATOR_HASHES = orjson.dumps(
+    {"ops": token_hash(OPERATOR_TOKEN), "p01": token_hash(P01_TOKEN)}
+).decode()
+OPERATOR_PLATFORMS = {"p01": ["SY-P01"]}
 CHECKPOINT = (27.25146, 111.456798)  # SY-P01-K1, radius 40 m
 StartService = Callable[..., Awaitable["Running"]]
 
@@ -37,6 +47,8 @@ def tracking_settings(
 ) -> TrackingSettings:
     options: dict[str, object] = {
         "group_id": f"tracking-{uuid.uuid4().hex[:6]}",
+        "operator_token_sha256": OPERATOR_HASHES,
+        "operator_platforms": OPERATOR_PLATFORMS,
         "checkin_dwell_s": 30,
         "sweep_interval_s": 0.2,
         **kw,

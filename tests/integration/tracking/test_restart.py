@@ -17,7 +17,16 @@ from aiokafka import AIOKafkaProducer
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 
-from .conftest import drive, eventually, on_scene_events, send_fixes, send_work_order, work_order
+from .conftest import (
+    OPERATOR_AUTH,
+    OPERATOR_HASHES,
+    drive,
+    eventually,
+    on_scene_events,
+    send_fixes,
+    send_work_order,
+    work_order,
+)
 
 UNIT = "SY-P02-C1"
 SCENE = (27.2389, 111.4677)
@@ -42,6 +51,7 @@ async def service_process(
         "KJ_TRACKING_HTTP_PORT": str(port),
         "KJ_TRACKING_GROUP_ID": group,
         "KJ_TRACKING_LOG_JSON": "true",
+        "KJ_TRACKING_OPERATOR_TOKEN_SHA256": OPERATOR_HASHES,
     }
     processes: list[subprocess.Popen[bytes]] = []
     log_file = (tmp_path / "service.log").open("ab")
@@ -81,7 +91,7 @@ async def service_process(
 
 async def unit_state(base: str) -> dict[str, object]:
     async with httpx.AsyncClient() as client:
-        response = await client.get(f"{base}/units/{UNIT}")
+        response = await client.get(f"{base}/units/{UNIT}", headers=OPERATOR_AUTH)
         response.raise_for_status()
         return dict(response.json())
 

@@ -10,7 +10,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.gen.services import DEVICE_TOKENS, INTEGRATION_TOKENS, SERVICES, TICKET_SECRET
+from deploy.gen.services import (
+    DEVICE_TOKENS,
+    INTEGRATION_TOKENS,
+    OPERATOR_TOKENS,
+    SERVICES,
+    TICKET_SECRET,
+)
 
 from .rendered import OVERLAYS, REPO, crd_schema, kind, render
 
@@ -180,6 +186,7 @@ def test_secrets_are_referenced_never_committed(overlay: str) -> None:
     assert _secrets_referenced(docs) == {
         "kj-pg-app",
         *INTEGRATION_TOKENS,
+        *OPERATOR_TOKENS,
         *DEVICE_TOKENS,
         "kj-public-tls",
         "kj-pg-backup-s3",

@@ -1,7 +1,6 @@
 """The alarm service's settings (env prefix `KJ_ALARM_`). Integration tokens are kept only as
 SHA-256 hashes; the token itself never reaches the settings, a log or the database."""
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Self
@@ -9,17 +8,14 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
+from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table, token_hash
 from kj_runtime.settings import ServiceSettings
 
 # DEV ONLY: the sample integration `sy110` accepts the bearer token `dev-sy110-token` unless
-# KJ_ALARM_INTEGRATIONS is set. Production deployments set their own hashes.
+# KJ_ALARM_INTEGRATIONS is set. Production deployments set their own hashes, and with
+# KJ_ENVIRONMENT=production the service refuses to start with this one.
 DEV_TOKEN = "dev-sy110-token"  # noqa: S105 - documented development credential
-DEV_INTEGRATIONS = {"sy110": hashlib.sha256(DEV_TOKEN.encode()).hexdigest()}
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+DEV_INTEGRATIONS = {"sy110": token_hash(DEV_TOKEN)}
 
 
 class AlarmSettings(ServiceSettings):
@@ -38,7 +34,6 @@ class AlarmSettings(ServiceSettings):
     merge_window_s: float = 1800.0
     county_target_seconds: int | None = None  # overrides the city's county target when set
     board_max_page: int = 500  # GET /v1/alarms returns at most this many per page
-    retry_after_s: int = 2  # the Retry-After of a 503 when PostgreSQL does not answer
     # group commit (decision 0011): transactions in flight, alarms per transaction at most,
     # and how long the first alarm of a transaction waits for company (0: no wait)
     intake_writers: int = Field(default=2, ge=1)
@@ -67,4 +62,10 @@ class AlarmSettings(ServiceSettings):
                     "set KJ_ALARM_INTEGRATIONS or KJ_ALARM_INTEGRATIONS_FILE, not both"
                 )
             self.integrations = read_hash_table(self.integrations_file)
+        if self.production and DEV_INTEGRATIONS["sy110"] in self.integrations.values():
+            raise ValueError(
+                "the development token dev-sy110-token is refused when KJ_ENVIRONMENT=production: "
+                "set KJ_ALARM_INTEGRATIONS_FILE (or KJ_ALARM_INTEGRATIONS) to the integrations' "
+                "own token hashes"
+            )
         return self

@@ -132,8 +132,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
             "backlog": lambda stop: watch_backlog(pool, outbox, stop, settings.overdue_check_s),
         },
         uvicorn_options={
-            "ws_ping_interval": 20,
-            "ws_ping_timeout": 20,
+            "ws_max_size": settings.terminal_max_frame_bytes,
             "ws_per_message_deflate": False,  # small frames: compression costs more than it saves
         },
     )

@@ -51,6 +51,16 @@ class NotifySettings(ServiceSettings):
     # how often the backlog gauge is refreshed and overdue deliveries get a failed receipt
     overdue_check_s: float = 5.0
 
+    # terminals (decision 0074): a WebSocket message larger than this closes the socket (1009);
+    # a terminal may send this many frames a second on average and a burst at once: beyond, each
+    # frame gets an error frame (`rate_limited`), and as many again in a row close it (1008)
+    terminal_max_frame_bytes: int = Field(default=16_384, ge=1024)
+    terminal_frames_per_s: float = Field(default=10.0, gt=0)
+    terminal_frame_burst: int = Field(default=50, ge=1)
+    # an answer is kept this long while PostgreSQL does not answer (tried again with backoff)
+    # before the terminal is told to resend it (error frame `unavailable`, or HTTP 503)
+    answer_keep_s: float = Field(default=10.0, ge=0)
+
     consumer_group: str = "notify"  # the consumer group of the work orders
     # False: a gateway-only replica that serves sockets and learns of deliveries from the others
     # through PostgreSQL NOTIFY (decision 0040); its outbox relay, senders and workers still run.
@@ -60,6 +70,15 @@ class NotifySettings(ServiceSettings):
     @classmethod
     def _hashes(cls, value: dict[str, str]) -> dict[str, str]:
         return check_hashes(value, where="KJ_NOTIFY token hashes")
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> Self:
+        if self.production and self.dev_token_secret is not None:
+            raise ValueError(
+                "KJ_NOTIFY_DEV_TOKEN_SECRET derives every unit's token from one secret: it is for "
+                "the demo and the simulator, and refused when KJ_ENVIRONMENT=production"
+            )
+        return self
 
     @model_validator(mode="after")
     def _read_files(self) -> Self:

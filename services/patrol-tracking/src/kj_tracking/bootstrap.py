@@ -2,7 +2,7 @@
 same function (a different city is just another folder); `kj_runtime.host` runs it."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -26,6 +26,7 @@ from kj_tracking.domain.checkins import Checkpoint
 from kj_tracking.domain.publication import PublishRules
 from kj_tracking.domain.units import registry
 from kj_tracking.domain.validation import Rules
+from kj_tracking.entrypoints.access import Operators
 from kj_tracking.entrypoints.http import make_app
 from kj_tracking.service_layer.track_recorder import TrackRecorder
 from kj_tracking.service_layer.tracker import Policy, Tracker
@@ -98,7 +99,12 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
         SERVICE,
         settings,
         core=tracker,
-        app=make_app(tracker, pool),
+        app=make_app(
+            tracker,
+            pool,
+            Operators(settings.operator_token_sha256, settings.operator_platforms),
+            max_track=timedelta(hours=settings.track_max_hours),
+        ),
         producer=producer,
         checks={"postgres": lambda: _answers(pool)},
     )

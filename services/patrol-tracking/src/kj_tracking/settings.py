@@ -1,11 +1,14 @@
 """Patrol tracking settings (env prefix `KJ_TRACKING_`)."""
 
+import json
 import socket
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
 from kj_runtime.settings import ServiceSettings
 
 
@@ -45,3 +48,32 @@ class TrackingSettings(ServiceSettings):
     # track rows waiting for COPY, at most (more are dropped and counted, decision 0021)
     track_queue_rows: int = 320_000
     track_retention_days: int = 30  # daily track partitions older than this are dropped
+    track_max_hours: float = Field(default=24.0, gt=0)  # GET /units/{id}/track spans at most this
+
+    # who may read units' positions and tracks over HTTP until the console's sessions exist
+    # (decision 0072): operator name -> sha256 hex of its bearer token. None configured: every
+    # read answers 401. There is no development token.
+    operator_token_sha256: dict[str, str] = Field(
+        default_factory=dict, json_schema_extra=CREDENTIAL
+    )
+    operator_token_sha256_file: Path | None = None  # the same table from a file or directory
+    # operator name -> the platforms whose units it may read; an operator not named sees all
+    operator_platforms: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("operator_token_sha256", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if isinstance(value, dict):
+            return check_hashes(value, where="KJ_TRACKING_OPERATOR_TOKEN_SHA256")
+        return value
+
+    @model_validator(mode="after")
+    def _read_file(self) -> Self:
+        if self.operator_token_sha256_file is not None:
+            if "operator_token_sha256" in self.model_fields_set:
+                env = "KJ_TRACKING_OPERATOR_TOKEN_SHA256"
+                raise ValueError(f"set {env} or {env}_FILE, not both")
+            self.operator_token_sha256 = read_hash_table(self.operator_token_sha256_file)
+        return self

@@ -103,8 +103,9 @@ def key_of(spec: TopicSpec, body: dict[str, Any]) -> bytes:
 
 
 def with_nul(spec: TopicSpec, body: dict[str, Any]) -> dict[str, Any]:
-    """The message with a NUL inside a free-text field it may carry (valid by its contract,
-    refused by PostgreSQL in text and jsonb), or inside an id when it has no free text."""
+    """The message with a NUL inside a free-text field it may carry (refused by PostgreSQL in
+    text and jsonb, and by the contracts' text types since decision 0076), or inside an id when
+    it has no free text."""
     for name in TEXT_FIELDS:
         if name in spec.value.model_fields:
             return body | {name: "有人\x00要跳河"}

@@ -308,16 +308,18 @@ async def open_work_orders(connection: asyncpg.Connection, alarm_id: UUID) -> in
 async def board(
     connection: asyncpg.Connection | asyncpg.Pool,
     *,
+    sources: Sequence[str],
     statuses: Sequence[str],
     since: datetime | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[Any]:
-    """Alarms in `statuses` received at or after `since`, oldest first, after the cursor."""
+    """Alarms of `sources` in `statuses` received at or after `since`, oldest first, after
+    the cursor (indexes lead with the source: migration 0045)."""
     return list(
         await connection.fetch(
             f"""select {_ALARM_COLUMNS} from alarms
-                where status = any($1::text[])
+                where source = any($6::text[]) and status = any($1::text[])
                   and ($2::timestamptz is null or received_at >= $2)
                   and ($3::timestamptz is null or (received_at, alarm_id) > ($3, $4::uuid))
                 order by received_at, alarm_id limit $5""",  # noqa: S608
@@ -326,5 +328,6 @@ async def board(
             after[0] if after else None,
             after[1] if after else None,
             limit,
+            list(sources),
         )
     )

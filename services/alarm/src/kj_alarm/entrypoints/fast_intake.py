@@ -13,13 +13,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from kj_alarm.entrypoints.auth import IntegrationTokens
+from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
 from kj_alarm.entrypoints.metrics import ASGIApp
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
 
-# (report, integration) -> (status, JSON body, extra headers)
-Handler = Callable[[AlarmReport, str], Awaitable[tuple[int, Any, dict[str, str]]]]
+# (report, caller) -> (status, JSON body, extra headers)
+Handler = Callable[[AlarmReport, Caller], Awaitable[tuple[int, Any, dict[str, str]]]]
 # an infrastructure error -> the same answer
 ErrorAnswer = Callable[[Exception], tuple[int, Any, dict[str, str]]]
 
@@ -53,8 +53,8 @@ class FastIntake:
             return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"")
-        source = self.tokens.from_header(headers.get(b"authorization"))
-        if source is None or not content_type.startswith(b"application/json"):
+        caller = self.tokens.from_header(headers.get(b"authorization"))
+        if caller is None or not content_type.startswith(b"application/json"):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -73,7 +73,7 @@ class FastIntake:
             return
         scope["route"] = self.route
         try:
-            status, payload, extra = await self.handler(report, source)
+            status, payload, extra = await self.handler(report, caller)
         except self.infrastructure as error:
             status, payload, extra = self.unavailable(error)
         content = orjson.dumps(payload)

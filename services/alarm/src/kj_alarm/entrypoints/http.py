@@ -7,15 +7,12 @@ from uuid import UUID
 
 import structlog
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat, IntakeResult
-from kj_alarm.entrypoints.auth import IntegrationTokens
+from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
 from kj_alarm.entrypoints.body_limit import BodyLimit
 from kj_alarm.entrypoints.fast_intake import FastIntake
 from kj_alarm.entrypoints.http_models import (
@@ -32,7 +29,9 @@ from kj_alarm.service_layer.unmerge import NotMerged, UnknownAlarm, unmerge
 from kj_alarm.service_layer.views import BadCursor, alarm_story, board_page
 from kj_alarm.settings import AlarmSettings
 from kj_runtime.errors import UNAVAILABLE
+from kj_runtime.http_errors import answer_bad_requests
 from kj_schemas.alarms import AlarmReport
+from kj_schemas.base import RecentTimestamp
 
 log = structlog.get_logger(__name__)
 
@@ -80,39 +79,21 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
 
     async def integration(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        found = tokens.integration(credentials.credentials) if credentials else None
+    ) -> Caller:
+        found = tokens.caller(credentials.credentials) if credentials else None
         if found is None:
             raise Unauthorized()
         return found
 
-    Integration = Annotated[str, Depends(integration)]
+    Integration = Annotated[Caller, Depends(integration)]
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, __: Exception) -> JSONResponse:
         REJECTED.labels("http", "unauthorized").inc()
         return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, RequestValidationError)
-        REJECTED.labels("http", "invalid").inc()
-        # name each bad field and why; never echo the input (it may hold a caller's phone)
-        detail = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, StarletteHTTPException)
-        if error.status_code == 400:  # FastAPI could not even decode the body (not UTF-8 JSON)
-            REJECTED.labels("http", "invalid").inc()
-            detail = [{"loc": ["body"], "msg": "not a UTF-8 JSON document", "type": "json_invalid"}]
-            return JSONResponse({"detail": detail}, status_code=422)
-        return JSONResponse(
-            {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-        )
+    # a 422 names each bad field and why; it never echoes the input (it may hold a caller's phone)
+    answer_bad_requests(app, on_refused=REJECTED.labels("http", "invalid").inc)
 
     async def _unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
@@ -123,9 +104,10 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
 
-    async def report_from(report: AlarmReport, source: str) -> tuple[int, Any, dict[str, str]]:
+    async def report_from(report: AlarmReport, caller: Caller) -> tuple[int, Any, dict[str, str]]:
         """POST /v1/alarms after authentication and validation, for the route and FastIntake."""
-        if report.source != source:
+        source = caller.integration
+        if not caller.owns(report.source):
             REJECTED.labels("http", "wrong_source").inc()
             return 403, {"detail": "source must be the integration the token belongs to"}, {}
         try:
@@ -159,8 +141,8 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         },
         summary="report an alarm",
     )
-    async def report_alarm(report: AlarmReport, source: Integration) -> Any:
-        status, payload, headers = await report_from(report, source)
+    async def report_alarm(report: AlarmReport, caller: Integration) -> Any:
+        status, payload, headers = await report_from(report, caller)
         return JSONResponse(payload, status_code=status, headers=headers or None)
 
     @app.post(
@@ -168,18 +150,18 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         response_model=IntakeAnswer,
         response_model_exclude_none=True,
         responses={
-            404: {"model": Problem, "description": "no such alarm"},
+            404: {"model": Problem, "description": "no such alarm of this integration"},
             409: {"model": Problem, "description": "the alarm is not merged"},
             **ERRORS,
         },
         summary="undo a merge: the alarm becomes an incident of its own and is dispatched",
     )
     async def unmerge_alarm(
-        alarm_id: UUID, _: Integration, request: UnmergeRequest | None = None
+        alarm_id: UUID, caller: Integration, request: UnmergeRequest | None = None
     ) -> Any:
         actor = request.actor if request is not None else None
         try:
-            return _answer(await unmerge(alarm_id, deps, actor=actor))
+            return _answer(await unmerge(alarm_id, deps, may_act=caller.owns, actor=actor))
         except UnknownAlarm:
             return _problem(404, "no such alarm")
         except NotMerged as error:
@@ -188,30 +170,41 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
     @app.get(
         "/v1/alarms/{alarm_id}",
         response_model=AlarmView,
-        responses={404: {"model": Problem, "description": "no such alarm"}, **ERRORS},
-        summary="an alarm with its timeline and response time",
+        responses={
+            404: {"model": Problem, "description": "no such alarm of this integration"},
+            **ERRORS,
+        },
+        summary="an alarm of this integration with its timeline and response time",
     )
-    async def get_alarm(alarm_id: UUID, _: Integration) -> Any:
-        story = await alarm_story(alarm_id, deps)
+    async def get_alarm(alarm_id: UUID, caller: Integration) -> Any:
+        story = await alarm_story(alarm_id, deps, may_see=caller.owns)
         return story if story is not None else _problem(404, "no such alarm")
 
     @app.get(
         "/v1/alarms",
         response_model=BoardAnswer,
         responses=ERRORS,
-        summary="the board: alarms by status (open = accepted, assigned or on scene), paged",
+        summary="the board of this integration's alarms by status (open = accepted, assigned or "
+        "on scene), paged",
     )
     async def list_alarms(
-        _: Integration,
+        caller: Integration,
         status: Literal[
             "open", "accepted", "merged", "diverted", "assigned", "on_scene", "closed"
         ] = "open",
-        since: AwareDatetime | None = None,
+        since: RecentTimestamp | None = None,
         limit: Annotated[int, Query(ge=1, le=settings.board_max_page)] = 50,
         cursor: Annotated[str | None, Query(max_length=400)] = None,
     ) -> Any:
         try:
-            page = await board_page(deps, status=status, since=since, limit=limit, cursor=cursor)
+            page = await board_page(
+                deps,
+                sources=caller.sources,
+                status=status,
+                since=since,
+                limit=limit,
+                cursor=cursor,
+            )
         except BadCursor as error:
             detail = [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
             return JSONResponse({"detail": detail}, status_code=422)

@@ -23,18 +23,15 @@ def _facts(row: Any) -> dict[str, Any]:
     }
 
 
-def _contact(row: Any) -> dict[str, Any]:
-    return {
-        "caller_phone": row["caller_phone"],
-        "address": row["address"],
-        "description": row["description"],
-    }
+def _scene(row: Any) -> dict[str, Any]:
+    return {"address": row["address"], "description": row["description"]}
 
 
 def accepted(row: Any) -> AlarmAccepted:
+    """For dispatch: the scene, not the caller (no phone number, decision 0077)."""
     return AlarmAccepted(
         **_facts(row),
-        **_contact(row),
+        **_scene(row),
         tier=row["tier"],
         target_seconds=row["target_seconds"],
     )
@@ -45,7 +42,8 @@ def merged(row: Any, *, merged_into: UUID, callers: int) -> AlarmMerged:
 
 
 def diverted(row: Any) -> AlarmDiverted:
-    return AlarmDiverted(**_facts(row), **_contact(row))
+    """For the 12345 hotline, which calls the citizen back: the caller's number goes with it."""
+    return AlarmDiverted(**_facts(row), **_scene(row), caller_phone=row["caller_phone"])
 
 
 def status_changed(

@@ -1,6 +1,7 @@
 """The command centre undoes a merge: the call was a different incident after all. The alarm
 becomes an accepted alarm of its own and goes to dispatch (AlarmAccepted)."""
 
+from collections.abc import Callable
 from uuid import UUID
 
 from kj_alarm.adapters import alarm_store as store
@@ -21,10 +22,14 @@ class NotMerged(Exception):
         self.status = status
 
 
-async def unmerge(alarm_id: UUID, deps: Deps, *, actor: str | None = None) -> IntakeResult:
+async def unmerge(
+    alarm_id: UUID, deps: Deps, *, may_act: Callable[[str], bool], actor: str | None = None
+) -> IntakeResult:
+    """Unmerge the alarm; an alarm the caller `may_act` not on (by its source) is unknown to
+    it, like one that does not exist. `actor`: the person who asked (the console's user)."""
     async with deps.pool.acquire() as connection, connection.transaction():
         row = await store.find(connection, alarm_id, for_update=True)
-        if row is None:
+        if row is None or not may_act(row["source"]):
             raise UnknownAlarm(str(alarm_id))
         if row["status"] != AlarmStatus.merged:
             raise NotMerged(row["status"])

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,10 +55,14 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-async def alarm_story(alarm_id: UUID, deps: Deps) -> dict[str, Any] | None:
+async def alarm_story(
+    alarm_id: UUID, deps: Deps, *, may_see: Callable[[str], bool]
+) -> dict[str, Any] | None:
+    """The alarm with its timeline; None when there is none the caller `may_see` (by its
+    source): another integration's alarm is not found, so ids say nothing."""
     async with deps.pool.acquire() as connection:
         row = await store.find(connection, alarm_id)
-        if row is None:
+        if row is None or not may_see(row["source"]):
             return None
         entries = await store.timeline(connection, alarm_id)
     on_scene = next((e["at"] for e in entries if e["kind"] == "on_scene"), None)
@@ -87,12 +92,24 @@ class BoardPage:
 
 
 async def board_page(
-    deps: Deps, *, status: str, since: datetime | None, limit: int, cursor: str | None
+    deps: Deps,
+    *,
+    sources: Collection[str],
+    status: str,
+    since: datetime | None,
+    limit: int,
+    cursor: str | None,
 ) -> BoardPage:
+    """A page of the board of the alarms reported by `sources` (the caller's own)."""
     statuses = sorted(OPEN_STATUSES) if status == "open" else [status]
     after = decode_cursor(cursor) if cursor else None
     rows = await store.board(
-        deps.pool, statuses=statuses, since=since, after=after, limit=limit + 1
+        deps.pool,
+        sources=sorted(sources),
+        statuses=statuses,
+        since=since,
+        after=after,
+        limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]

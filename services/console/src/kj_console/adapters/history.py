@@ -21,6 +21,17 @@ _ALARM = """a.alarm_id, a.region, a.reported_at, a.received_at, a.caller_phone, 
     a.merged_into, a.callers, a.source"""
 
 
+async def caller_phones(db: Db, alarm_ids: Sequence[UUID], mask: Mask) -> dict[UUID, str]:
+    """The callers' numbers, masked, from the alarm's record: `alarms.accepted` carries none
+    (issue 14), the console shows the command centre the last digits."""
+    rows = await db.fetch(
+        "select alarm_id, caller_phone from alarms where alarm_id = any($1::uuid[]) "
+        "and caller_phone is not null",
+        list(alarm_ids),
+    )
+    return {row["alarm_id"]: mask(row["caller_phone"]) for row in rows}
+
+
 def _order(row: asyncpg.Record) -> OrderView:
     return OrderView(
         row["work_order_id"],

@@ -87,10 +87,12 @@ class Feed:
             self.view.unit_state(state)
 
     async def on_accepted(self, alarms: Sequence[AlarmAccepted]) -> None:
-        for alarm in alarms:
-            if alarm.region != self.region:
-                continue
-            phone = mask(alarm.caller_phone) if alarm.caller_phone else None
+        ours = [alarm for alarm in alarms if alarm.region == self.region]
+        if not ours:
+            return
+        phones = await history.caller_phones(self.pool, [a.alarm_id for a in ours], mask)
+        for alarm in ours:
+            phone = phones.get(alarm.alarm_id)
             self.hub.publish(self.view.open_incident(Incident.of(alarm, phone=phone)))
 
     async def on_merged(self, calls: Sequence[AlarmMerged]) -> None:

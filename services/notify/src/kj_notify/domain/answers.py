@@ -39,14 +39,19 @@ def check_answer(held: HeldOrder | None, unit_id: str, answer: Answer) -> None:
         raise Refused("reason_required", "a rejected answer needs a reason", 422)
 
 
-def event_for(held: HeldOrder, answer: Answer, now: datetime) -> WorkOrderEvent:
+def event_for(held: HeldOrder, answer: Answer, received_at: datetime) -> WorkOrderEvent:
+    """The event passed on: when the officer answered by the terminal's clock (its
+    `occurred_at`, else the gateway's receipt), and when the gateway received it, by which
+    dispatch judges the acceptance deadline (a terminal's clock may be wrong, and the way to
+    dispatch may be held up by a broker or database outage)."""
     return WorkOrderEvent(
         message_id=answer.event_id or uuid4(),
         work_order_id=held.work_order_id,
         unit_id=held.unit_id,
         kind=answer.kind,
         source=EventSource.terminal,
-        occurred_at=answer.occurred_at or now,
+        occurred_at=answer.occurred_at or received_at,
+        received_at=received_at,
         location=answer.location,
         disposition_code=answer.disposition_code,
         reason=answer.reason,

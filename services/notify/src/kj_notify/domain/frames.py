@@ -7,10 +7,12 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from kj_schemas.base import Code, Contract, GeoPoint, Timestamp
+from kj_schemas.base import INT8_MAX, Code, Contract, GeoPoint, RecentTimestamp
 from kj_schemas.enums import WorkOrderEventKind
 
-DeliveryId = Annotated[int, Field(strict=True, gt=0)]
+# terminal_deliveries.seq is a bigint: a larger id is refused with its frame alone (issue 14: one
+# such ack failed the whole batch of receipts it was recorded with)
+DeliveryId = Annotated[int, Field(strict=True, gt=0, le=INT8_MAX)]
 
 
 class AckFrame(Contract):
@@ -28,7 +30,9 @@ class Answer(Contract):
 
     kind: WorkOrderEventKind
     event_id: UUID | None = None  # lets a terminal resend the same answer safely
-    occurred_at: Timestamp | None = None
+    # when the officer answered, by the terminal's clock (within a year before and a day after
+    # now); the gateway adds when it received the answer
+    occurred_at: RecentTimestamp | None = None
     location: GeoPoint | None = None
     disposition_code: Code | None = None
     reason: Code | None = None
@@ -66,10 +70,12 @@ def delivery_frame(
     }
 
 
-def error_frame(reason: str, detail: str, ref: str | None = None) -> dict[str, Any]:
+def error_frame(reason: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    """`extra`: e.g. `retry_after_s` and `event_id` when the terminal should resend its answer."""
     frame: dict[str, Any] = {"type": "error", "reason": reason, "detail": detail}
     if ref is not None:
         frame["ref"] = ref
+    frame.update(extra)
     return frame
 
 

@@ -22,6 +22,9 @@ from kj_runtime.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
+SWEEP_BACKOFF_S = 0.2
+SWEEP_BACKOFF_MAX_S = 5.0
+
 
 class TerminalSession:
     def __init__(self, unit_id: str, websocket: WebSocket, pool: asyncpg.Pool) -> None:
@@ -61,20 +64,32 @@ class TerminalSession:
                 await self._task
 
     async def _pump(self) -> None:
+        backoff = SWEEP_BACKOFF_S
         try:
             while True:
                 await self.wake.wait()
                 self.wake.clear()
                 if self.needs_sweep:
                     self.needs_sweep = False
-                    for delivery in await terminals.unacknowledged(self.pool, self.unit_id):
+                    try:
+                        owed = await terminals.unacknowledged(self.pool, self.unit_id)
+                    except UNAVAILABLE as error:
+                        # the database restarts: the socket stays up and the sweep is tried
+                        # again (issue 14: it closed the terminal's socket with 1011)
+                        log.warning("terminal_sweep_deferred", error=type(error).__name__)
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, SWEEP_BACKOFF_MAX_S)
+                        self.sweep()
+                        continue
+                    backoff = SWEEP_BACKOFF_S
+                    for delivery in owed:
                         await self._deliver(delivery)
                 offered, self.offered = self.offered, []
                 for delivery in offered:
                     await self._deliver(delivery)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # the socket went away or the database hiccuped
+        except Exception as error:  # the socket went away
             log.info("terminal_pump_ended", unit_id=self.unit_id, error=type(error).__name__)
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=1011)
@@ -187,8 +202,11 @@ class Hub:
 
 
 class ReceiptBatcher:
-    """Receipts from all terminals, recorded a batch per transaction. A receipt lost here (queue
-    full, database down) only means the delivery is sent again on the next reconnect."""
+    """Receipts from all terminals, recorded a batch per transaction. While the database does
+    not answer, the batch is tried again with backoff (the queue keeps what comes meanwhile);
+    a batch the database refuses is recorded receipt by receipt, so one bad receipt loses only
+    itself. A receipt lost here (queue full) only means the delivery is sent again on the next
+    reconnect."""
 
     def __init__(self, pool: asyncpg.Pool, outbox: Outbox, hub: Hub, limit: int = 20_000) -> None:
         self.pool = pool
@@ -209,18 +227,33 @@ class ReceiptBatcher:
                 batch = [first]
                 while not self.queue.empty() and len(batch) < 500:
                     batch.append(self.queue.get_nowait())
-                try:
-                    await acknowledge(self.pool, self.outbox, batch)
-                except UNAVAILABLE as error:
-                    log.warning("receipts_not_recorded", count=len(batch), error=repr(error))
-                    continue
-                except asyncpg.PostgresError:  # refused: a bug, not an outage; go on
-                    log.exception("receipts_refused", count=len(batch))
-                    continue
-                for receipt in batch:
+                recorded = await self._record(batch, stop)
+                for receipt in recorded:
                     session = self.hub.sessions.get(receipt.unit_id)
                     if session is not None:
                         session.acknowledged(receipt.delivery_id)
+
+    async def _record(self, batch: list[Receipt], stop: asyncio.Event) -> list[Receipt]:
+        """The receipts of `batch` that are recorded (all of them, unless refused)."""
+        backoff = SWEEP_BACKOFF_S
+        while True:
+            try:
+                await acknowledge(self.pool, self.outbox, batch)
+                return batch
+            except UNAVAILABLE as error:
+                log.warning("receipts_not_recorded_yet", count=len(batch), error=repr(error))
+                if stop.is_set():
+                    return []
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, SWEEP_BACKOFF_MAX_S)
+            except asyncpg.PostgresError:  # refused: a bug or bad data, not an outage
+                if len(batch) == 1:
+                    log.exception("receipt_refused", unit_id=batch[0].unit_id)
+                    return []
+                recorded: list[Receipt] = []
+                for receipt in batch:  # one at a time: only the bad one is lost
+                    recorded += await self._record([receipt], stop)
+                return recorded
 
 
 def _setter(event: asyncio.Event) -> Callable[[object], None]:

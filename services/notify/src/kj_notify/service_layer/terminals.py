@@ -4,9 +4,11 @@ Each runs in one transaction with the outbox, so nothing is half done."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from uuid import UUID
+from datetime import datetime
+from uuid import UUID, uuid4
 
 import asyncpg
+import stamina
 import structlog
 
 from kj_notify.adapters import deliveries
@@ -14,6 +16,7 @@ from kj_notify.domain.answers import Refused, check_answer, event_for
 from kj_notify.domain.frames import Answer
 from kj_notify.metrics import ANSWERS, DELIVERY_SECONDS
 from kj_notify.service_layer.receipts import receipt
+from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.idempotency import first_time
 from kj_runtime.outbox import Outbox
 from kj_schemas.base import utcnow
@@ -126,10 +129,48 @@ async def fail_overdue(pool: asyncpg.Pool, outbox: Outbox) -> int:
 
 
 async def answer(
-    pool: asyncpg.Pool, outbox: Outbox, *, unit_id: str, work_order_id: UUID, answer: Answer
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    *,
+    unit_id: str,
+    work_order_id: UUID,
+    answer: Answer,
+    received_at: datetime,
+    keep_for_s: float = 0.0,
 ) -> UUID:
-    """Pass a unit's answer on as a WorkOrderEvent; raises Refused when it may not answer.
-    Returns the event's id (the same one again for a repeated answer)."""
+    """Pass a unit's answer on as a WorkOrderEvent, received by the gateway at `received_at`;
+    raises Refused when it may not answer. Returns the event's id (the same one again for a
+    repeated answer).
+
+    The gateway keeps the answer through a database restart: while PostgreSQL does not answer
+    it is tried again, with backoff, for `keep_for_s`; then the `UNAVAILABLE` error is raised
+    and the terminal is told to resend (with the event id it is given here, so an answer
+    that did commit before the connection broke is not passed on twice)."""
+    if answer.event_id is None:
+        answer = answer.model_copy(update={"event_id": uuid4()})
+    if keep_for_s <= 0:
+        return await _answer_once(pool, outbox, unit_id, work_order_id, answer, received_at)
+    async for attempt in stamina.retry_context(
+        on=UNAVAILABLE,
+        attempts=None,
+        timeout=keep_for_s,
+        wait_initial=0.1,
+        wait_max=1.0,
+        wait_jitter=0.1,
+    ):
+        with attempt:
+            return await _answer_once(pool, outbox, unit_id, work_order_id, answer, received_at)
+    raise AssertionError("unreachable: stamina raises once its time is up")
+
+
+async def _answer_once(
+    pool: asyncpg.Pool,
+    outbox: Outbox,
+    unit_id: str,
+    work_order_id: UUID,
+    answer: Answer,
+    received_at: datetime,
+) -> UUID:
     async with pool.acquire() as connection, connection.transaction():
         held = await deliveries.held(connection, work_order_id)
         try:
@@ -138,12 +179,11 @@ async def answer(
             ANSWERS.labels(refused.reason).inc()
             raise
         assert held is not None
-        event = event_for(held, answer, utcnow())
-        if await first_time(connection, ANSWERS_CONSUMER, event.message_id):
+        event = event_for(held, answer, received_at)
+        new = await first_time(connection, ANSWERS_CONSUMER, event.message_id)
+        if new:
             await outbox.put(connection, WORKORDERS_EVENTS.name, unit_id, event)
-            ANSWERS.labels("accepted").inc()
-        else:
-            ANSWERS.labels("repeat").inc()
+    ANSWERS.labels("accepted" if new else "repeat").inc()  # once committed
     return event.message_id
 
 

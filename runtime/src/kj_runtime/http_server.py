@@ -1,0 +1,124 @@
+"""The limits uvicorn does not set by itself, for every service's HTTP server (decision 0074).
+
+uvicorn closes a kept-alive connection that sends nothing for `timeout_keep_alive`, but a
+connection that has begun a request is never timed: 400 half-sent requests were held for
+60 s and more (issue 14, slowloris), and its HTTP parser (httptools) takes headers of any
+size. `guarded_http_protocol` gives uvicorn's own protocol two limits:
+- a request must arrive whole (head and body) within `read_timeout_s` of its first byte, or of
+  the connection when it sends nothing; otherwise 408 (or nothing, for a silent connection)
+  and the connection is closed;
+- its request line and headers together hold at most `max_head_bytes`; otherwise 400 and close.
+A WebSocket upgrade is timed until its head is read; the socket then has its own limits
+(`ws_max_size`, pings) and notify's per-terminal rate limit.
+"""
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_SLOW = b"the request came too slowly"
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_SLOW), _SLOW)
+)
+
+
+class _HeadTooLarge(Exception):
+    """Raised inside the parser's callback: httptools turns it into a parser error, which
+    uvicorn answers with 400 and a closed connection."""
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    read_timeout_s: float = 10.0
+    max_head_bytes: int = 65_536
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_deadline: asyncio.TimerHandle | None = None
+        self._awaiting_request = True
+        self._received_bytes = 0
+        self._head_bytes = 0
+
+    # the connection and its bytes
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_request:
+            self._received_bytes += len(data)
+            if self._read_deadline is None:  # the first byte after a kept-alive wait
+                self._arm()
+        super().data_received(data)
+
+    # the parser's callbacks: one request's head, then its body
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self.parser.should_upgrade():  # a WebSocket: its head is all there is to read
+            self._request_read()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._request_read()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self.pipeline:
+            # waiting for the next request: uvicorn's keep-alive timer runs until its first byte
+            self._awaiting_request = True
+            self._received_bytes = 0
+
+    # the deadline
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > self.max_head_bytes:
+            raise _HeadTooLarge()
+
+    def _request_read(self) -> None:
+        self._awaiting_request = False
+        self._disarm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._read_deadline = self.loop.call_later(self.read_timeout_s, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _timed_out(self) -> None:
+        self._read_deadline = None
+        if not self._awaiting_request or self.transport.is_closing():
+            return
+        if self._received_bytes and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(_TIMED_OUT)  # nothing answered yet on this request
+        self.transport.close()
+
+
+def guarded_http_protocol(
+    *, read_timeout_s: float, max_head_bytes: int
+) -> type[GuardedHttpToolsProtocol]:
+    """uvicorn's `http` protocol class with these limits."""
+    return type(
+        "GuardedHttpToolsProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"read_timeout_s": read_timeout_s, "max_head_bytes": max_head_bytes},
+    )

@@ -1,0 +1,143 @@
+"""Every service's HTTP server, as the host runs it, drops what a slow or greedy client holds
+(issue 14: 400 half-sent requests were held for 60 s; uvicorn times only an idle kept-alive
+connection). A real server on loopback, a few hundred raw sockets."""
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+
+from kj_runtime.host import Service, hosted
+from kj_runtime.settings import ServiceSettings
+
+READ_TIMEOUT_S = 1.0
+IDLE_TIMEOUT_S = 1
+HALF_SENT = 300  # requests that never finish their head
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[int]:
+    settings = ServiceSettings(
+        http_port=free_port(),
+        http_read_timeout_s=READ_TIMEOUT_S,
+        http_idle_timeout_s=IDLE_TIMEOUT_S,
+        http_max_head_bytes=4096,
+    )
+    app = FastAPI()
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    async with hosted(Service("limits", settings, core=None, app=app)):
+        async with asyncio.timeout(10):
+            while True:
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", settings.http_port)
+                    writer.close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+        yield settings.http_port
+
+
+async def closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """What the server sent before it closed the connection."""
+    data = b""
+    while chunk := await reader.read(4096):
+        data += chunk
+    return data
+
+
+async def test_a_few_hundred_half_sent_requests_are_dropped_and_others_are_served(
+    server: int,
+) -> None:
+    connections = [await asyncio.open_connection("127.0.0.1", server) for _ in range(HALF_SENT)]
+    try:
+        started = time.monotonic()
+        for _, writer in connections:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\nX-Slow: ")
+        await asyncio.gather(*(writer.drain() for _, writer in connections))
+        await asyncio.sleep(READ_TIMEOUT_S / 2)
+        for _, writer in connections:  # drip one more byte: a keep-alive timer would be reset
+            writer.write(b"a")
+        async with httpx.AsyncClient() as client:  # meanwhile the service still answers
+            answer = await client.get(f"http://127.0.0.1:{server}/healthz", timeout=5)
+            assert answer.status_code == 200
+        async with asyncio.timeout(READ_TIMEOUT_S + 10):
+            answers = await asyncio.gather(*(closed_by_server(r) for r, _ in connections))
+        dropped_after = time.monotonic() - started
+        assert all(a.startswith(b"HTTP/1.1 408") for a in answers)
+        assert dropped_after < READ_TIMEOUT_S + 5, dropped_after
+    finally:
+        for _, writer in connections:
+            writer.transport.abort()
+
+
+async def test_a_connection_that_says_nothing_is_closed(server: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S + 5):
+            assert await closed_by_server(reader) == b""
+    finally:
+        writer.transport.abort()
+
+
+async def test_a_body_that_trickles_is_cut_off(server: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    writer.write(
+        b"POST /echo HTTP/1.1\r\nHost: limits\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"a": '
+    )
+    await writer.drain()
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S + 5):
+            await closed_by_server(reader)
+    finally:
+        writer.transport.abort()
+
+
+async def test_a_head_larger_than_the_limit_is_refused(server: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\n")
+    writer.write(b"".join(b"X-Filler-%d: %s\r\n" % (i, b"y" * 100) for i in range(60)))
+    writer.write(b"\r\n")
+    await writer.drain()
+    try:
+        async with asyncio.timeout(5):
+            answer = await closed_by_server(reader)
+    finally:
+        writer.transport.abort()
+    assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_an_idle_kept_alive_connection_is_closed(server: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\n\r\n")
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(IDLE_TIMEOUT_S + 5):
+            await closed_by_server(reader)
+    finally:
+        writer.transport.abort()
+    assert time.monotonic() - started >= IDLE_TIMEOUT_S * 0.9
+
+
+async def test_requests_that_arrive_whole_on_one_connection_are_all_served(server: int) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server}") as client:
+        for n in range(5):
+            answer = await client.post("/echo", content=b"x" * (1000 * n))
+            assert answer.json() == {"bytes": 1000 * n}
