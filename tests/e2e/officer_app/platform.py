@@ -18,12 +18,14 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from kj_runtime.credentials import token_hash
 from kj_runtime.kafka import partitions_of
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.topics import WORKORDERS_EVENTS
 from kj_sim.services import Service, ServiceProcesses
 
 TICKET_SECRET = "officer-app-e2e-ticket-secret-0123456789"
+OPERATOR = "officer-app-e2e-operator-token"  # reads units back from patrol tracking
 INTEGRATION_TOKEN = "dev-sy110-token"
 ACCEPT_TIMEOUT_S = 15  # dispatch withdraws an order not accepted within this
 
@@ -138,6 +140,10 @@ class Platform:
             "KJ_DISPATCH_ACCEPT_TIMEOUT_S": str(ACCEPT_TIMEOUT_S),
             "KJ_TRACKING_GROUP_ID": f"tracking-e2e-{run}",
             "KJ_TRACKING_SWEEP_INTERVAL_S": "0.2",
+            # the test reads the unit back as an operator would (decision 0072)
+            "KJ_TRACKING_OPERATOR_TOKEN_SHA256": orjson.dumps(
+                {"e2e": token_hash(OPERATOR)}
+            ).decode(),
             "KJ_NOTIFY_CONSUMER_GROUP": f"notify-e2e-{run}",
         }
         for prefix in ("KJ_ALARM_", "KJ_TRACKING_", "KJ_DISPATCH_", "KJ_NOTIFY_", "KJ_DEVICES_"):
@@ -185,5 +191,7 @@ class Platform:
     async def unit(self, unit_id: str) -> dict[str, Any] | None:
         """The unit as patrol tracking has it (None: never heard from)."""
         async with httpx.AsyncClient(base_url=self.url("tracking"), timeout=5) as client:
-            answer = await client.get(f"/units/{unit_id}")
+            answer = await client.get(
+                f"/units/{unit_id}", headers={"Authorization": f"Bearer {OPERATOR}"}
+            )
         return dict(answer.json()) if answer.status_code == 200 else None
