@@ -17,15 +17,17 @@ HOLDS = (
     "chaos.duplicate_work_orders",
     "chaos.units_double_assigned",
     "chaos.alarms_stranded",
-)
-# not zero on main yet (2 to 10 false accept timeouts a run, 5 or 6 blocking poison records):
-# asserted once their fixes land
-NOT_YET = (
+    # since answers are judged by the gateway's receipt and every consumer runs the runtime's
+    # one consume surface (issue 14): 0 and 0 in the ci run of 2026-12-01
     "chaos.false_accept_timeouts",
     "chaos.poison_records_blocking",
 )
+# not zero on main yet: asserted once their fixes land
+NOT_YET: tuple[str, ...] = ()
 RECOVERY_LIMIT_S = 10.0
-RECOVERY_HOLDS = False  # every recovery under 10 s: not yet (a dead member costs its 10 s session)
+# every recovery under 10 s: not yet (2026-12-01 ci run: the broker's restart 11.6 s, alarm's
+# 10.2 s; a dead member costs its session timeout before its partitions move)
+RECOVERY_HOLDS = False
 
 
 @pytest.fixture(scope="module")
