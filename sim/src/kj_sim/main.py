@@ -153,6 +153,11 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
                 "KJ_CONSOLE_SESSION_SECRET": secrets.token_hex(32),
                 "KJ_CONSOLE_ALARM_URL": args.alarm_url,
                 "KJ_CONSOLE_ALARM_TOKEN": args.token,
+                # the officer app's tickets (devices signs them, notify checks them), and its
+                # socket where notify listens this run (its port may be moved)
+                "KJ_TERMINAL_TICKET_SECRET": secrets.token_hex(32),
+                "KJ_DEVICES_NOTIFY_WS_URL": args.notify_url.replace("http://", "ws://").rstrip("/")
+                + "/v1/terminals/ws",
             }
         )
         try:
