@@ -64,7 +64,7 @@ async def read_figures(connection: asyncpg.Connection, since: datetime) -> Figur
                   percentile_cont(0.5) within group (order by w.response_seconds) as p50,
                   percentile_cont(0.9) within group (order by w.response_seconds) as p90
            from work_orders w join alarms a using (alarm_id)
-           where w.role = 'primary' and w.response_seconds is not null and a.received_at >= $1
+           where w.role = 'primary' and w.response_seconds is not null and w.on_scene_at >= $1
            group by a.tier""",
         since,
     )
@@ -110,7 +110,8 @@ async def read_figures(connection: asyncpg.Connection, since: datetime) -> Figur
 async def response_times(connection: asyncpg.Connection, since: datetime) -> dict[str, list[float]]:
     rows = await connection.fetch(
         """select a.tier, w.response_seconds from work_orders w join alarms a using (alarm_id)
-           where w.role = 'primary' and w.response_seconds is not null and a.received_at >= $1""",
+           where w.role = 'primary' and w.response_seconds is not null
+             and w.on_scene_at >= $1""",
         since,
     )
     out: dict[str, list[float]] = {tier: [] for tier in TIER_ORDER}
