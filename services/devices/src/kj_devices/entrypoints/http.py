@@ -12,6 +12,7 @@ is served beside them (kj_devices.entrypoints.officer_app)."""
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -73,6 +74,20 @@ def _timestamp(value: str | None) -> float:
     return number / 1000 if number > 1e11 else number  # milliseconds from some clients
 
 
+async def _form(request: Request) -> dict[str, str]:
+    """A POST's url-encoded fields (Traccar Client posts with the fix in the query and nothing
+    in the body). Read here, not with `request.form()`, which needs python-multipart for any
+    body and answered every POST with a 500 without it; a body of another type is ignored."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    text = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=100))
+    except ValueError:
+        raise Refused(400, "bad_parameter", "more than 100 fields") from None
+
+
 def osmand_fix(params: dict[str, str]) -> RawFix:
     lat, lon = _number(params, "lat"), _number(params, "lon")
     if lat is None or lon is None:
@@ -99,8 +114,7 @@ def make_app(locations: Locations) -> FastAPI:
     async def osmand(request: Request) -> PlainTextResponse:
         params = dict(request.query_params)
         if request.method == "POST":
-            form = await request.form()
-            params.update({k: str(v) for k, v in form.items()})
+            params.update(await _form(request))
         token = bearer(request.headers.get("authorization")) or params.get("key")
         binding = locations.authenticate(params.get("id") or params.get("deviceid"), token)
         taken = locations.take(binding, [osmand_fix(params)])
