@@ -1,6 +1,7 @@
 """The console's pages and API. Routes are thin: who is asking (entrypoints/guards.py), validate,
 call the service layer, answer. Errors a person can cause are 4xx with a `reason` code the page
-translates."""
+translates. The times a person gives are bounded like every outside party's (issue 14): a track
+window within the last year, an audit page's cursor between 1970 and 2200."""
 
 from datetime import timedelta
 from importlib.resources import files
@@ -12,7 +13,7 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Query, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from kj_console.domain.roles import Action, may
 from kj_console.domain.sessions import COOKIE
@@ -24,7 +25,7 @@ from kj_console.service_layer.auth import LoginRefused, SignedIn
 from kj_console.service_layer.console import Console
 from kj_console.service_layer.metrics import LOGINS
 from kj_console.settings import ConsoleSettings
-from kj_schemas.base import GeoPoint, LongText, utcnow
+from kj_schemas.base import GeoPoint, LongText, RecentTimestamp, Timestamp, utcnow
 from kj_schemas.commands import AnyCommand
 from kj_schemas.enums import NotificationChannel
 
@@ -150,8 +151,8 @@ def create_app(console: Console) -> FastAPI:
     async def track(
         unit_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")],
         _: Who,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        since: RecentTimestamp | None = None,
+        until: RecentTimestamp | None = None,
     ) -> Any:
         end = until or utcnow()
         start = since or end - timedelta(minutes=30)
@@ -167,7 +168,7 @@ def create_app(console: Console) -> FastAPI:
     async def audit(
         who: Who,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        before: AwareDatetime | None = None,
+        before: Timestamp | None = None,
     ) -> Any:
         if not may(who.role, Action.read_audit):
             return _problem(403, "not_allowed", "only a supervisor reads everyone's audit")
