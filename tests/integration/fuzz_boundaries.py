@@ -42,7 +42,7 @@ TEXTS = ["\x00", "有人\x00要跳河", "\x00\x00", "x" * 5000, "𝄞" * 2000, "
 INTEGERS = [0, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**30]
 FLOATS = [1e308, -1e308, 90.0, -90.0, 180.0, -180.0, 5e-324, 90.000001]
 
-TIME_FIELDS = ("reported_at", "occurred_at", "since", "start", "end")
+TIME_FIELDS = ("reported_at", "occurred_at", "since", "start", "end", "timestamp")
 _requests = itertools.count()
 KNOWN: dict[str, list[str]] = json.loads(os.environ.get("KJ_FUZZ_KNOWN", "{}"))
 HEADERS: dict[str, dict[str, str]] = json.loads(os.environ.get("KJ_FUZZ_HEADERS", "{}"))
@@ -52,7 +52,7 @@ _sent_boundary: dict[int, bool] = {}  # thread -> whether its request in flight 
 
 
 def _boundary(n: int, key: str, value: Any) -> Any:
-    if key.endswith("_at") or key in ("since", "start", "end", "ts"):
+    if key.endswith("_at") or key in ("since", "start", "end", "ts", "timestamp"):
         return TIMES[n % len(TIMES)]
     if isinstance(value, bool):
         return value

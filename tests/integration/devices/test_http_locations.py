@@ -126,3 +126,32 @@ async def test_an_808_terminal_cannot_post_http_locations(gateway: Gateway, bind
             },
         )
     assert answer.status_code == 401
+
+
+async def test_traccar_client_posts_are_taken_from_the_query_or_a_form(
+    gateway: Gateway, bind: Bind, topics: KafkaSettings
+):
+    """Traccar Client posts its fix in the query with an empty body; some clients post a form.
+    Both used to be a 500 (the form parser needs a library the gateway does not ship)."""
+    added = await bind("phone-post-1", "SY-P04-M1", protocol=Protocol.http)
+    ts = int(time.time())
+    fix = {"id": "phone-post-1", "lat": HOME[0], "lon": HOME[1], "timestamp": ts}
+    async with httpx.AsyncClient(base_url=gateway.http_url) as client:
+        queried = await client.post("/", params={**fix, "key": added.secret})
+        assert queried.status_code == 200, queried.text
+        formed = await client.post(
+            "/osmand",
+            data={**fix, "timestamp": ts + 1},
+            headers={"Authorization": f"Bearer {added.secret}"},
+        )
+        assert formed.status_code == 200, formed.text
+        multipart = await client.post(
+            "/",
+            params={"id": "phone-post-1"},
+            files={"lat": b"27.2"},
+            headers={"Authorization": f"Bearer {added.secret}"},
+        )
+        assert multipart.status_code == 400 and multipart.json()["reason"] == "bad_parameter"
+
+    await eventually(lambda: len_at_least(topics, "SY-P04-M1", 2))
+    assert len(await pings_of(topics, "SY-P04-M1")) == 2

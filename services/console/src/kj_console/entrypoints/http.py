@@ -1,6 +1,8 @@
 """The console's pages and API. Routes are thin: who is asking (entrypoints/guards.py), validate,
 call the service layer, answer. Errors a person can cause are 4xx with a `reason` code the page
-translates."""
+translates; each route's OpenAPI lists the ones it gives (decision 0079), and the times a person
+gives are bounded like every outside party's (issue 14: a track window within the last year, an
+audit page's cursor between 1970 and 2200)."""
 
 from datetime import timedelta
 from importlib.resources import files
@@ -12,7 +14,7 @@ from uuid import UUID
 from fastapi import Depends, FastAPI, Query, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from kj_console.domain.roles import Action, may
 from kj_console.domain.sessions import COOKIE
@@ -24,7 +26,9 @@ from kj_console.service_layer.auth import LoginRefused, SignedIn
 from kj_console.service_layer.console import Console
 from kj_console.service_layer.metrics import LOGINS
 from kj_console.settings import ConsoleSettings
-from kj_schemas.base import GeoPoint, LongText, utcnow
+from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.openapi import request_body
+from kj_schemas.base import GeoPoint, LongText, RecentTimestamp, Timestamp, utcnow
 from kj_schemas.commands import AnyCommand
 from kj_schemas.enums import NotificationChannel
 
@@ -32,6 +36,27 @@ STATIC = Path(str(files("kj_console") / "static"))
 _COMMAND = TypeAdapter(AnyCommand)
 Who = Annotated[SignedIn, Depends(signed_in)]
 Acting = Annotated[SignedIn, Depends(acting)]
+
+
+class Problem(BaseModel):
+    """A refusal: a `reason` code the page translates and why (`detail`); a refusal of the
+    request's shape names each bad field in `detail`, and one from the guards holds both in
+    `detail`."""
+
+    reason: str | None = None
+    detail: Any
+
+
+def _answers(**given: str) -> dict[int | str, dict[str, Any]]:
+    return {int(code[1:]): {"model": Problem, "description": why} for code, why in given.items()}
+
+
+SHAPE = "a field missing or out of range, or a time outside the window"
+SIGNED_IN = _answers(
+    _401="not signed in (`signed_out`)", _503="the database does not answer; retry later"
+)
+READ = SIGNED_IN | _answers(_422=SHAPE)
+ACT = READ | _answers(_403="another site (`cross_origin`), no CSRF token, or not this role's")
 
 
 class LoginForm(BaseModel):
@@ -84,6 +109,7 @@ def _security_headers(tile_url: str | None) -> dict[str, str]:
 def create_app(console: Console) -> FastAPI:
     app = FastAPI(title="快警 command-centre console", version="1.0.0")
     app.state.console = console
+    answer_bad_requests(app)  # a body that is not UTF-8 JSON is a 422 too; nothing echoed
     settings = console.settings
     headers = _security_headers(settings.tile_url)
 
@@ -101,7 +127,17 @@ def create_app(console: Console) -> FastAPI:
 
     # ---- sessions ------------------------------------------------------------------------
 
-    @app.post("/api/login", summary="sign in: a session cookie and the CSRF token")
+    @app.post(
+        "/api/login",
+        summary="sign in: a session cookie and the CSRF token",
+        responses=_answers(
+            _401="wrong name or password (`bad_credentials`)",
+            _403="from another site (`cross_origin`)",
+            _422=SHAPE,
+            _429="this name is locked a while after wrong passwords (`locked`)",
+            _503="the database does not answer; retry later",
+        ),
+    )
     async def login(form: LoginForm, request: Request) -> Any:
         if not same_origin(request.headers):
             return _problem(403, "cross_origin", "not from this console")
@@ -124,34 +160,48 @@ def create_app(console: Console) -> FastAPI:
         )
         return response
 
-    @app.post("/api/logout", summary="sign out: the session ends now")
+    @app.post("/api/logout", summary="sign out: the session ends now", responses=ACT)
     async def logout(who: Acting) -> Any:
         await console.accounts.logout(who)
         response = JSONResponse({"signed_out": True})
         response.delete_cookie(COOKIE, path="/")
         return response
 
-    @app.get("/api/me", summary="who is signed in, their role and the CSRF token")
+    @app.get(
+        "/api/me", summary="who is signed in, their role and the CSRF token", responses=SIGNED_IN
+    )
     async def me(who: Who) -> Any:
         return _me(who, settings)
 
     # ---- views ---------------------------------------------------------------------------
 
-    @app.get("/api/city", summary="the city to draw: zones, platforms, checkpoints, units")
+    @app.get(
+        "/api/city",
+        summary="the city to draw: zones, platforms, checkpoints, units",
+        responses=SIGNED_IN,
+    )
     async def city(_: Who) -> Response:
         return Response(console.city_json, media_type="application/json")
 
-    @app.get("/api/incidents/{alarm_id}", summary="an incident's page")
+    @app.get(
+        "/api/incidents/{alarm_id}",
+        summary="an incident's page",
+        responses=READ | _answers(_404="no such alarm (`unknown_alarm`)"),
+    )
     async def incident(alarm_id: UUID, _: Who) -> Any:
         page = await views.incident_page(console.pool, console.view, alarm_id)
         return page if page is not None else _problem(404, "unknown_alarm", "no such alarm")
 
-    @app.get("/api/units/{unit_id}/track", summary="a unit's stored track over a time window")
+    @app.get(
+        "/api/units/{unit_id}/track",
+        summary="a unit's stored track over a time window",
+        responses=READ,
+    )
     async def track(
         unit_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")],
         _: Who,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
+        since: RecentTimestamp | None = None,
+        until: RecentTimestamp | None = None,
     ) -> Any:
         end = until or utcnow()
         start = since or end - timedelta(minutes=30)
@@ -159,28 +209,46 @@ def create_app(console: Console) -> FastAPI:
             return _problem(422, "bad_window", "since must be before until")
         return await views.unit_track(console.pool, unit_id, start, end)
 
-    @app.get("/api/notices", summary="recent notices and dead letters worth a look")
+    @app.get(
+        "/api/notices",
+        summary="recent notices and dead letters worth a look",
+        responses=SIGNED_IN,
+    )
     async def notices(_: Who) -> Any:
         return list(console.view.notices)
 
-    @app.get("/api/audit", summary="every person's actions, newest first (supervisors)")
+    @app.get(
+        "/api/audit",
+        summary="every person's actions, newest first (supervisors)",
+        responses=READ | _answers(_403="only a supervisor reads it (`not_allowed`)"),
+    )
     async def audit(
         who: Who,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        before: AwareDatetime | None = None,
+        before: Timestamp | None = None,
     ) -> Any:
         if not may(who.role, Action.read_audit):
             return _problem(403, "not_allowed", "only a supervisor reads everyone's audit")
         return await views.audit_page(console.pool, limit=limit, before=before)
 
-    @app.get("/api/commands/{command_id}", summary="a command and the answer it got")
+    @app.get(
+        "/api/commands/{command_id}",
+        summary="a command and the answer it got",
+        responses=READ | _answers(_404="no such command (`unknown_command`)"),
+    )
     async def command_outcome(command_id: UUID, _: Who) -> Any:
         found = await views.command_outcome(console.pool, command_id)
         return found if found is not None else _problem(404, "unknown_command", "no such command")
 
     # ---- actions -------------------------------------------------------------------------
 
-    @app.post("/api/commands", status_code=202, summary="a command to dispatch")
+    @app.post(
+        "/api/commands",
+        status_code=202,
+        summary="a command to dispatch",
+        responses=ACT,
+        openapi_extra=request_body(AnyCommand),
+    )
     async def command(request: Request, who: Acting) -> Any:
         try:
             body = _COMMAND.validate_json(await request.body())
@@ -193,7 +261,12 @@ def create_app(console: Console) -> FastAPI:
             return _problem(403, "not_allowed", str(error))
         return JSONResponse({"command_id": str(command_id)}, status_code=202)
 
-    @app.post("/api/broadcasts", status_code=202, summary="call taxi drivers and volunteers")
+    @app.post(
+        "/api/broadcasts",
+        status_code=202,
+        summary="call taxi drivers and volunteers",
+        responses=ACT,
+    )
     async def broadcast(form: BroadcastForm, who: Acting) -> Any:
         try:
             broadcast_id = await console.actions.broadcast(
@@ -208,7 +281,15 @@ def create_app(console: Console) -> FastAPI:
             return _problem(403, "not_allowed", str(error))
         return JSONResponse({"broadcast_id": str(broadcast_id)}, status_code=202)
 
-    @app.post("/api/alarms/{alarm_id}/unmerge", summary="undo a merge (alarm intake)")
+    @app.post(
+        "/api/alarms/{alarm_id}/unmerge",
+        summary="undo a merge (alarm intake)",
+        responses=ACT
+        | _answers(
+            _409="the alarm is not a merged one (`not_merged`)",
+            _502="alarm intake refused or did not answer (`intake_refused`)",
+        ),
+    )
     async def unmerge(alarm_id: UUID, who: Acting) -> Any:
         try:
             status, answer = await console.actions.unmerge(who, alarm_id)

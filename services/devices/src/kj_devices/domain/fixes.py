@@ -6,6 +6,12 @@ import math
 from dataclasses import dataclass
 
 from kj_devices.domain.coords import Datum, to_wgs84
+from kj_schemas.base import EARLIEST, LATEST
+
+# the times a ping may carry (`GpsPing.ts`): a fix outside them is no time, and one past the
+# year 9999 could not even be encoded (the ping sink's loop would die on it)
+FIRST_TS = EARLIEST.timestamp()
+LAST_TS = LATEST.timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +47,8 @@ def make_fix(
         raise FixRefused("bad_position", f"({lat}, {lon}) is no position on Earth")
     if lat == 0 and lon == 0:
         raise FixRefused("bad_position", "(0, 0): a receiver without a fix")
-    if not 0 < ts < math.inf:
-        raise FixRefused("bad_time", f"{ts} is no time")
+    if not FIRST_TS < ts < LAST_TS:  # NaN fails it too
+        raise FixRefused("bad_time", f"{ts} is no time between 1970 and 2200")
     if datum is not Datum.wgs84:
         converted = to_wgs84(datum, lat, lon)
         lat, lon = round(converted[0], 7), round(converted[1], 7)

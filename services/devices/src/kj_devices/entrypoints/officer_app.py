@@ -24,6 +24,19 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 MAP_LIBRARY = STATIC / "vendor" / "leaflet" / "leaflet-src.esm.js"
 
 
+class Refusal(BaseModel):
+    """Every refusal of the gateway's HTTP API: a code the app translates, and why."""
+
+    reason: str
+    detail: str
+
+
+REFUSED: dict[int, dict[str, Any]] = {
+    401: {"model": Refusal, "description": "no device with this id and token (`unknown_device`)"},
+    503: {"model": Refusal, "description": "tickets are off here (`tickets_off`)"},
+}
+
+
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,7 +105,7 @@ def add_officer_app(app: FastAPI, locations: Locations) -> None:
     if not MAP_LIBRARY.exists():
         log.warning("officer_app_map_library_missing", hint="make install copies it from npm")
 
-    @app.post("/app/api/session")
+    @app.post("/app/api/session", responses={401: REFUSED[401], 503: REFUSED[503]})
     async def session(body: SignIn) -> dict[str, Any]:
         """The officer app's sign-in: a ticket for notify's terminal socket."""
         signed = sign_in(locations, body.device_id, body.token)

@@ -1,14 +1,18 @@
 """Phones' positions over HTTP: each request names its device and proves it with the device's
 token; the fixes are converted to WGS84 from the datum the device is registered with, put in
-time order (a burst queued in a dead zone arrives oldest first) and handed to the ping sink."""
+time order (a burst queued in a dead zone arrives oldest first) and handed to the ping sink.
+A phone's fix must be recent (issue 14): at most a day ahead of the gateway's clock and a year
+behind it, as every other time an outside party gives the platform."""
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kj_devices.domain.binding import Binding, Protocol
 from kj_devices.domain.fixes import Fix, FixRefused, make_fix
 from kj_devices.service_layer.terminals import Terminals
 from kj_devices.settings import DevicesSettings
+from kj_schemas.base import RECENT_FUTURE, RECENT_PAST
 
 
 class Refused(Exception):
@@ -38,9 +42,15 @@ class Taken:
 
 
 class Locations:
-    def __init__(self, terminals: Terminals, settings: DevicesSettings) -> None:
+    def __init__(
+        self,
+        terminals: Terminals,
+        settings: DevicesSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.terminals = terminals
         self.settings = settings
+        self.clock = clock
 
     def authenticate(self, device_id: str | None, token: str | None) -> Binding:
         """The phone's binding, or Refused(401) whatever was wrong (no oracle for ids)."""
@@ -55,7 +65,12 @@ class Locations:
     def take(self, binding: Binding, raw: Iterable[RawFix]) -> Taken:
         fixes: list[tuple[float, int, Fix]] = []
         refused: list[tuple[int, str]] = []
+        now = self.clock()
+        earliest, latest = now - RECENT_PAST.total_seconds(), now + RECENT_FUTURE.total_seconds()
         for index, r in enumerate(raw):
+            if not earliest <= r.ts <= latest:  # NaN fails it too
+                refused.append((index, "bad_time"))
+                continue
             try:
                 fix = make_fix(
                     binding.unit_id,
