@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prometheus for `make demo`: scrapes the four services on loopback at the ports their settings
 # give (KJ_*_HTTP_PORT), with deploy/prometheus's rules, on 127.0.0.1:${KJ_PROMETHEUS_PORT:-19090};
-# its configuration and data in $KJ_STATE_DIR/prometheus.
+# its configuration and data in $KJ_STATE_DIR/prometheus (the data anew at each start).
 #   start | stop | status
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,6 +15,9 @@ case "${1:-}" in
 start)
     if running; then echo "prometheus: already running on :$port"; exit 0; fi
     command -v prometheus >/dev/null || bash deploy/install-tools.sh
+    # a fresh store each start: the board drawn at the end shows this run's events only, as the
+    # run's report does (an earlier run's within the 15-minute window made them differ)
+    rm -rf "$dir/data"
     mkdir -p "$dir/data"
     .venv/bin/python -m deploy.demo_config "$dir/demo.yml"
     prometheus --config.file="$dir/demo.yml" --storage.tsdb.path="$dir/data" \

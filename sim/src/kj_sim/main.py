@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--duration", type=float, default=None, help="seconds; default: until Ctrl-C"
     )
-    parser.add_argument("--seed", type=int, default=110)
+    # default: a new city each run (a run right after another with the same seed calls from the
+    # same places, and intake merges those calls into the open incidents the other left)
+    parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--per-hour", type=float, default=240.0, help="incidents per hour")
     parser.add_argument("--alarm-url", default=SERVICES[0].url)
     parser.add_argument("--notify-url", default=SERVICES[3].url)
@@ -141,6 +143,9 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
         args.dev_secret = secrets.token_hex(16)  # this run's terminals only
     started_at = datetime.now(UTC)
     console = Console()
+    if args.seed is None:
+        args.seed = secrets.randbelow(1_000_000)
+    console.print(f"seed {args.seed} (--seed {args.seed} runs this city again)")
     if services:
         console.print(
             "starting the four services, the device gateway and the console "
