@@ -41,7 +41,7 @@ from kj_sim.runner import AlarmPoster, Simulation, Terminals
 from kj_sim.services import CONSOLE, DEVICES, SERVICES, ServiceProcesses
 
 log = structlog.get_logger(__name__)
-PROMETHEUS_ROUNDS_S = 12.0
+PROMETHEUS_ROUNDS_S = 30.0
 DEV_ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - the demo integration's documented dev token
 
 
@@ -229,9 +229,9 @@ async def _drive(args: argparse.Namespace, *, with_services: bool) -> int:
                     await asyncio.wait([sim_task], timeout=1.0)
         stats = await sim_task
         if with_services and args.duration is not None:
-            # the demo's Prometheus scrapes every 5 s and evaluates its rules every 5 s: the
-            # services stay up for two rounds more, so the board counts the run's last arrivals
-            # as the report does
+            # the demo's Prometheus scrapes and evaluates its rules every 5 s, and the board's
+            # snapshot samples every 15 s: the services stay up 30 s more, so the board has the
+            # run's last arrivals as the report does (an arrival 13 s before the stop was missed)
             await asyncio.sleep(PROMETHEUS_ROUNDS_S)
         if args.duration is not None:
             figures, markdown, png = await write_report(
