@@ -106,4 +106,4 @@ async def run_positioning(
             log.warning("positioning_failed", error=repr(error))
         if time.monotonic() - reported >= report_every_s:
             reported = time.monotonic()
-            positioning.report(clock())
+            await positioning.report(clock())

@@ -12,6 +12,7 @@
 Each reposition is written with its outbox message in one transaction, fenced by the region's
 lease like every decision; the book follows the commit."""
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -112,29 +113,40 @@ class Positioning:
         units = self.snapshot(now)
         q = self.busy_fraction(units)
         shift = self._due_shift(local)
+        # the planner's arithmetic runs beside the event loop: a pass over a city's fleet takes
+        # long enough to hold up the alarms being assigned meanwhile (dispatch's p99)
         if shift is not None:
-            plan = self.planner.shift_plan(units, hour=local.hour, busy_fraction=q)
+            plan = await asyncio.to_thread(
+                self.planner.shift_plan, units, hour=local.hour, busy_fraction=q
+            )
             written = await self._write(plan, now)
             self._shift = shift
             return written
+        vacated = [v for post in self.vacated if (v := _left(post, units)) is not None]
+        self.vacated.clear()
+        moves = await asyncio.to_thread(self._moves, units, local.hour, q, vacated)
+        return released + await self._write(moves, now)
+
+    def _moves(
+        self,
+        units: list[UnitPosition],
+        hour: int,
+        q: float,
+        vacated: list[UnitPosition],
+    ) -> list[Move]:
+        """Posts for free units without one, then move-ups for the holes calls left."""
         moves: list[Move] = []
         lonely = [u for u in units if u.available and u.post_id is None]
         for unit in lonely[: self.rules.free_per_pass]:
-            move = self.planner.best_post(unit.unit_id, units, hour=local.hour, busy_fraction=q)
+            move = self.planner.best_post(unit.unit_id, units, hour=hour, busy_fraction=q)
             if move is not None:
                 moves.append(move)
                 units = [_at_post(u, self._posts[move.post_id]) if u is unit else u for u in units]
-        if self.vacated:
-            vacated = [_left(post, units) for post in self.vacated]
-            self.vacated.clear()
+        if vacated:
             moves += self.planner.move_ups(
-                units,
-                hour=local.hour,
-                busy_fraction=q,
-                rule=self.rules.move_up,
-                vacated=[v for v in vacated if v is not None],
+                units, hour=hour, busy_fraction=q, rule=self.rules.move_up, vacated=vacated
             )
-        return released + await self._write(moves, now)
+        return moves
 
     async def _release_off_duty(self, now: datetime) -> int:
         """A unit that went off duty (or off the fleet) gives its post back: the post's order is
@@ -243,13 +255,13 @@ class Positioning:
 
     # ---- the live coverage ----------------------------------------------------------------
 
-    def report(self, now: datetime) -> None:
+    async def report(self, now: datetime) -> None:
         units = self.snapshot(now)
         if not units or not self.ownership.held:
             return
         local = now.astimezone(CITY_TIME)
-        coverage = self.planner.coverage(
-            units, hour=local.hour, busy_fraction=self.busy_fraction(units)
+        coverage = await asyncio.to_thread(
+            self.planner.coverage, units, hour=local.hour, busy_fraction=self.busy_fraction(units)
         )
         held = self.book.repositions.all()
         occupied = sum(
