@@ -7,6 +7,7 @@ scene and closes it while the network is down: both arrive, in order, once it is
 110 centre sees the alarm closed. And an order not accepted in time is withdrawn on the screen
 at once. Screenshots are left in `$KJ_STATE_DIR/officer-app-e2e/`."""
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -70,8 +71,8 @@ async def test_an_officer_takes_a_call_rides_to_it_and_closes_it_through_a_dead_
     me = await officer("SY-P01-M1")
     page = await signed_in(phone, stack, me)
     sheet = page.get_by_test_id("order")
-    await expect(sheet).to_have_attribute("data-state", "none")
-    await expect(sheet).to_contain_text("暂无工单")
+    # no call yet: nothing to answer (a post may come as soon as the first fix is in)
+    await expect(sheet).to_have_attribute("data-state", re.compile("^(none|post)$"))
     await ride_to(stack, phone, me.unit_id, P01)
     # on duty and free: dispatch posts the unit where it covers most (decision 0063); a post
     # asks for no answer, and the call below takes the screen from it

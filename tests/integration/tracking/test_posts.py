@@ -18,7 +18,6 @@ from tests.stack import read_to_end
 
 from .conftest import (
     CHECKPOINT,
-    UNIT,
     StartService,
     drive,
     eventually,
@@ -28,6 +27,7 @@ from .conftest import (
     work_order,
 )
 
+UNIT = "SY-P01-M1"  # not the unit other tests of this package leave on a call
 POST = CHECKPOINT  # a post at the platform's checkpoint SY-P01-K1: reaching it is a check-in
 
 
@@ -70,14 +70,16 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     unit = service.tracker.units[UNIT]
     order = post_order(POST)
     start = (POST[0] - 0.0054, POST[1])  # 600 m south
-    await send_fixes(producer, topics, drive(start, start, time.time() - 200, 0))
+    await send_fixes(producer, topics, drive(start, start, time.time() - 200, 0, unit=UNIT))
     await eventually(lambda: unit.has_fix)
     await send_work_order(producer, topics, order)
     await eventually(lambda: unit.post is not None)
     assert unit.status is not UnitStatus.assigned  # a post does not take the unit for a call
     t0 = time.time() - 150
-    approach = drive(start, POST, t0, steps=30)
-    patrol = drive(POST, POST, approach[-1].ts + 1, steps=70)[1:]  # longer than the dwell
+    approach = drive(start, POST, t0, steps=30, unit=UNIT)
+    patrol = drive(POST, POST, approach[-1].ts + 1, steps=70, unit=UNIT)[
+        1:
+    ]  # longer than the dwell
     await send_fixes(producer, topics, approach + patrol)
 
     post_events = lambda: on_scene_events(topics, str(order.work_order_id))  # noqa: E731
@@ -93,7 +95,7 @@ async def test_a_unit_reaches_its_post_once_stays_available_and_a_call_takes_the
     await eventually(lambda: db.fetchval(checked_in, UNIT, since))  # the post's checkpoint (打卡)
 
     # a call takes the unit: the post is no longer its
-    call = work_order((POST[0] + 0.002, POST[1]))
+    call = work_order((POST[0] + 0.002, POST[1]), unit=UNIT)
     await send_work_order(producer, topics, call)
     await eventually(lambda: unit.status is UnitStatus.assigned)
     await eventually(lambda: _latest(states_of(topics), lambda s: s.get("post_id") is None))
