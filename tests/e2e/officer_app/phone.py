@@ -9,17 +9,7 @@ from contextlib import asynccontextmanager
 
 from playwright.async_api import BrowserContext, Playwright
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.e2e.console.browser import CHROMIUM, FLAGS  # one Chromium for every browser test
 
 
 @asynccontextmanager
