@@ -23,6 +23,21 @@ def test_a_freed_motorcycle_goes_to_the_key_location_nobody_covers() -> None:
     assert move.gain > 0
 
 
+def test_two_units_freed_in_one_pass_take_the_two_uncovered_key_locations() -> None:
+    """Each free unit's choice sees the post given to the one before it: both key locations
+    get a unit, instead of both units driving to the same one."""
+    fleet = [
+        unit("FREE-1", where=(300.0, 0.0), settled=False),
+        unit("FREE-2", where=(300.0, 0.0), settled=False),
+        unit("BUSY", where=(0.0, 0.0), available=False),
+    ]
+    moves = planner().running_pass(fleet, hour=HOUR, busy_fraction=0.1, free_limit=5)
+    assert {m.unit_id for m in moves} == {"FREE-1", "FREE-2"}
+    assert {m.post_id.split("-")[0] for m in moves} == {"K1", "K2"}
+    limited = planner().running_pass(fleet, hour=HOUR, busy_fraction=0.1, free_limit=1)
+    assert [m.unit_id for m in limited] == ["FREE-1"]
+
+
 def test_no_more_units_inside_a_key_location_than_its_limit_nor_near_it_than_the_other() -> None:
     only_k1 = demand(key_only="K1")
     fleet = [unit("A", post="K1-a"), unit("B", post="K1-b"), unit("FREE", where=(900.0, 0.0))]

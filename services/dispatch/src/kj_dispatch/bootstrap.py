@@ -260,7 +260,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                     CallRecord(lat, lon, ResponseTier(tier), at.astimezone(CITY_TIME).hour)
                     for lat, lon, tier, at in calls
                 ]
-                positioning.planner = position_planner(city, settings, records, days)
+                positioning.use(position_planner(city, settings, records, days))
 
         service.restore.append(learn_call_rates)
         service.loops["positioning"] = lambda stop: run_positioning(
@@ -270,5 +270,6 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
             interval_s=settings.positioning_interval_s,
             report_every_s=settings.coverage_interval_s,
         )
+        service.resources.callback(positioning.close)
     service.resources.push_async_callback(pool.close)
     return service

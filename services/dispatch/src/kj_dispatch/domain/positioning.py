@@ -201,6 +201,40 @@ class PositionPlanner:
             snap.moved(i, self.index[best.post_id])
         return moves
 
+    def running_pass(
+        self,
+        fleet: Sequence[UnitPosition],
+        *,
+        hour: int,
+        busy_fraction: float,
+        free_limit: int,
+        rule: MoveUpRule | None = None,
+        vacated: Sequence[UnitPosition] = (),
+    ) -> list[Move]:
+        """A pass between shift plans: a post for each available unit that holds none (at most
+        `free_limit`, each choice seeing the posts given before it), then move-ups for the holes
+        the calls in `vacated` left."""
+        moves: list[Move] = []
+        units = list(fleet)
+        lonely = [u.unit_id for u in units if u.available and u.post_id is None]
+        for unit_id in lonely[:free_limit]:
+            move = self.best_post(unit_id, units, hour=hour, busy_fraction=busy_fraction)
+            if move is None:
+                continue
+            moves.append(move)
+            post = self.posts[self.index[move.post_id]]
+            units = [
+                u._replace(lat=post.lat, lon=post.lon, post_id=post.post_id, settled=False)
+                if u.unit_id == unit_id
+                else u
+                for u in units
+            ]
+        if vacated:
+            moves += self.move_ups(
+                units, hour=hour, busy_fraction=busy_fraction, rule=rule, vacated=vacated
+            )
+        return moves
+
     def coverage(
         self, fleet: Sequence[UnitPosition], *, hour: int, busy_fraction: float
     ) -> Coverage:

@@ -14,6 +14,7 @@ from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.service_layer.positioning import Positioning
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.lifecycle import sleep_or_stop, wait_any
+from kj_runtime.worker_process import WorkerLost
 
 log = structlog.get_logger(__name__)
 # a database that is unreachable or refuses (a deadlock, a serialization failure) now: the
@@ -102,8 +103,11 @@ async def run_positioning(
         await sleep_or_stop(stop, interval_s)
         try:
             await positioning.plan(clock())
-        except _DB_ERRORS as error:
+        except (*_DB_ERRORS, WorkerLost) as error:
             log.warning("positioning_failed", error=repr(error))
         if time.monotonic() - reported >= report_every_s:
             reported = time.monotonic()
-            await positioning.report(clock())
+            try:
+                await positioning.report(clock())
+            except WorkerLost as error:
+                log.warning("coverage_report_failed", error=repr(error))

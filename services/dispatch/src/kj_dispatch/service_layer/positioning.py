@@ -12,7 +12,6 @@
 Each reposition is written with its outbox message in one transaction, fenced by the region's
 lease like every decision; the book follows the commit."""
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,12 +23,12 @@ import asyncpg
 from kj_dispatch.adapters import repository as repo
 from kj_dispatch.domain.book import Book
 from kj_dispatch.domain.positioning import Move, MoveUpRule, PositionPlanner, UnitPosition
-from kj_dispatch.domain.posts import Post
 from kj_dispatch.domain.repositions import PATROL_RADIUS_M, OpenReposition
 from kj_dispatch.service_layer import telemetry
 from kj_dispatch.service_layer.messages import post_order, send_work_order
 from kj_dispatch.service_layer.ownership import Fenced, Ownership
 from kj_runtime.outbox import Outbox
+from kj_runtime.worker_process import WorkerProcess
 from kj_schemas.enums import WorkOrderAction
 
 CITY_TIME = ZoneInfo("Asia/Shanghai")
@@ -58,6 +57,9 @@ class Positioning:
         rules: PositioningRules | None = None,
     ) -> None:
         self.planner = planner
+        # the planner's arithmetic runs in a process of its own: in a thread it held the GIL
+        # against the loop assigning alarms (decision 0095)
+        self.worker = WorkerProcess(planner)
         self.book = book
         self.fleet = book.fleet
         self.ownership = ownership
@@ -67,6 +69,15 @@ class Positioning:
         self.rules = rules or PositioningRules()
         self._shift: tuple[str, int] | None = None  # (date, shift hour) planned last
         self._posts = {p.post_id: p for p in planner.posts}
+
+    def use(self, planner: PositionPlanner) -> None:
+        """A planner learned anew (call rates from the history): the passes after this use it."""
+        self.planner = planner
+        self._posts = {p.post_id: p for p in planner.posts}
+        self.worker.replace(planner)
+
+    def close(self) -> None:
+        self.worker.close()
 
     # ---- what the planner sees --------------------------------------------------------------
 
@@ -113,40 +124,23 @@ class Positioning:
         units = self.snapshot(now)
         q = self.busy_fraction(units)
         shift = self._due_shift(local)
-        # the planner's arithmetic runs beside the event loop: a pass over a city's fleet takes
-        # long enough to hold up the alarms being assigned meanwhile (dispatch's p99)
         if shift is not None:
-            plan = await asyncio.to_thread(
-                self.planner.shift_plan, units, hour=local.hour, busy_fraction=q
-            )
+            plan = await self.worker.call("shift_plan", units, hour=local.hour, busy_fraction=q)
             written = await self._write(plan, now)
             self._shift = shift
             return written
         vacated = [v for post in self.vacated if (v := _left(post, units)) is not None]
         self.vacated.clear()
-        moves = await asyncio.to_thread(self._moves, units, local.hour, q, vacated)
+        moves = await self.worker.call(
+            "running_pass",
+            units,
+            hour=local.hour,
+            busy_fraction=q,
+            free_limit=self.rules.free_per_pass,
+            rule=self.rules.move_up,
+            vacated=vacated,
+        )
         return released + await self._write(moves, now)
-
-    def _moves(
-        self,
-        units: list[UnitPosition],
-        hour: int,
-        q: float,
-        vacated: list[UnitPosition],
-    ) -> list[Move]:
-        """Posts for free units without one, then move-ups for the holes calls left."""
-        moves: list[Move] = []
-        lonely = [u for u in units if u.available and u.post_id is None]
-        for unit in lonely[: self.rules.free_per_pass]:
-            move = self.planner.best_post(unit.unit_id, units, hour=hour, busy_fraction=q)
-            if move is not None:
-                moves.append(move)
-                units = [_at_post(u, self._posts[move.post_id]) if u is unit else u for u in units]
-        if vacated:
-            moves += self.planner.move_ups(
-                units, hour=hour, busy_fraction=q, rule=self.rules.move_up, vacated=vacated
-            )
-        return moves
 
     async def _release_off_duty(self, now: datetime) -> int:
         """A unit that went off duty (or off the fleet) gives its post back: the post's order is
@@ -260,19 +254,14 @@ class Positioning:
         if not units or not self.ownership.held:
             return
         local = now.astimezone(CITY_TIME)
-        coverage = await asyncio.to_thread(
-            self.planner.coverage, units, hour=local.hour, busy_fraction=self.busy_fraction(units)
+        coverage = await self.worker.call(
+            "coverage", units, hour=local.hour, busy_fraction=self.busy_fraction(units)
         )
         held = self.book.repositions.all()
         occupied = sum(
             1 for r in held if (u := self.fleet.units.get(r.unit_id)) is not None and u.at_post
         )
         telemetry.coverage(coverage, posts_held=len(held), posts_occupied=occupied)
-
-
-def _at_post(unit: UnitPosition, post: Post) -> UnitPosition:
-    """The unit as if it stood at the post it was just given (for the next unit's choice)."""
-    return unit._replace(lat=post.lat, lon=post.lon, post_id=post.post_id, settled=False)
 
 
 def _left(post: OpenReposition, units: Sequence[UnitPosition]) -> UnitPosition | None:
