@@ -6,8 +6,10 @@ started). Two figures, each measured side by side with its baseline in one run:
    window included) records, plans, writes and relays it, and the WorkOrder is read back from
    dispatch.workorders. Meanwhile another process sends 5,000 GPS pings/s on patrol.pings and
    each city unit's state once a second on units.state (what patrol tracking would pass on).
-   Simulated terminals accept and close each work order so units return to patrol. 500 alarms
-   at 20/s are measured; each one's time is also split into stages from wall-clock stamps
+   Simulated terminals accept and close each work order so units return to patrol, and the
+   positioning loop posts them again (its planner in its own process); the same run is then
+   repeated with positioning off, side by side. 500 alarms at 20/s are measured; each one's
+   time is also split into stages from wall-clock stamps
    (produce, consume, plan and write, relay, deliver) and the service's CPU share is recorded,
    because on a shared machine the tail follows the neighbours' load.
 2. Candidate search over 100,000 units: median microseconds per query through the k-d tree
@@ -202,7 +204,7 @@ async def _pings(
         )
 
 
-async def bench_alarm_to_work_order() -> dict[str, float]:
+async def bench_alarm_to_work_order(*, positioning: bool = True) -> dict[str, float]:
     run_id = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(topic_prefix=f"bench-{run_id}.")
     pg = PostgresSettings(database=f"kj_bench_{run_id}")
@@ -242,6 +244,7 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
             "KJ_DISPATCH_LOG_LEVEL": "warning",
             "KJ_DISPATCH_ETA__STALE_AFTER_S": "600",
             "KJ_DISPATCH_ETA__DROP_AFTER_S": "3600",
+            "KJ_DISPATCH_POSITIONING": "true" if positioning else "false",
         }
         # KJ_BENCH_PROFILE=<file>: the service runs under cProfile, written when it stops
         profile = os.environ.get("KJ_BENCH_PROFILE")
@@ -281,7 +284,11 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
         async def read_orders() -> None:
             async for record in consumer:
                 order = decode(WorkOrder, record.value)
-                if order.action is not WorkOrderAction.assign or order.role != "primary":
+                if (
+                    order.action is not WorkOrderAction.assign
+                    or order.role != "primary"
+                    or order.alarm_id is None
+                ):
                     continue
                 t0 = sent_at.pop(order.alarm_id, None)
                 if t0 is not None:
@@ -396,9 +403,13 @@ async def bench_alarm_to_work_order() -> dict[str, float]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
+    """User + system CPU seconds so far of a process and its children (the positioning
+    planner's process, decision 0095), from Linux /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(_cpu_seconds(int(kid)) for kid in kids)
 
 
 async def _stages(
@@ -477,6 +488,17 @@ async def _service_breakdown(port: int) -> dict[str, float]:
 def main() -> None:
     figures = bench_candidate_search()
     figures |= uvloop.run(bench_alarm_to_work_order())
+    # the same run without the positioning loop, side by side: what posting idle units costs
+    # the alarms being assigned meanwhile (decision 0095)
+    off = uvloop.run(bench_alarm_to_work_order(positioning=False))
+    figures |= {
+        "dispatch.alarm_to_workorder_p50_positioning_off_ms": off[
+            "dispatch.alarm_to_workorder_p50_ms"
+        ],
+        "dispatch.alarm_to_workorder_p99_positioning_off_ms": off[
+            "dispatch.alarm_to_workorder_p99_ms"
+        ],
+    }
     record(figures)
     print(figures)
 

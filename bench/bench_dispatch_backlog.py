@@ -217,7 +217,7 @@ async def bench() -> dict[str, float]:
 
 def main() -> None:
     figures = uvloop.run(bench())
-    record(figures)  # type: ignore[arg-type]
+    record(figures)
     print(figures)
 
 

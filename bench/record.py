@@ -4,13 +4,14 @@ each service's benchmark adds its own keys without erasing the others'."""
 import json
 import os
 import platform
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-def record(figures: dict[str, float | int | str]) -> dict[str, object]:
+def record(figures: Mapping[str, float | int | str]) -> dict[str, object]:
     current: dict[str, object] = {}
     if RESULTS.exists():
         current = json.loads(RESULTS.read_text(encoding="utf-8"))
