@@ -309,7 +309,12 @@ async def measure(
         "devices.cpu_ms_per_1000_reports": round((cpu1 - cpu0) * 1000 / per_1000, 1),
         "devices.cpu_sys_ms_per_1000_reports": round((sys1 - sys0) * 1000 / per_1000, 1),
         "devices.gateway_cpu_share": round((cpu1 - cpu0) / seconds, 3),
-        "devices.load_cpu_ms_per_1000_reports": round((load_cpu1 - load_cpu0) * 1000 / per_1000, 1),
+        # the generator's per report it wrote (the gateway's is per report the broker got)
+        "devices.load_cpu_ms_per_1000_reports": round(
+            (load_cpu1 - load_cpu0) * 1000 / ((sent1 - sent0) / 1000), 1
+        )
+        if sent1 > sent0
+        else -1.0,
         "devices.gateway_waited_share": round((wait1 - wait0) / seconds, 3),
         "devices.load_waited_share": round((load_wait1 - load_wait0) / seconds, 3),
         "devices.bytes_per_connection": round((rss_busy - rss_idle) / int(signed["signed_in"])),
