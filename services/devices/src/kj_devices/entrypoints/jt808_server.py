@@ -110,6 +110,7 @@ class Connection(asyncio.Protocol):
             quick = self.talk.report(escaped)
             if quick is not None:  # nearly every read: one plain location report
                 assert self.transport is not None
+                self.bad = 0
                 self.transport.write(quick[0])
                 fixes.append(quick[1])
                 return 1
@@ -125,35 +126,56 @@ class Connection(asyncio.Protocol):
         return len(frames)
 
     def _frames(self, frames: list[bytes], fixes: list[Fix]) -> None:
+        """Several frames in one read (a terminal's burst, or reports that queued while the
+        loop was busy): plain reports still take the quick path, and the read's answers go out
+        in one write (one send for the lot, not one a frame). Answers are written before
+        anything that writes or closes on its own (sign-in's held text, a drop)."""
         server = self.server
         transport = self.transport
         assert transport is not None
+        report = self.talk.report
+        replies: list[bytes] = []
         for escaped in frames:
+            quick = report(escaped)
+            if quick is not None:
+                self.bad = 0
+                replies.append(quick[0])
+                fixes.append(quick[1])
+                continue
             try:
                 message = decode(escaped)
             except FrameError as error:
                 FRAMES.labels(error.reason).inc()
                 self.bad += 1
                 if self.binding is None or self.bad >= server.limits.max_bad_frames:
+                    self._write(replies)
                     self.drop("garbage")
-                    break
+                    return
                 continue
             self.bad = 0
             outcome = self.talk.receive(message)
-            if outcome.replies:
-                transport.writelines(outcome.replies)
+            replies += outcome.replies
             if outcome.fixes:
                 fixes += outcome.fixes
             for reason in outcome.refused_fixes:
                 FIXES.labels("jt808", reason).inc()
             if self.binding is None and self.talk.binding is not None:
                 self.binding = self.talk.binding
+                replies = self._write(replies)
                 server.authenticated(self)
             if outcome.acknowledged is not None and self.binding is not None:
                 server.acknowledged(self.binding, outcome.acknowledged)
             if outcome.close is not None:
+                self._write(replies)
                 self.drop(outcome.close)
-                break
+                return
+        self._write(replies)
+
+    def _write(self, replies: list[bytes]) -> list[bytes]:
+        """Writes the answers so far in one send; returns an empty list for the next ones."""
+        if replies and self.transport is not None and not self.closing:
+            self.transport.write(replies[0] if len(replies) == 1 else b"".join(replies))
+        return []
 
     # ---- TextLine -----------------------------------------------------------------------
 

@@ -39,8 +39,18 @@ def unescape(escaped: bytes) -> bytes:
 
 
 def check_code(data: bytes) -> int:
-    """The XOR of every byte (the standard's 校验码)."""
-    return reduce(xor, data, 0)
+    """The XOR of every byte (the standard's 校验码). Up to 64 bytes (a location report) as one
+    integer folded onto itself, about twice as fast as XOR-ing byte by byte."""
+    if len(data) > 64:
+        return reduce(xor, data, 0)
+    x = int.from_bytes(data, "little")
+    x ^= x >> 256
+    x ^= x >> 128
+    x ^= x >> 64
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    return x & 0xFF
 
 
 def wrap(raw: bytes) -> bytes:

@@ -18,7 +18,7 @@ from kj_devices.domain.binding import Binding
 from kj_devices.domain.fixes import Fix, FixRefused, make_fix
 from kj_devices.domain.jt808 import bodies as b
 from kj_devices.domain.jt808.bcd import decode_time
-from kj_devices.domain.jt808.framing import wrap
+from kj_devices.domain.jt808.framing import check_code, wrap
 from kj_devices.domain.jt808.header import (
     LENGTH_MASK,
     VERSION_FLAG,
@@ -87,7 +87,7 @@ class QuickReports:
             return None
         if fields[-10] != self.phone or (self.version is not None and fields[2] != self.version):
             return None
-        if reduce(xor, escaped[:-1], 0) != escaped[-1]:
+        if check_code(escaped):  # with the check code itself the XOR is 0 when it is right
             return None  # the general path counts a bad check code
         serial, _alarm, status, lat, lon, _alt, speed, direction, bcd = fields[-9:]
         if not status & b.STATUS_POSITIONED:
