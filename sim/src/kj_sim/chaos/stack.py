@@ -46,17 +46,31 @@ class ChaosPorts:
 
 
 def chaos_services(ports: ChaosPorts) -> tuple[Service, ...]:
+    """Each process with its own stable name in its consumer groups, as each pod has in
+    Kubernetes (`KJ_KAFKA_GROUP_INSTANCE`, decision 0100): a process killed and started again
+    takes its place back at once."""
     base = ports.http_base
+
+    def named(name: str, *env: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        return (("KJ_KAFKA_GROUP_INSTANCE", name), *env)
+
     return (
-        Service("alarm", "kj-alarm", base, "KJ_ALARM_", pinned=True),
-        Service("patrol-tracking", "kj-patrol-tracking", base + 10, "KJ_TRACKING_", pinned=True),
+        Service("alarm", "kj-alarm", base, "KJ_ALARM_", env=named("alarm"), pinned=True),
+        Service(
+            "patrol-tracking",
+            "kj-patrol-tracking",
+            base + 10,
+            "KJ_TRACKING_",
+            env=named("patrol-tracking"),
+            pinned=True,
+        ),
         # two replicas in one group, each its own lease owner and event group (decision 0032)
         Service(
             "dispatch-a",
             "kj-dispatch",
             base + 20,
             "KJ_DISPATCH_",
-            env=(("KJ_DISPATCH_INSTANCE", "dispatch-a"),),
+            env=named("dispatch-a", ("KJ_DISPATCH_INSTANCE", "dispatch-a")),
             pinned=True,
         ),
         Service(
@@ -64,10 +78,10 @@ def chaos_services(ports: ChaosPorts) -> tuple[Service, ...]:
             "kj-dispatch",
             base + 21,
             "KJ_DISPATCH_",
-            env=(("KJ_DISPATCH_INSTANCE", "dispatch-b"),),
+            env=named("dispatch-b", ("KJ_DISPATCH_INSTANCE", "dispatch-b")),
             pinned=True,
         ),
-        Service("notify", "kj-notify", base + 30, "KJ_NOTIFY_", pinned=True),
+        Service("notify", "kj-notify", base + 30, "KJ_NOTIFY_", env=named("notify"), pinned=True),
     )
 
 
