@@ -211,7 +211,7 @@ class ChaosStack:
 
     async def script(self, name: str, action: str, *, timeout_s: float = 150) -> int:
         """`kafka.sh <action>` / `postgres.sh <action>` with the chaos ports and folder."""
-        log = (self.run_dir / "logs" / "infra.log").open("ab")
+        log = self.infra_log(name).open("ab")
         try:
             log.write(f"\n== {time.strftime('%H:%M:%S')} {name} {action}\n".encode())
             log.flush()
@@ -233,16 +233,21 @@ class ChaosStack:
         finally:
             log.close()
 
+    def infra_log(self, name: str) -> Path:
+        """What `kafka.sh` / `postgres.sh` said, each in its own file (they run side by side)."""
+        return self.run_dir / "logs" / f"infra-{name}.log"
+
     async def start_infra(self) -> None:
-        """A clean broker and database for this run (the data of the last run is erased)."""
+        """A clean broker and database for this run (the data of the last run is erased), the
+        two at once: neither waits for the other."""
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        for name in INFRA:
-            await self.script(name, "clean")
+        await asyncio.gather(*(self.script(name, "clean") for name in INFRA))
         self.check_ports()
         self._seed_kafka_jars()
-        for name in INFRA:
-            if await self.script(name, "start") != 0:
-                raise RuntimeError(f"{name} did not start; see {self.run_dir / 'logs/infra.log'}")
+        codes = await asyncio.gather(*(self.script(name, "start") for name in INFRA))
+        for name, code in zip(INFRA, codes, strict=True):
+            if code != 0:
+                raise RuntimeError(f"{name} did not start; see {self.infra_log(name)}")
 
     def broker_pid(self) -> int | None:
         pid_file = self.state_dir / "kafka" / "kafka.pid"
