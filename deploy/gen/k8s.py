@@ -124,13 +124,12 @@ def workload(s: Service) -> dict[str, Any]:
     for t in s.tcp:
         env.append({"name": t.host_env, "value": "0.0.0.0"})  # noqa: S104 - in a pod
         env.append({"name": t.port_env, "value": str(t.port)})
+    pod_name = {"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     if s.stateful:  # the pod's own, stable name: `kj-patrol-tracking-0` after every rollout
-        env.append(
-            {
-                "name": f"{s.env_prefix}INSTANCE",
-                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
-            }
-        )
+        env.append({"name": f"{s.env_prefix}INSTANCE", **pod_name})
+    # its name in its consumer groups: a container restarted in its pod rejoins in place
+    # (static membership, decision 0100)
+    env.append({"name": "KJ_KAFKA_GROUP_INSTANCE", **pod_name})
     container = {
         "name": s.short,
         "image": f"kj/{s.short}",

@@ -29,7 +29,7 @@ from kj_runtime.deadletters import DeadLetters
 from kj_runtime.http_errors import answer_unavailable
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.http_server import guarded_http_protocol
-from kj_runtime.kafka import make_consumer, make_producer
+from kj_runtime.kafka import make_consumer, make_producer, stop_consumer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 from kj_runtime.settings import ServiceSettings
@@ -127,7 +127,7 @@ class Host(Generic[C]):
             topics = [route.topic for route in sub.routes]
             consumer = make_consumer(settings.kafka, *topics, group_id=sub.group, **sub.options)
             await consumer.start()
-            service.resources.push_async_callback(consumer.stop)
+            service.resources.push_async_callback(stop_consumer, consumer)
             runner = Consumer(sub, consumer, dead_letters, settings.kafka)
             self._spawn(f"consume:{sub.name}", runner.run)
         for name, loop in service.loops.items():

@@ -33,6 +33,8 @@ def make_consumer(
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap,
         "group_id": group_id,
+        # a restart under the same name rejoins in place (decision 0100)
+        "group_instance_id": settings.group_instance if group_id is not None else None,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
@@ -41,6 +43,17 @@ def make_consumer(
     }
     options.update(overrides)
     return AIOKafkaConsumer(*(settings.topic(topic) for topic in topics), **options)
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer and leave its group at once, a static member too: aiokafka leaves only
+    as a dynamic member (KIP-345's static members keep their place until their session ends),
+    and a clean stop is exactly when the others should take its partitions now (a rolling
+    update gives the pod a new name; decision 0100). A crash still keeps the place."""
+    coordinator = consumer._coordinator
+    if coordinator is not None:
+        coordinator._group_instance_id = None
+    await consumer.stop()
 
 
 async def wait_for_kafka(settings: KafkaSettings, *, deadline_s: float = 60) -> int:
@@ -180,6 +193,7 @@ __all__ = [
     "make_consumer",
     "make_producer",
     "partitions_of",
+    "stop_consumer",
     "stray_topics",
     "wait_for_kafka",
 ]

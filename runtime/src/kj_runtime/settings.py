@@ -46,6 +46,13 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str | None = None  # overrides host:port, e.g. "k1:9092,k2:9092"
     topic_prefix: str = ""  # lets a test run use its own topics on a shared broker
     replication_factor: int = 1  # 3 in production (deploy/k8s)
+    # static group membership (KIP-345, decision 0100): this process's stable name in the
+    # consumer groups it joins (in Kubernetes the pod's name, which a container restart keeps).
+    # Restarted under the same name, a process takes its partitions back at once instead of
+    # waiting out the dead one's session timeout; a clean stop still leaves at once. Never
+    # the same name for two live processes of one group (the broker fences the older one).
+    # None: dynamic membership.
+    group_instance: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}$")
 
     @property
     def bootstrap(self) -> str:

@@ -3,10 +3,13 @@ an idle unit up, and what it says the coverage is."""
 
 import pytest
 
-from kj_dispatch.domain.positioning import MoveUpRule, PlannerLimits
+from kj_dispatch.domain.book import Book
+from kj_dispatch.domain.positioning import Move, MoveUpRule, PlannerLimits
+from kj_dispatch.service_layer.ownership import Ownership
 from kj_dispatch.service_layer.positioning import Positioning
 from kj_schemas.enums import ResponseTier, UnitKind
 
+from .factories import NOW, east, make_fleet, put
 from .planning_world import demand, planner, unit
 
 HOUR = 10
@@ -175,3 +178,35 @@ def test_with_every_unit_on_a_call_the_positioning_pass_still_plans() -> None:
     assert q < 1.0
     report = planner().coverage(fleet, hour=HOUR, busy_fraction=q)
     assert report.overall == pytest.approx(0.0)
+
+
+class _RegionLostWhilePlanning:
+    """A planner during whose arithmetic (it runs in a thread) the replica loses its region,
+    as the chaos run's paused dispatch replica did when it woke up fenced."""
+
+    posts: tuple[()] = ()
+
+    def __init__(self, ownership: Ownership) -> None:
+        self.ownership = ownership
+
+    def shift_plan(self, units: object, *, hour: int, busy_fraction: float) -> list[Move]:
+        self.ownership.held.clear()
+        return [Move("SY-P01-M1", "K1-a", "shift_plan", 1.0)]
+
+
+async def test_a_pass_whose_region_went_elsewhere_while_it_planned_writes_nothing() -> None:
+    fleet = make_fleet()
+    put(fleet, "SY-P01-M1", east(100))
+    book = Book(fleet)
+    ownership = Ownership(pool=None, book=book, instance="a")  # type: ignore[arg-type]
+    ownership.held["hunan-shaoyang"] = 1
+    positioning = Positioning(
+        planner=_RegionLostWhilePlanning(ownership),  # type: ignore[arg-type]
+        book=book,
+        ownership=ownership,
+        pool=None,  # type: ignore[arg-type]  # nothing may be written
+        outbox=None,  # type: ignore[arg-type]
+        vacated=[],
+    )
+    # the loop's task used to die here (StopIteration: no region held), taking dispatch down
+    assert await positioning.plan(NOW) == 0

@@ -58,9 +58,12 @@ async def _until(moment: float) -> None:
 
 async def _prepare(stack: ChaosStack) -> None:
     await stack.start_infra()
-    await asyncio.to_thread(apply_migrations, stack.postgres)
-    await create_topics(stack.kafka)
-    await store_city(stack.postgres, ServiceSettings().city_dir)
+
+    async def database() -> None:
+        await asyncio.to_thread(apply_migrations, stack.postgres)
+        await store_city(stack.postgres, ServiceSettings().city_dir)
+
+    await asyncio.gather(database(), create_topics(stack.kafka))  # each needs only its server
     stack.start_services()
     await stack.services.wait_ready(180)
 
@@ -205,7 +208,7 @@ async def verify_again(
         ledger = Ledger.load(run_dir)
         for name in ("broker", "postgres"):
             if await stack.script(name, "start") != 0:
-                raise RuntimeError(f"{name} did not start; see {run_dir / 'logs/infra.log'}")
+                raise RuntimeError(f"{name} did not start; see {stack.infra_log(name)}")
         record = await read_record(stack.postgres)
         topics = await read_topics(stack.kafka)
         figures, details = verify(ledger, record, topics)

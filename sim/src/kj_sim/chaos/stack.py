@@ -46,17 +46,31 @@ class ChaosPorts:
 
 
 def chaos_services(ports: ChaosPorts) -> tuple[Service, ...]:
+    """Each process with its own stable name in its consumer groups, as each pod has in
+    Kubernetes (`KJ_KAFKA_GROUP_INSTANCE`, decision 0100): a process killed and started again
+    takes its place back at once."""
     base = ports.http_base
+
+    def named(name: str, *env: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        return (("KJ_KAFKA_GROUP_INSTANCE", name), *env)
+
     return (
-        Service("alarm", "kj-alarm", base, "KJ_ALARM_", pinned=True),
-        Service("patrol-tracking", "kj-patrol-tracking", base + 10, "KJ_TRACKING_", pinned=True),
+        Service("alarm", "kj-alarm", base, "KJ_ALARM_", env=named("alarm"), pinned=True),
+        Service(
+            "patrol-tracking",
+            "kj-patrol-tracking",
+            base + 10,
+            "KJ_TRACKING_",
+            env=named("patrol-tracking"),
+            pinned=True,
+        ),
         # two replicas in one group, each its own lease owner and event group (decision 0032)
         Service(
             "dispatch-a",
             "kj-dispatch",
             base + 20,
             "KJ_DISPATCH_",
-            env=(("KJ_DISPATCH_INSTANCE", "dispatch-a"),),
+            env=named("dispatch-a", ("KJ_DISPATCH_INSTANCE", "dispatch-a")),
             pinned=True,
         ),
         Service(
@@ -64,10 +78,10 @@ def chaos_services(ports: ChaosPorts) -> tuple[Service, ...]:
             "kj-dispatch",
             base + 21,
             "KJ_DISPATCH_",
-            env=(("KJ_DISPATCH_INSTANCE", "dispatch-b"),),
+            env=named("dispatch-b", ("KJ_DISPATCH_INSTANCE", "dispatch-b")),
             pinned=True,
         ),
-        Service("notify", "kj-notify", base + 30, "KJ_NOTIFY_", pinned=True),
+        Service("notify", "kj-notify", base + 30, "KJ_NOTIFY_", env=named("notify"), pinned=True),
     )
 
 
@@ -197,7 +211,7 @@ class ChaosStack:
 
     async def script(self, name: str, action: str, *, timeout_s: float = 150) -> int:
         """`kafka.sh <action>` / `postgres.sh <action>` with the chaos ports and folder."""
-        log = (self.run_dir / "logs" / "infra.log").open("ab")
+        log = self.infra_log(name).open("ab")
         try:
             log.write(f"\n== {time.strftime('%H:%M:%S')} {name} {action}\n".encode())
             log.flush()
@@ -219,16 +233,21 @@ class ChaosStack:
         finally:
             log.close()
 
+    def infra_log(self, name: str) -> Path:
+        """What `kafka.sh` / `postgres.sh` said, each in its own file (they run side by side)."""
+        return self.run_dir / "logs" / f"infra-{name}.log"
+
     async def start_infra(self) -> None:
-        """A clean broker and database for this run (the data of the last run is erased)."""
+        """A clean broker and database for this run (the data of the last run is erased), the
+        two at once: neither waits for the other."""
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        for name in INFRA:
-            await self.script(name, "clean")
+        await asyncio.gather(*(self.script(name, "clean") for name in INFRA))
         self.check_ports()
         self._seed_kafka_jars()
-        for name in INFRA:
-            if await self.script(name, "start") != 0:
-                raise RuntimeError(f"{name} did not start; see {self.run_dir / 'logs/infra.log'}")
+        codes = await asyncio.gather(*(self.script(name, "start") for name in INFRA))
+        for name, code in zip(INFRA, codes, strict=True):
+            if code != 0:
+                raise RuntimeError(f"{name} did not start; see {self.infra_log(name)}")
 
     def broker_pid(self) -> int | None:
         pid_file = self.state_dir / "kafka" / "kafka.pid"
