@@ -190,7 +190,7 @@ class Positioning:
     async def _write(self, moves: Sequence[Move], now: datetime) -> int:
         """The moves as repositions: each unit's open one ends (withdrawn), the new one opens, in
         one transaction with their messages; the book follows the commit."""
-        # the planner ran in a thread: the region may have gone to another replica meanwhile
+        # while the planner worked the region may have gone to another replica meanwhile
         # (revoked, fenced), and its posts are that replica's to give now
         if not moves or not self.ownership.held:
             return 0
