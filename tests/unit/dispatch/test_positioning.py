@@ -180,8 +180,19 @@ def test_with_every_unit_on_a_call_the_positioning_pass_still_plans() -> None:
     assert report.overall == pytest.approx(0.0)
 
 
+class _Here:
+    """The planner called in this process (the service calls it in a child, decision 0095), so
+    that its arithmetic can take the region away meanwhile."""
+
+    def __init__(self, planner: object) -> None:
+        self.planner = planner
+
+    async def call(self, method: str, *args: object, **kwargs: object) -> object:
+        return getattr(self.planner, method)(*args, **kwargs)
+
+
 class _RegionLostWhilePlanning:
-    """A planner during whose arithmetic (it runs in a thread) the replica loses its region,
+    """A planner during whose arithmetic (in its own process) the replica loses its region,
     as the chaos run's paused dispatch replica did when it woke up fenced."""
 
     posts: tuple[()] = ()
@@ -200,13 +211,15 @@ async def test_a_pass_whose_region_went_elsewhere_while_it_planned_writes_nothin
     book = Book(fleet)
     ownership = Ownership(pool=None, book=book, instance="a")  # type: ignore[arg-type]
     ownership.held["hunan-shaoyang"] = 1
+    planner = _RegionLostWhilePlanning(ownership)
     positioning = Positioning(
-        planner=_RegionLostWhilePlanning(ownership),  # type: ignore[arg-type]
+        planner=planner,  # type: ignore[arg-type]
         book=book,
         ownership=ownership,
         pool=None,  # type: ignore[arg-type]  # nothing may be written
         outbox=None,  # type: ignore[arg-type]
         vacated=[],
+        worker=_Here(planner),  # type: ignore[arg-type]
     )
     # the loop's task used to die here (StopIteration: no region held), taking dispatch down
     assert await positioning.plan(NOW) == 0

@@ -55,11 +55,12 @@ class Positioning:
         outbox: Outbox,
         vacated: list[OpenReposition],
         rules: PositioningRules | None = None,
+        worker: WorkerProcess | None = None,
     ) -> None:
         self.planner = planner
         # the planner's arithmetic runs in a process of its own: in a thread it held the GIL
         # against the loop assigning alarms (decision 0095)
-        self.worker = WorkerProcess(planner)
+        self.worker = worker or WorkerProcess(planner)
         self.book = book
         self.fleet = book.fleet
         self.ownership = ownership
