@@ -10,6 +10,7 @@ from kj_alarm.domain.tiers import TierClassifier
 from kj_alarm.domain.updates import (
     DESCRIPTION_MAX,
     AlarmNow,
+    UpdatePlan,
     UpdateRefused,
     plan_cancel,
     plan_update,
@@ -50,7 +51,7 @@ NOW = AlarmNow(
 )
 
 
-def plan(change: AlarmChanges, now: AlarmNow = NOW, beyond_m: float = 500.0):  # noqa: ANN201
+def plan(change: AlarmChanges, now: AlarmNow = NOW, beyond_m: float = 500.0) -> UpdatePlan:
     return plan_update(now, change, classify=CLASSIFIER.classify, replan_beyond_m=beyond_m)
 
 
@@ -150,8 +151,7 @@ def test_the_intake_topic_tells_reports_updates_and_cancels_apart() -> None:
         b'{"source": "sy110", "source_alarm_id": "A1", "update_id": "U1", "priority": 1}'
     )
     cancel = decode_intake(
-        b'{"source": "sy110", "source_alarm_id": "A1", "update_id": "C1", '
-        b'"reason": "false_alarm"}'
+        b'{"source": "sy110", "source_alarm_id": "A1", "update_id": "C1", "reason": "false_alarm"}'
     )
     assert type(update).__name__ == "AlarmUpdate" and type(cancel).__name__ == "AlarmCancel"
     with pytest.raises(ValidationError):

@@ -98,9 +98,7 @@ def plan_update(
 ) -> UpdatePlan:
     """What `change` does to the alarm `now`; raises UpdateRefused."""
     _open(now)
-    after: dict[str, Any] = {
-        name: getattr(now, name) for name in AlarmNow.__dataclass_fields__
-    }
+    after: dict[str, Any] = {name: getattr(now, name) for name in AlarmNow.__dataclass_fields__}
     changes: dict[str, Any] = {}
     moved_m: float | None = None
     replan = False
