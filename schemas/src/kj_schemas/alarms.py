@@ -29,6 +29,9 @@ PriorityLevel = Annotated[int, Field(strict=True, ge=1, le=4, description="1 is 
 # the integration's own id of an update or a cancel: a repeat of it is the same update (issue 19)
 UpdateId = SourceAlarmId
 MoreCallers = Annotated[int, Field(strict=True, ge=1, le=1000)]
+# the withdraw reasons dispatch gives a unit when the integration changed the alarm (0115)
+ALARM_CANCELLED = "alarm_cancelled"  # the alarm was cancelled: stand down
+SCENE_MOVED = "scene_moved"  # the scene moved beyond the set distance: planned again
 
 
 class AlarmReport(Contract):
