@@ -32,6 +32,7 @@ MoreCallers = Annotated[int, Field(strict=True, ge=1, le=1000)]
 # the withdraw reasons dispatch gives a unit when the integration changed the alarm (0115)
 ALARM_CANCELLED = "alarm_cancelled"  # the alarm was cancelled: stand down
 SCENE_MOVED = "scene_moved"  # the scene moved beyond the set distance: planned again
+SCENE_CORRECTED = "scene_corrected"  # moved less: the same unit gets a new order, new place
 
 
 class AlarmReport(Contract):

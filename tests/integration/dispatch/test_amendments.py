@@ -68,6 +68,49 @@ async def test_a_scene_moved_across_town_is_planned_again_and_the_unit_gets_the_
         assert (stored["lat"], stored["priority"]) == (lat, 1)
 
 
+async def test_a_corrected_scene_nearby_goes_to_the_same_unit_with_the_new_place(
+    start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
+) -> None:
+    async with start_dispatch():
+        # a second unit nearer the corrected place: a correction does not re-plan
+        await peers.units(
+            unit_state("SY-P16-M1", east(150, north=300)),
+            unit_state("SY-P16-M2", east(350, north=300)),
+        )
+        theft = alarm(east(0, north=300))
+        await peers.alarm(theft)
+        (first,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id))
+        assert first.unit_id == "SY-P16-M1"
+        lat, lon = east(200, north=300)
+        corrected = amended(
+            theft,
+            location=GeoPoint(lat=lat, lon=lon),
+            amendment=Amendment(update_id="U-3", at=now(), moved_m=200.0),
+        )
+        await peers.alarm(corrected)
+        (withdrawn,) = await watcher.wait_for(
+            lambda: watcher.for_alarm(theft.alarm_id, action="withdraw")
+        )
+        assert withdrawn.withdraw_reason == "scene_corrected"
+        (again,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id)[1:])
+        assert (again.unit_id, again.role, again.reason) == (
+            "SY-P16-M1",
+            "primary",
+            "scene_corrected",
+        )
+        assert (again.scene.lat, again.scene.lon) == (lat, lon)
+        state = await db.fetchval(
+            "select state from dispatch_alarms where alarm_id = $1", theft.alarm_id
+        )
+        assert state == "assigned"
+        open_now = await db.fetch(
+            "select unit_id from work_orders where alarm_id = $1 and status in "
+            "('assigned', 'accepted', 'en_route', 'on_scene')",
+            theft.alarm_id,
+        )
+        assert [r["unit_id"] for r in open_now] == ["SY-P16-M1"]
+
+
 async def test_a_cancel_withdraws_every_unit_and_tells_each_one(
     start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
 ) -> None:
