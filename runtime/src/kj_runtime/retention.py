@@ -110,6 +110,7 @@ RULES: tuple[Rule, ...] = (
 KEPT: dict[str, str] = {
     "alarms": "evidence: the alarm as reported and classified",
     "alarm_timeline": "evidence: everything that happened to an alarm, in order",
+    "alarm_updates": "evidence: each update and cancel an integration sent, with its answer",
     "work_orders": "evidence: who was sent, when, and the response time",
     "work_order_events": "evidence: what the unit answered and when",
     "gps_arrivals": "evidence: the GPS fix that put the unit on scene",

@@ -1,9 +1,10 @@
 """Alarms (警情): as a 110 integration reports them, and as the alarm service publishes them."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import Field, model_validator
+import orjson
+from pydantic import Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from kj_schemas.base import (
     INT4_MAX,
@@ -22,9 +23,16 @@ from kj_schemas.base import (
     Timestamp,
     UnitId,
 )
-from kj_schemas.enums import AlarmCategory, AlarmStatus, ResponseTier
+from kj_schemas.enums import AlarmCategory, AlarmStatus, CancelReason, ResponseTier
 
 PriorityLevel = Annotated[int, Field(strict=True, ge=1, le=4, description="1 is the most urgent")]
+# the integration's own id of an update or a cancel: a repeat of it is the same update (issue 19)
+UpdateId = SourceAlarmId
+MoreCallers = Annotated[int, Field(strict=True, ge=1, le=1000)]
+# the withdraw reasons dispatch gives a unit when the integration changed the alarm (0115)
+ALARM_CANCELLED = "alarm_cancelled"  # the alarm was cancelled: stand down
+SCENE_MOVED = "scene_moved"  # the scene moved beyond the set distance: planned again
+SCENE_CORRECTED = "scene_corrected"  # moved less: the same unit gets a new order, new place
 
 
 class AlarmReport(Contract):
@@ -41,6 +49,93 @@ class AlarmReport(Contract):
     category: AlarmCategory
     priority: PriorityLevel
     description: LongText | None = None
+
+
+class AlarmChanges(Contract):
+    """What a 110 integration learns about an alarm after reporting it: the body of
+    `POST /v1/alarms/{alarm_id}/updates`. At least one change; `update_id` makes a repeat the
+    same update (its first answer again)."""
+
+    update_id: UpdateId
+    description: LongText | None = None  # supplementary: added to what the alarm says
+    priority: PriorityLevel | None = None
+    location: GeoPoint | None = None  # the corrected place: the tier is classified again
+    address: ShortText | None = None
+    more_callers: MoreCallers | None = None  # further callers about the same incident
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if all(
+            getattr(self, name) is None
+            for name in ("description", "priority", "location", "address", "more_callers")
+        ):
+            raise ValueError(
+                "an update changes at least one of description, priority, location, address, "
+                "more_callers"
+            )
+        return self
+
+
+class AlarmUpdate(AlarmChanges):
+    """The same update on `alarms.intake`, naming the alarm by its source's id."""
+
+    schema_version: Literal[1] = 1
+    source: SourceId
+    source_alarm_id: SourceAlarmId
+
+
+class CancelRequest(Contract):
+    """The body of `POST /v1/alarms/{alarm_id}/cancel`: every open work order is withdrawn and
+    the units are told; the alarm is closed with the reason."""
+
+    update_id: UpdateId
+    reason: CancelReason
+    note: ShortText | None = None
+
+
+class AlarmCancel(CancelRequest):
+    """The same cancel on `alarms.intake`, naming the alarm by its source's id."""
+
+    schema_version: Literal[1] = 1
+    source: SourceId
+    source_alarm_id: SourceAlarmId
+
+
+def _intake_kind(value: Any) -> str:
+    if isinstance(value, dict) and "update_id" in value:
+        return "cancel" if "reason" in value else "update"
+    return "report"
+
+
+IntakeRecord = Annotated[
+    Annotated[AlarmReport, Tag("report")]
+    | Annotated[AlarmUpdate, Tag("update")]
+    | Annotated[AlarmCancel, Tag("cancel")],
+    Discriminator(_intake_kind),
+]
+_INTAKE = TypeAdapter(IntakeRecord)
+
+
+def decode_intake(raw: bytes | str) -> AlarmReport | AlarmUpdate | AlarmCancel:
+    """A record of `alarms.intake`: a report, or an update or cancel of one (by `update_id`,
+    and `reason` for a cancel). Raises pydantic.ValidationError or ValueError."""
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("a message is a JSON object")
+    return _INTAKE.validate_python(data)
+
+
+class Amendment(Contract):
+    """On a repeated `AlarmAccepted`: the alarm changed after it was accepted (issue 19). Its
+    facts are the alarm's facts now; `replan` when the scene moved beyond the set distance
+    (dispatch plans the call again), `cancelled` when the integration cancelled it (dispatch
+    withdraws every open work order and tells the units)."""
+
+    update_id: UpdateId
+    at: Timestamp
+    moved_m: Annotated[float, Field(strict=True, ge=0, le=40_100_000)] | None = None
+    replan: bool = False
+    cancelled: CancelReason | None = None
 
 
 class _AlarmFacts(Message):
@@ -68,6 +163,8 @@ class AlarmAccepted(_AlarmFacts):
     description: LongText | None = None
     tier: ResponseTier
     target_seconds: PositiveSeconds
+    # set when the alarm changed after it was first accepted (an update or a cancel)
+    amendment: Amendment | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -104,3 +201,5 @@ class AlarmStatusChanged(Message):
     unit_id: UnitId | None = None
     work_order_id: UUID | None = None
     reason: Code | None = None
+    # the integration's update or cancel this step answers (issue 19)
+    update_id: UpdateId | None = None

@@ -76,6 +76,15 @@ NON_POLICE_CATEGORIES: frozenset[AlarmCategory] = frozenset(
 )
 
 
+class CancelReason(StrEnum):
+    """Why a 110 integration cancels an alarm it reported (issue 19)."""
+
+    false_alarm = "false_alarm"  # 谎报/误报: nothing happened
+    resolved_by_phone = "resolved_by_phone"  # 电话处置: settled on the phone
+    duplicate = "duplicate"  # the same incident was reported under another id
+    caller_withdrew = "caller_withdrew"  # the caller called back: no police needed
+
+
 class AlarmStatus(StrEnum):
     accepted = "accepted"  # taken in, waiting for or under dispatch
     merged = "merged"  # a repeat call about an open incident
@@ -132,6 +141,7 @@ class NotificationChannel(StrEnum):
     taxi = "taxi"  # 的哥警务: registered taxi drivers
     volunteer = "volunteer"  # 义警: volunteer patrols
     sms = "sms"
+    hotline = "hotline"  # the 12345 government hotline's system (diverted calls)
 
 
 class ReceiptStatus(StrEnum):

@@ -11,10 +11,12 @@ from pydantic import BaseModel
 
 from kj_schemas.alarms import (
     AlarmAccepted,
+    AlarmCancel,
     AlarmDiverted,
     AlarmMerged,
     AlarmReport,
     AlarmStatusChanged,
+    AlarmUpdate,
 )
 from kj_schemas.commands import CommandHandled, DispatchCommand
 from kj_schemas.deadletter import DeadLetter
@@ -106,6 +108,40 @@ _HANDLED = {
 
 EXAMPLES: tuple[Example, ...] = (
     Example(AlarmReport, _REPORT, {**_REPORT, "priority": 7}, "priority is 1 to 4"),
+    Example(
+        AlarmUpdate,
+        {
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "update_id": "SY20261123-000123-U1",
+            "location": {"lat": 27.2412, "lon": 111.4702},
+            "address": "邵阳市大祥区西湖桥东头",
+            "description": "报警人回电: 在桥东头, 不是西头",
+        },
+        {
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "update_id": "SY20261123-000123-U1",
+        },
+        "an update changes something",
+    ),
+    Example(
+        AlarmCancel,
+        {
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "update_id": "SY20261123-000123-C",
+            "reason": "false_alarm",
+            "note": "报警人承认谎报",
+        },
+        {
+            "source": "sy110",
+            "source_alarm_id": "SY20261123-000123",
+            "update_id": "SY20261123-000123-C",
+            "reason": "bored",
+        },
+        "reason is not in the code list",
+    ),
     Example(
         AlarmAccepted,
         {**_FACTS, "tier": "key_location", "target_seconds": 60, "address": "邵阳市大祥区西湖桥"},

@@ -50,7 +50,8 @@ ALARMS_INTAKE = TopicSpec(
     3,
     "delete",
     7 * DAY_MS,
-    "alarms from 110 integrations that prefer Kafka to HTTP",
+    "alarms from 110 integrations that prefer Kafka to HTTP, and their updates and cancels "
+    "(AlarmUpdate, AlarmCancel: decode with kj_schemas.alarms.decode_intake)",
 )
 ALARMS_ACCEPTED = TopicSpec(
     "alarms.accepted",
@@ -59,7 +60,8 @@ ALARMS_ACCEPTED = TopicSpec(
     6,
     "delete",
     30 * DAY_MS,
-    "alarms taken in for dispatch (from the alarm service's outbox)",
+    "alarms taken in for dispatch (from the alarm service's outbox); repeated with an "
+    "`amendment` when an update or cancel changes one (decision 0115)",
 )
 ALARMS_MERGED = TopicSpec(
     "alarms.merged",

@@ -31,7 +31,7 @@ async def test_schemathesis_finds_no_5xx_and_no_schema_breaking_answer(
             server.url,
             headers={"*": AUTH},
             known={"alarm_id": ids, "source": ["sy110"]},
-            operations=4,
+            operations=6,
             cwd=tmp_path,
         )
     print(run.summary())

@@ -26,6 +26,7 @@ class Receiver:
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     flaky_failures: int = 3
+    answer: bytes = b"{}"  # the body of every 2xx answer
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -53,7 +54,7 @@ class Receiver:
             self.received.append(Received(path, body, headers, status))
             self.changed.notify_all()
         await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
+        await send({"type": "http.response.body", "body": self.answer if status < 300 else b"{}"})
 
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]

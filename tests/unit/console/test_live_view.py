@@ -67,7 +67,15 @@ def test_an_incident_lives_from_accepted_to_closed_and_never_comes_back() -> Non
     opened = view.open_incident(Incident.of(alarm, phone="138****1234"))
     assert opened is not None and opened["incident"]["phone"] == "138****1234"
     facts = alarm.model_dump(
-        exclude={"message_id", "tier", "target_seconds", "caller_phone", "address", "description"}
+        exclude={
+            "message_id",
+            "tier",
+            "target_seconds",
+            "caller_phone",
+            "address",
+            "description",
+            "amendment",
+        }
     )
     merged = AlarmMerged(**(facts | {"alarm_id": uuid4()}), merged_into=alarm.alarm_id, callers=3)
     assert view.merged(merged)["incident"]["callers"] == 3

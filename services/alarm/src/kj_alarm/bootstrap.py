@@ -19,7 +19,7 @@ from kj_runtime.db import create_pool
 from kj_runtime.host import Service
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox
-from kj_schemas.alarms import AlarmReport
+from kj_schemas.alarms import decode_intake
 from kj_schemas.city import load_city
 from kj_schemas.commands import CommandHandled
 from kj_schemas.enums import ResponseTier
@@ -64,6 +64,7 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
         region=region,
         outbox=outbox,
         merge_rule=MergeRule(settings.merge_distance_m, settings.merge_window_s),
+        replan_beyond_m=settings.update_replan_distance_m,
         group_commit=GroupCommit(
             writers=settings.intake_writers,
             max_batch=settings.intake_max_batch,
@@ -93,12 +94,13 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
     service.resources.push_async_callback(relay_pool.close)
     service.resources.push_async_callback(writer.close)
     if settings.consume_intake:
-        intake = KafkaIntake(writer, set(settings.integrations))
+        intake = KafkaIntake(writer, set(settings.integrations), deps)
         service.subscriptions.append(
             Subscription(
                 "intake",
                 settings.kafka.group("alarm-intake"),
-                (Route.of(ALARMS_INTAKE.name, AlarmReport, intake.handle, reason_for=rejected),),
+                # reports, and their updates and cancels (decision 0115)
+                (Route(ALARMS_INTAKE.name, decode_intake, intake.handle, reason_for=rejected),),
             )
         )
     timeline = WorkOrderTimeline(deps)

@@ -32,6 +32,8 @@ class AlarmSettings(ServiceSettings):
     # a report within this distance and time of an open alarm of its kind is merged into it
     merge_distance_m: float = 200.0
     merge_window_s: float = 1800.0
+    # an update that moves the scene farther than this re-plans its dispatch (decision 0115)
+    update_replan_distance_m: float = Field(default=300.0, ge=0)
     county_target_seconds: int | None = None  # overrides the city's county target when set
     board_max_page: int = 500  # GET /v1/alarms returns at most this many per page
     # group commit (decision 0011): transactions in flight, alarms per transaction at most,

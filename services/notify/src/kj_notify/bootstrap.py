@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 
 from kj_notify.adapters import pools
+from kj_notify.adapters.callbacks import Destination
 from kj_notify.adapters.channels import HttpPushAdapter
 from kj_notify.adapters.deliveries import Delivery
 from kj_notify.domain.tokens import TokenBook
@@ -21,14 +22,20 @@ from kj_notify.entrypoints.loops import watch_backlog
 from kj_notify.service_layer import terminals
 from kj_notify.service_layer.broadcasts import BroadcastSender, RegistryIndex, take_broadcasts
 from kj_notify.service_layer.callbacks import CallbackWorkers, RetryPolicy, take_status_changes
+from kj_notify.service_layer.hotline import HOTLINE, take_diversions
 from kj_notify.settings import NotifySettings
 from kj_runtime.consume import CommitEvery, Inbound, Route, Subscription
 from kj_runtime.host import Service, serve
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
-from kj_schemas.alarms import AlarmStatusChanged
+from kj_schemas.alarms import AlarmDiverted, AlarmStatusChanged
 from kj_schemas.notify import BroadcastRequested
-from kj_schemas.topics import ALARMS_STATUS, DISPATCH_WORKORDERS, NOTIFY_BROADCASTS
+from kj_schemas.topics import (
+    ALARMS_DIVERTED,
+    ALARMS_STATUS,
+    DISPATCH_WORKORDERS,
+    NOTIFY_BROADCASTS,
+)
 from kj_schemas.workorders import WorkOrder
 
 log = structlog.get_logger(__name__)
@@ -80,6 +87,10 @@ class Notify:
         for source in await take_status_changes(self.pool, changes):
             self.callbacks.wake(source)
 
+    async def on_diverted(self, diverted: Sequence[Inbound[AlarmDiverted]]) -> None:
+        if await take_diversions(self.pool, diverted):
+            self.callbacks.wake(HOTLINE)
+
     async def on_broadcasts(self, requests: Sequence[BroadcastRequested]) -> None:
         if await take_broadcasts(self.pool, self.index, requests):
             self.sender.wake.set()
@@ -98,6 +109,11 @@ async def build(settings: NotifySettings) -> Service[Notify]:
         wait_max_s=settings.callback_wait_max_s,
     )
     push_url = str(settings.push_url) if settings.push_url else None
+    hotline = (
+        {HOTLINE: Destination(HOTLINE, str(settings.hotline_url), secret.get_secret_value())}
+        if settings.hotline_url and (secret := settings.hotline_signing_secret)
+        else {}
+    )
     hub = Hub(settings.replica_id)
     notify = Notify(
         settings=settings,
@@ -109,7 +125,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
         devices=TokenBook(settings.device_token_sha256, dev_secret=dev_secret),
         integrations=TokenBook(settings.integration_token_sha256),
         client=client,
-        callbacks=CallbackWorkers(pool, outbox, client, policy),
+        callbacks=CallbackWorkers(pool, outbox, client, policy, fixed=hotline),
         sender=BroadcastSender(
             pool, outbox, HttpPushAdapter(client, push_url, settings.push_timeout_s)
         ),
@@ -185,6 +201,25 @@ async def build(settings: NotifySettings) -> Service[Notify]:
                 options=options,
             ),
         ]
+        if hotline:
+            service.subscriptions.append(
+                Subscription(
+                    "hotline",
+                    f"{group}-hotline",
+                    (
+                        Route.of(
+                            ALARMS_DIVERTED.name,
+                            AlarmDiverted,
+                            notify.on_diverted,
+                            envelopes=True,  # the record's bytes are the hand-off's body
+                        ),
+                    ),
+                    timeout_ms=50,
+                    options=options,
+                )
+            )
+        else:
+            log.warning("hotline_not_configured", topic=ALARMS_DIVERTED.name)
     return service
 
 

@@ -43,6 +43,12 @@ class NotifySettings(ServiceSettings):
     callback_wait_initial_s: float = 0.5
     callback_wait_max_s: float = 30.0
 
+    # the 12345 hand-off (decision 0116): diverted calls are POSTed to the hotline's system,
+    # signed with this secret like status callbacks and retried like them (None: not
+    # configured; diverted calls then wait on alarms.diverted, unread, until it is)
+    hotline_url: AnyHttpUrl | None = None
+    hotline_signing_secret: SecretStr | None = Field(default=None, min_length=16)
+
     # broadcasts: the HTTP push gateway for taxi drivers and volunteers (None: not configured,
     # deliveries are recorded as failed with that cause)
     push_url: AnyHttpUrl | None = None
@@ -78,6 +84,12 @@ class NotifySettings(ServiceSettings):
                 "KJ_NOTIFY_DEV_TOKEN_SECRET derives every unit's token from one secret: it is for "
                 "the demo and the simulator, and refused when KJ_ENVIRONMENT=production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _hotline_is_signed(self) -> Self:
+        if self.hotline_url is not None and self.hotline_signing_secret is None:
+            raise ValueError("KJ_NOTIFY_HOTLINE_URL needs KJ_NOTIFY_HOTLINE_SIGNING_SECRET")
         return self
 
     @model_validator(mode="after")

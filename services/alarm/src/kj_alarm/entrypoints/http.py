@@ -22,6 +22,7 @@ from kj_alarm.entrypoints.http_models import (
     Problem,
     UnmergeRequest,
 )
+from kj_alarm.entrypoints.http_updates import add_update_routes
 from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED, RequestTimer
 from kj_alarm.service_layer.deps import Deps
 from kj_alarm.service_layer.intake import IntakeWriter
@@ -166,6 +167,8 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
             return _problem(404, "no such alarm")
         except NotMerged as error:
             return _problem(409, str(error))
+
+    add_update_routes(app, deps, authenticate=integration, problem=_problem, errors=ERRORS)
 
     @app.get(
         "/v1/alarms/{alarm_id}",

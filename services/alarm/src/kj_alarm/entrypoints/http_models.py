@@ -18,6 +18,19 @@ class IntakeAnswer(BaseModel):
     merged_into: UUID | None = None
 
 
+class UpdateAnswer(BaseModel):
+    """The alarm after an update or cancel; `repeat` when the update id was seen before (the
+    first answer again), `replan` when dispatch plans the call again (the scene moved)."""
+
+    alarm_id: UUID
+    update_id: str
+    status: AlarmStatus
+    tier: ResponseTier
+    target_seconds: int
+    replan: bool
+    repeat: bool
+
+
 class UnmergeRequest(BaseModel):
     """Who undoes the merge (a console user), for the alarm's timeline; optional."""
 

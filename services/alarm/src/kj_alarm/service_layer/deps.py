@@ -30,3 +30,5 @@ class Deps:
     merge_rule: MergeRule = field(default_factory=MergeRule)
     clock: Callable[[], datetime] = utcnow
     group_commit: GroupCommit = field(default_factory=GroupCommit)
+    # a corrected location farther than this from the recorded one: dispatch plans again
+    replan_beyond_m: float = 300.0

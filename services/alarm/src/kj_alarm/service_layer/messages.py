@@ -4,7 +4,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from kj_schemas.alarms import AlarmAccepted, AlarmDiverted, AlarmMerged, AlarmStatusChanged
+from kj_schemas.alarms import (
+    AlarmAccepted,
+    AlarmDiverted,
+    AlarmMerged,
+    AlarmStatusChanged,
+    Amendment,
+)
 from kj_schemas.base import GeoPoint
 from kj_schemas.enums import AlarmStatus
 
@@ -27,13 +33,15 @@ def _scene(row: Any) -> dict[str, Any]:
     return {"address": row["address"], "description": row["description"]}
 
 
-def accepted(row: Any) -> AlarmAccepted:
-    """For dispatch: the scene, not the caller (no phone number, decision 0077)."""
+def accepted(row: Any, *, amendment: Amendment | None = None) -> AlarmAccepted:
+    """For dispatch: the scene, not the caller (no phone number, decision 0077); again with
+    the `amendment` when an update or cancel changed the alarm (decision 0115)."""
     return AlarmAccepted(
         **_facts(row),
         **_scene(row),
         tier=row["tier"],
         target_seconds=row["target_seconds"],
+        amendment=amendment,
     )
 
 
@@ -54,6 +62,7 @@ def status_changed(
     unit_id: str | None = None,
     work_order_id: UUID | None = None,
     reason: str | None = None,
+    update_id: str | None = None,
 ) -> AlarmStatusChanged:
     return AlarmStatusChanged(
         alarm_id=row["alarm_id"],
@@ -64,4 +73,5 @@ def status_changed(
         unit_id=unit_id,
         work_order_id=work_order_id,
         reason=reason,
+        update_id=update_id,
     )

@@ -10,16 +10,30 @@ from uuid import UUID
 
 from kj_alarm.adapters import alarm_store as store
 from kj_alarm.service_layer.deps import Deps
-from kj_schemas.enums import NotificationChannel
+from kj_schemas.enums import NotificationChannel, ReceiptStatus
 from kj_schemas.notify import DeliveryReceipt
 
 Entry = tuple[UUID, str, datetime, str | None, UUID | None, dict[str, Any], UUID]
 
 
 def timeline_entry(receipt: DeliveryReceipt) -> Entry | None:
-    """The timeline entry of a terminal's receipt for an alarm's work order; None for any
-    other receipt (a broadcast, a status callback)."""
-    if receipt.channel is not NotificationChannel.terminal or receipt.alarm_id is None:
+    """The timeline entry of a terminal's receipt for an alarm's work order, or of the 12345
+    hotline's answer to a diverted call (decision 0116); None for any other receipt (a
+    broadcast, a status callback)."""
+    if receipt.alarm_id is None:
+        return None
+    if receipt.channel is NotificationChannel.hotline:
+        acknowledged = receipt.status is ReceiptStatus.delivered
+        return (
+            receipt.alarm_id,
+            "hotline_acknowledged" if acknowledged else "hotline_failed",
+            receipt.at,
+            None,
+            None,
+            {("ticket_id" if acknowledged else "cause"): receipt.detail} if receipt.detail else {},
+            receipt.message_id,
+        )
+    if receipt.channel is not NotificationChannel.terminal:
         return None
     detail: dict[str, Any] = {}
     if receipt.action is not None:

@@ -17,6 +17,7 @@ from kj_alarm.domain.response import (
 from kj_alarm.service_layer import messages
 from kj_alarm.service_layer.deps import Deps
 from kj_runtime.idempotency import first_time
+from kj_schemas.alarms import SCENE_CORRECTED
 from kj_schemas.commands import CLOSED_BY_COMMAND_CENTRE, CommandHandled
 from kj_schemas.enums import (
     AlarmStatus,
@@ -89,6 +90,8 @@ async def on_work_order(order: WorkOrder, deps: Deps) -> None:
             new = status_after_withdraw(current, open_orders_left=left)
             if order.withdraw_reason == CLOSED_BY_COMMAND_CENTRE:
                 new = current  # the incident is over: the dispatcher's command closes it
+            if order.withdraw_reason == SCENE_CORRECTED:
+                new = current  # the same unit gets the job again at the corrected place
 
             await _publish_if_changed(
                 connection, deps, row, new, reason=order.withdraw_reason, **who

@@ -186,6 +186,28 @@ class Book:
         self._queued.pop(order.alarm_id, None)
         return True
 
+    def amend(self, alarm: AlarmAccepted, withdrawn: list[OpenOrder]) -> bool:
+        """The alarm changed after it was accepted (an integration's update, decision 0115):
+        its facts are the new ones, and the work orders withdrawn because the scene moved end
+        without counting against their units (any may be sent again). True when the alarm
+        waits for a primary unit (again)."""
+        if alarm.alarm_id not in self._alarms:
+            return False  # not an open alarm of ours
+        self._alarms[alarm.alarm_id] = alarm
+        for order in withdrawn:
+            self.forget_order(self._orders.get(order.work_order_id, order))
+            if order.primary:
+                self._waiting.add(alarm.alarm_id)
+                self._queued.pop(alarm.alarm_id, None)
+                self._planned.pop(alarm.alarm_id, None)
+        return alarm.alarm_id in self._waiting
+
+    def cancelled(self, alarm_id: UUID, withdrawn: list[OpenOrder]) -> None:
+        """The integration cancelled the alarm: its work orders ended, it is done."""
+        for order in withdrawn:
+            self.forget_order(self._orders.get(order.work_order_id, order))
+        self.forget_alarm(alarm_id)
+
     # ---- regions -------------------------------------------------------------------------
 
     def take_region(

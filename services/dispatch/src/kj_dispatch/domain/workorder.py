@@ -1,7 +1,7 @@
 """A work order's life: the statuses it passes through, which answers of its unit move it where,
 and the open work order as dispatch keeps it in mind. No Kafka, no SQL."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -114,6 +114,27 @@ class OpenOrder:
             runner_up_unit_id=a.runner_up.unit_id if a.runner_up else None,
             runner_up_eta_s=a.runner_up.eta_s if a.runner_up else None,
             region=region,
+        )
+
+    def corrected(
+        self, *, at: datetime, accept_by: datetime, eta_s: float, priority: int, late: bool
+    ) -> "OpenOrder":
+        """The same unit's job again, at the scene the integration corrected (decision 0115):
+        a new work order in the same role, to be accepted again; `late` when the new ETA
+        misses the tier's target."""
+        return replace(
+            self,
+            work_order_id=uuid4(),
+            status=_S.assigned,
+            priority=priority,
+            issued_at=at,
+            accept_by=accept_by,
+            eta_s=eta_s,
+            reason="scene_corrected",
+            at_risk=late,
+            runner_up_unit_id=None,
+            runner_up_eta_s=None,
+            timer_done=False,
         )
 
     @property

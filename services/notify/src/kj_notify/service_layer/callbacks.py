@@ -6,7 +6,7 @@ cause. A slow or dead receiver only ever holds up its own worker."""
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -17,6 +17,7 @@ import structlog
 from kj_notify.adapters import callbacks as store
 from kj_notify.domain.signing import signed_headers
 from kj_notify.metrics import CALLBACK_ATTEMPTS, CALLBACK_FAILURES
+from kj_notify.service_layer.hotline import HOTLINE, alarm_of, ticket_of
 from kj_notify.service_layer.receipts import receipt
 from kj_notify.service_layer.terminals import SERVICE
 from kj_runtime.consume import Inbound
@@ -67,12 +68,19 @@ class CallbackWorkers:
     """One task per destination with work; bounded by the number of integrations."""
 
     def __init__(
-        self, pool: asyncpg.Pool, outbox: Outbox, client: httpx.AsyncClient, policy: RetryPolicy
+        self,
+        pool: asyncpg.Pool,
+        outbox: Outbox,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        fixed: Mapping[str, store.Destination] | None = None,
     ) -> None:
         self.pool = pool
         self.outbox = outbox
         self.client = client
         self.policy = policy
+        # destinations set by the deployment rather than registered (the 12345 hotline)
+        self.fixed = dict(fixed or {})
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
 
@@ -113,6 +121,7 @@ class CallbackWorkers:
 
     async def _deliver(self, owed: store.OwedCallback) -> None:
         cause: str | None = None
+        answer = b""
         try:
             async for attempt in stamina.retry_context(
                 on=CallbackFailed,
@@ -123,13 +132,14 @@ class CallbackWorkers:
                 wait_jitter=self.policy.wait_initial_s,
             ):
                 with attempt:
-                    await self._post_once(owed)
+                    answer = await self._post_once(owed)
         except CallbackFailed as error:
             cause = str(error)
-        await self._finish(owed, cause)
+        await self._finish(owed, cause, answer)
 
-    async def _post_once(self, owed: store.OwedCallback) -> None:
-        destination = await store.destination(self.pool, owed.source)
+    async def _post_once(self, owed: store.OwedCallback) -> bytes:
+        """The receiver's answer, once it took the message (2xx)."""
+        destination = self.fixed.get(owed.source) or await store.destination(self.pool, owed.source)
         if destination is None:
             raise CallbackFailed("the integration no longer has a callback URL")
         timestamp = str(int(time.time()))
@@ -147,23 +157,27 @@ class CallbackWorkers:
         else:
             if response.is_success:
                 CALLBACK_ATTEMPTS.labels("delivered").inc()
-                return
+                return response.content[:4096]
             cause = f"HTTP {response.status_code}"
         CALLBACK_ATTEMPTS.labels("failed").inc()
         await store.attempted(self.pool, owed.id, cause, self.policy.lease_s)
         raise CallbackFailed(cause)
 
-    async def _finish(self, owed: store.OwedCallback, cause: str | None) -> None:
+    async def _finish(self, owed: store.OwedCallback, cause: str | None, answer: bytes) -> None:
         now = utcnow()
         status = ReceiptStatus.failed if cause else ReceiptStatus.delivered
+        hotline = owed.source == HOTLINE
+        # the hotline's acknowledgement (its ticket) goes on the alarm's timeline (0116)
+        ticket = ticket_of(answer) if hotline and not cause else None
         message = receipt(
-            channel=NotificationChannel.callback,
+            channel=NotificationChannel.hotline if hotline else NotificationChannel.callback,
             recipient=owed.source,
             ref_id=owed.message_id,
             ref=str(owed.message_id),
             status=status,
             at=now,
-            detail=cause,
+            detail=cause or ticket,
+            alarm_id=alarm_of(owed.body) if hotline else None,
         )
         async with self.pool.acquire() as connection, connection.transaction():
             await store.finish(connection, owed.id, "dead" if cause else "delivered", cause)
@@ -175,8 +189,8 @@ class CallbackWorkers:
                     offset=owed.source_offset,
                     key=owed.source,
                     value=owed.body.decode("utf-8", "replace"),
-                    reason="callback_failed",
-                    detail=f"callback to {owed.source} failed for "
+                    reason="hotline_failed" if hotline else "callback_failed",
+                    detail=f"{'hand-off' if hotline else 'callback'} to {owed.source} failed for "
                     f"{self.policy.window_s:g}s; last cause: {cause}",
                     service=SERVICE,
                     failed_at=now,
