@@ -68,17 +68,20 @@ async def test_a_bad_request_is_a_422_naming_the_field_without_echoing_it() -> N
         for body in (b'{"a": "\xff"}', b"\xc3("):  # not UTF-8
             answer = await client.post("/things", content=body, headers=headers)
             assert answer.status_code == 422, body
-            assert answer.json()["detail"][0]["loc"] == ["body"]
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["errors"][0]["loc"] == ["body"]
         for body in (b'{"a": "\\ud800"}', b'{"a": "\xed\xa0\x80"}', b'{"a": "139-1234-5678"}'):
             answer = await client.post("/things", content=body, headers=headers)
             assert answer.status_code == 422, body
-            assert [e["loc"] for e in answer.json()["detail"]] == [["body", "a"]]
-            assert b"139" not in answer.content and "input" not in answer.json()["detail"][0]
+            assert [e["loc"] for e in answer.json()["errors"]] == [["body", "a"]]
+            assert b"139" not in answer.content and "input" not in answer.json()["errors"][0]
+            assert answer.json()["type"] == "tag:kuaijing,2026:invalid-request"
         assert len(refused) == 5
         assert (await client.post("/things", json={"a": 1})).json() == {"a": 1}
         other = await client.get("/teapot")  # other HTTP errors keep their status and headers
         assert (other.status_code, other.headers["x-kind"]) == (418, "tea")
-        assert other.json() == {"detail": "short and stout"}
+        assert other.json()["detail"] == "short and stout"
+        assert other.json()["status"] == 418
 
 
 async def test_metrics_and_api_pages_can_leave_the_api_port() -> None:

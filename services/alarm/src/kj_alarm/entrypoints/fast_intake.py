@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
 from kj_alarm.entrypoints.metrics import ASGIApp
+from kj_runtime.problems import PROBLEM_JSON
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
 
@@ -78,7 +79,7 @@ class FastIntake:
             status, payload, extra = self.unavailable(error)
         content = orjson.dumps(payload)
         response_headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", PROBLEM_JSON.encode() if status >= 400 else b"application/json"),
             (b"content-length", str(len(content)).encode()),
             *((k.lower().encode(), v.encode()) for k, v in extra.items()),
         ]

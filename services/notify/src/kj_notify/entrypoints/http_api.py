@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AnyHttpUrl, BaseModel, StringConstraints, ValidationError
 
 from kj_notify.domain.answers import Refused
@@ -31,6 +31,7 @@ from kj_notify.settings import NotifySettings
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.http_errors import answer_bad_requests
 from kj_runtime.outbox import Outbox
+from kj_runtime.problems import Problem, kind_of, problem
 from kj_schemas.base import Contract, SourceId, Text, UnitId, utcnow
 from kj_schemas.enums import ReceiptStatus
 
@@ -45,14 +46,6 @@ class Gateway(Protocol):
     receipts: ReceiptBatcher
     devices: TokenBook
     integrations: TokenBook
-
-
-class Problem(BaseModel):
-    """Why a request was not taken: `detail` (for a 422 from validation, a list naming each bad
-    field), and for a refused answer a short `reason` (`not_your_work_order`, `withdrawn`...)."""
-
-    detail: str | list[dict[str, Any]]
-    reason: str | None = None
 
 
 class AnswerTaken(BaseModel):
@@ -90,8 +83,8 @@ def create_app(gateway: Gateway) -> FastAPI:
     answer_bad_requests(app)
 
     @app.exception_handler(Refused)
-    async def refused(_request: Any, error: Refused) -> JSONResponse:
-        return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
+    async def refused(_request: Any, error: Refused) -> Response:
+        return problem(error.status, error.detail, kind=kind_of(error.reason), reason=error.reason)
 
     settings = gateway.settings
 
