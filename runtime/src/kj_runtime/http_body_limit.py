@@ -6,10 +6,15 @@ client still sending (RFC 9112 §9.6): an asynchronous client (httpx) saw "conne
 not the 413, and retried forever. So the rest of the body is read and thrown away, up to
 `drain_bytes` (and within the server's read deadline, decision 0074), before the 413 goes out
 and the connection closes; only a body declared larger than that is answered at once. Nothing
-is buffered on the way: the app reads the body as it comes, and the count runs beside it."""
+is buffered on the way: the app reads the body as it comes, and the count runs beside it; a
+body that grows over the limit as it streams is drained where it is read, and the reader gets
+`BodyTooLarge`, an HTTP 413 that the app's problem handler answers (FastAPI turns any other
+error met while reading a body into a 400)."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from starlette.exceptions import HTTPException
 
 from kj_runtime.problems import raw_problem_messages
 
@@ -17,8 +22,9 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 DRAIN_BYTES = 8 * 1024 * 1024
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is over {max_bytes} bytes")
 
 
 class BodyLimit:
@@ -50,30 +56,41 @@ class BodyLimit:
                 await self._refuse(send, close=True)
                 return
         size = 0
-        started = False
+        over = started = False
 
         async def counted() -> dict[str, Any]:
-            nonlocal size
+            nonlocal size, over
+            if over:
+                raise BodyTooLarge(self.max_bytes)
             message = dict(await receive())
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > self.max_bytes:
-                    raise _TooLarge()
+                    over = True
+                    if self.on_refused is not None:
+                        self.on_refused()
+                    if message.get("more_body", False):
+                        await self._drain(receive, size)
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def watched(message: dict[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if over:  # whatever of the body was not drained must not be read as a request
+                    message = {
+                        **message,
+                        "headers": [*message["headers"], (b"connection", b"close")],
+                    }
             await send(message)
 
         try:
             await self.app(scope, counted, watched)
-        except _TooLarge:
+        except BodyTooLarge:  # read by a raw ASGI middleware, not by FastAPI
             if started:
                 raise
-            await self._drain(receive, size)
-            await self._refuse(send, close=True)
+            await self._send_413(send)
 
     async def _drain(self, receive: Any, already: int) -> None:
         """Read and drop the rest of the body, up to `drain_bytes` in all."""
@@ -89,6 +106,9 @@ class BodyLimit:
     async def _refuse(self, send: Any, *, close: bool) -> None:
         if self.on_refused is not None:
             self.on_refused()
+        await self._send_413(send, close=close)
+
+    async def _send_413(self, send: Any, *, close: bool = True) -> None:
         for message in raw_problem_messages(
             413, f"the request body is over {self.max_bytes} bytes", close=close
         ):

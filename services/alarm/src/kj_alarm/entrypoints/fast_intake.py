@@ -23,6 +23,8 @@ from kj_schemas.alarms import AlarmReport
 Handler = Callable[[AlarmReport, Caller], Awaitable[tuple[int, Any, dict[str, str]]]]
 # an infrastructure error -> the same answer
 ErrorAnswer = Callable[[Exception], tuple[int, Any, dict[str, str]]]
+# the seconds to wait -> the 429
+LimitedAnswer = Callable[[float], tuple[int, Any, dict[str, str]]]
 
 
 class FastIntake:
@@ -32,6 +34,7 @@ class FastIntake:
         *,
         tokens: IntegrationTokens,
         handler: Handler,
+        limited: LimitedAnswer,
         infrastructure: tuple[type[Exception], ...],
         unavailable: ErrorAnswer,
         route: Any,
@@ -39,6 +42,7 @@ class FastIntake:
         self.app = app
         self.tokens = tokens
         self.handler = handler
+        self.limited = limited
         self.infrastructure = infrastructure
         self.unavailable = unavailable
         self.route = route  # what RequestTimer labels the request with
@@ -73,8 +77,12 @@ class FastIntake:
             await self.app(scope, _replay(body, receive), send)  # FastAPI names each field
             return
         scope["route"] = self.route
+        wait = self.tokens.admit(caller)
         try:
-            status, payload, extra = await self.handler(report, caller)
+            if wait is not None:  # over its rate limit (decision 0126)
+                status, payload, extra = self.limited(wait)
+            else:
+                status, payload, extra = await self.handler(report, caller)
         except self.infrastructure as error:
             status, payload, extra = self.unavailable(error)
         content = orjson.dumps(payload)

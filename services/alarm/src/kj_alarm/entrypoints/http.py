@@ -29,7 +29,9 @@ from kj_alarm.settings import AlarmSettings
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.http_body_limit import BodyLimit
 from kj_runtime.http_errors import answer_bad_requests, invalid
+from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.problems import PROBLEM_JSON, Problem, problem, problem_body
+from kj_runtime.rate_limit import retry_after
 from kj_schemas.alarms import AlarmReport
 from kj_schemas.base import RecentTimestamp
 
@@ -40,6 +42,20 @@ _bearer = HTTPBearer(auto_error=False, description="one token per 110 integratio
 
 class Unauthorized(Exception):
     pass
+
+
+class RateLimited(Exception):
+    def __init__(self, wait_s: float) -> None:
+        self.wait_s = wait_s
+
+
+def rate_limited(wait_s: float) -> tuple[int, Any, dict[str, str]]:
+    """The 429 of an integration over its rate limit (decision 0126)."""
+    seconds = retry_after(wait_s)
+    body = problem_body(
+        429, "over this integration's rate limit; retry later", retry_after_s=seconds
+    )
+    return 429, body, {"Retry-After": str(seconds)}
 
 
 def _problem(status: int, detail: str, kind: str | None = None, **headers: str) -> Response:
@@ -66,11 +82,18 @@ def _answer(result: IntakeResult) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no or bad credentials"},
     413: {"model": Problem, "description": "request body over the limit"},
+    429: {"model": Problem, "description": "over the integration's rate limit; see Retry-After"},
     503: {"model": Problem, "description": "the database does not answer; retry later"},
 }
 
 
-def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> FastAPI:
+def create_app(
+    settings: AlarmSettings,
+    deps: Deps,
+    writer: IntakeWriter,
+    registry: IntegrationRegistry | None = None,
+) -> FastAPI:
+    """`registry`: the integrations (by default only the settings' tokens, unread table)."""
     app = FastAPI(
         title="快警 alarm intake",
         version="1.0.0",
@@ -79,15 +102,22 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         # lookups) on every request was 5% of the CPU under load
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    tokens = IntegrationTokens(settings.integrations)
+    if registry is None:
+        registry = IntegrationRegistry(
+            None, settings.registry, service="alarm", static=settings.integrations
+        )
+    tokens = IntegrationTokens(registry)
     retry_after = str(settings.retry_after_s)
 
     async def integration(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        found = tokens.caller(credentials.credentials) if credentials else None
+        found = await tokens.authenticate(credentials.credentials) if credentials else None
         if found is None:
             raise Unauthorized()
+        wait = tokens.admit(found)
+        if wait is not None:
+            raise RateLimited(wait)
         return found
 
     Integration = Annotated[Caller, Depends(integration)]
@@ -96,6 +126,12 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
     async def _unauthorized(_: Request, __: Exception) -> Response:
         REJECTED.labels("http", "unauthorized").inc()
         return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RateLimited)
+        REJECTED.labels("http", "rate_limited").inc()
+        return _answer_as(*rate_limited(error.wait_s))
 
     # a 422 names each bad field and why; it never echoes the input (it may hold a caller's phone)
     answer_bad_requests(app, on_refused=REJECTED.labels("http", "invalid").inc)
@@ -224,6 +260,7 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         FastIntake,
         tokens=tokens,
         handler=report_from,
+        limited=rate_limited,
         infrastructure=UNAVAILABLE,
         unavailable=unavailable_answer,
         route=intake_route,

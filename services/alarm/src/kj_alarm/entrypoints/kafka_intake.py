@@ -2,7 +2,7 @@
 decode is dead-lettered by the consume loop (counted here as rejected); a report that repeats an
 id with a different body is refused to the dead letters with the reason."""
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat
 from kj_alarm.entrypoints.metrics import RECEIVED, REJECTED
@@ -19,7 +19,7 @@ def rejected(error: BaseException) -> str:
 
 
 class KafkaIntake:
-    def __init__(self, writer: IntakeWriter, sources: set[str]) -> None:
+    def __init__(self, writer: IntakeWriter, sources: Container[str]) -> None:
         self.writer = writer
         self.sources = sources
 

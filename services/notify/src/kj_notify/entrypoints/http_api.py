@@ -30,8 +30,10 @@ from kj_notify.service_layer import callbacks, terminals
 from kj_notify.settings import NotifySettings
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.outbox import Outbox
 from kj_runtime.problems import Problem, kind_of, problem
+from kj_runtime.rate_limit import retry_after
 from kj_schemas.base import Contract, SourceId, Text, UnitId, utcnow
 from kj_schemas.enums import ReceiptStatus
 
@@ -45,7 +47,7 @@ class Gateway(Protocol):
     hub: Hub
     receipts: ReceiptBatcher
     devices: TokenBook
-    integrations: TokenBook
+    integrations: IntegrationRegistry
 
 
 class AnswerTaken(BaseModel):
@@ -67,12 +69,14 @@ ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
 CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no API token for this integration"},
     422: {"model": Problem, "description": "a bad registration"},
+    429: {"model": Problem, "description": "over the integration's rate limit; see Retry-After"},
     503: {"model": Problem, "description": "the database does not answer; retry later"},
 }
 
 
 class CallbackRegistration(Contract):
     url: AnyHttpUrl
+    # Standard Webhooks' `whsec_<base64>` (decision 0127); any other string signs as its bytes
     signing_secret: Annotated[Text, StringConstraints(min_length=16, max_length=256)]
 
 
@@ -176,9 +180,15 @@ def create_app(gateway: Gateway) -> FastAPI:
         source: SourceId,
         registration: CallbackRegistration,
         authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, str]:
-        if not gateway.integrations.speaks_for(source, bearer(authorization)):
+    ) -> Any:
+        found = await gateway.integrations.authenticate(bearer(authorization))
+        if found is None or found.name != source:
             raise HTTPException(401, "an API token for this integration is required")
+        wait = gateway.integrations.admit(found)
+        if wait is not None:
+            seconds = retry_after(wait)
+            detail = "over this integration's rate limit; retry later"
+            return problem(429, detail, retry_after_s=seconds)
         await callbacks.register(
             gateway.pool, source, str(registration.url), registration.signing_secret
         )
