@@ -110,28 +110,34 @@ class IntegrationRegistry:
 
     # -- who is speaking -------------------------------------------------------------------
 
-    def holder(self, token: str) -> Integration | None:
-        """The integration that holds `token` in the snapshot, or None (no waiting)."""
+    def holder(self, token: str, *, name: str | None = None) -> Integration | None:
+        """The integration that holds `token` in the snapshot, or None (no waiting); with
+        `name`, only that integration (a settings table may give one token to several)."""
         offered = hashlib.sha256(token.encode()).digest()
         now = time.time()
         found = None
         for entry in self._snapshot.tokens:  # compare with every hash: no timing hint
-            if hmac.compare_digest(offered, entry.digest) and (
-                entry.expires_at is None or entry.expires_at > now
+            if (
+                hmac.compare_digest(offered, entry.digest)
+                and (entry.expires_at is None or entry.expires_at > now)
+                and (name is None or entry.integration.name == name)
             ):
                 found = entry.integration
         return found
 
-    async def authenticate(self, token: str | None) -> Integration | None:
-        """The integration that holds `token`; a token the snapshot does not hold waits for a
-        read of the registry that began after it arrived (a token just added)."""
+    async def authenticate(
+        self, token: str | None, *, name: str | None = None
+    ) -> Integration | None:
+        """The integration that holds `token` (with `name`: whether that one does); a token
+        the snapshot does not hold waits for a read of the registry that began after it
+        arrived (a token just added)."""
         if not token:
             return None
-        found = self.holder(token)
+        found = self.holder(token, name=name)
         if found is not None or self.pool is None:
             return found
         await self.fresh_since(time.monotonic())
-        return self.holder(token)
+        return self.holder(token, name=name)
 
     def __contains__(self, name: object) -> bool:
         """Is `name` a registered integration (alarm's Kafka intake labels others `other`)?"""

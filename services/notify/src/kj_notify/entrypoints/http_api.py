@@ -181,8 +181,8 @@ def create_app(gateway: Gateway) -> FastAPI:
         registration: CallbackRegistration,
         authorization: Annotated[str | None, Header()] = None,
     ) -> Any:
-        found = await gateway.integrations.authenticate(bearer(authorization))
-        if found is None or found.name != source:
+        found = await gateway.integrations.authenticate(bearer(authorization), name=source)
+        if found is None:
             raise HTTPException(401, "an API token for this integration is required")
         wait = gateway.integrations.admit(found)
         if wait is not None:
