@@ -51,6 +51,7 @@ class RateLimited(Exception):
 
 def rate_limited(wait_s: float) -> tuple[int, Any, dict[str, str]]:
     """The 429 of an integration over its rate limit (decision 0126)."""
+    REJECTED.labels("http", "rate_limited").inc()
     seconds = retry_after(wait_s)
     body = problem_body(
         429, "over this integration's rate limit; retry later", retry_after_s=seconds
@@ -130,7 +131,6 @@ def create_app(
     @app.exception_handler(RateLimited)
     async def _rate_limited(_: Request, error: Exception) -> Response:
         assert isinstance(error, RateLimited)
-        REJECTED.labels("http", "rate_limited").inc()
         return _answer_as(*rate_limited(error.wait_s))
 
     # a 422 names each bad field and why; it never echoes the input (it may hold a caller's phone)
