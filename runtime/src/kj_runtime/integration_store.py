@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from kj_runtime.integrations import TOKEN_PREFIX
+
 SECRET_PREFIX = "whsec_"  # noqa: S105 - Standard Webhooks' form: the prefix and the secret's base64
 
 
@@ -45,7 +47,7 @@ class IntegrationRow:
 
 
 def new_token() -> str:
-    return "kj_" + secrets.token_urlsafe(32)
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 def new_signing_secret() -> str:

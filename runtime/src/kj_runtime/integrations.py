@@ -7,10 +7,11 @@ Each offered token's SHA-256 is compared with every active token's in constant t
 answer's timing says nothing; the token itself is never kept, logged or compared in clear.
 
 The snapshot is read again every `refresh_s`, and sooner when a token arrives that it does not
-hold: the request then waits for a read that began after it arrived (at most one every
-`miss_refresh_s`), so a token `kj-admin integrations rotate` just printed is taken at once by
-every replica, and a rotation refuses nothing. A revoked or expired token is refused at the next
-read (expiry at once). A read that fails keeps the last snapshot.
+hold and that has the form `kj-admin` gives (`kj_...`): the request then waits for a read that
+began after it arrived (at most one every `miss_refresh_s`), so a token `kj-admin integrations
+rotate` just printed is taken at once by every replica, and a rotation refuses nothing. A
+revoked or expired token is refused at the next read (expiry at once). A read that fails keeps
+the last snapshot.
 
 Tokens from the services' settings (the older `KJ_ALARM_INTEGRATIONS`,
 `KJ_NOTIFY_INTEGRATION_TOKEN_SHA256`) are held beside the table's as tokens `settings`."""
@@ -40,6 +41,9 @@ LIMITED = Counter(
     ["service", "integration"],
 )
 MISS_WAIT_S = 2.0  # an unknown token waits at most this long for a fresh read
+# what every token `kj-admin` makes begins with: only such a token is worth a fresh read (any
+# other unknown one is refused at once, so a flood of made-up tokens costs nothing)
+TOKEN_PREFIX = "kj_"  # noqa: S105 - a prefix, not a secret
 
 
 class IntegrationSettings(BaseSettings):
@@ -134,7 +138,7 @@ class IntegrationRegistry:
         if not token:
             return None
         found = self.holder(token, name=name)
-        if found is not None or self.pool is None:
+        if found is not None or self.pool is None or not token.startswith(TOKEN_PREFIX):
             return found
         await self.fresh_since(time.monotonic())
         return self.holder(token, name=name)
