@@ -240,6 +240,9 @@ def reference() -> str:
     sections.append(
         ("Retention (`kj-infra prune`, the kj-prune CronJob)", settings_of(RetentionSettings))
     )
+    sections.append(
+        ("Integration registry (kj-alarm, kj-notify)", settings_of(IntegrationSettings))
+    )
     for title, settings in sections:
         out += [f"## {title}", "", *_table(settings), ""]
     out += ["## Local runs (make, scripts)", "", *_table(list(LOCAL)), ""]
