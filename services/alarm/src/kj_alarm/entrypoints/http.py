@@ -108,7 +108,7 @@ def create_app(
             None, settings.registry, service="alarm", static=settings.integrations
         )
     tokens = IntegrationTokens(registry)
-    retry_after = str(settings.retry_after_s)
+    retry_header = str(settings.retry_after_s)
 
     async def integration(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -169,7 +169,7 @@ def create_app(
         log.warning("database_unavailable", path="/v1/alarms", error=type(error).__name__)
         detail = "the alarm record is unavailable; retry"
         body = problem_body(503, detail, retry_after_s=settings.retry_after_s)
-        return 503, body, {"Retry-After": retry_after}
+        return 503, body, {"Retry-After": retry_header}
 
     @app.post(
         "/v1/alarms",
