@@ -22,6 +22,7 @@ from kj_console.settings import ConsoleSettings
 from kj_devices.settings import DevicesSettings
 from kj_dispatch.settings import DispatchSettings
 from kj_notify.settings import NotifySettings
+from kj_runtime.integrations import IntegrationSettings
 from kj_runtime.retention import RetentionSettings
 from kj_runtime.settings import KafkaSettings, PostgresSettings, ServiceSettings
 from kj_tracking.settings import TrackingSettings
@@ -40,7 +41,11 @@ PROGRAMS: dict[str, type[BaseSettings]] = {
 NOT_DEPLOYED: dict[str, type[BaseSettings]] = {"kj-console": ConsoleSettings}
 SHARED: tuple[type[BaseSettings], ...] = (KafkaSettings, PostgresSettings)
 # models a program reads besides its own and the shared ones
-EXTRA: dict[str, tuple[type[BaseSettings], ...]] = {"kj-infra": (RetentionSettings,)}
+EXTRA: dict[str, tuple[type[BaseSettings], ...]] = {
+    "kj-infra": (RetentionSettings,),
+    "kj-alarm": (IntegrationSettings,),
+    "kj-notify": (IntegrationSettings,),
+}
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,9 @@ def reference() -> str:
     ]
     sections.append(
         ("Retention (`kj-infra prune`, the kj-prune CronJob)", settings_of(RetentionSettings))
+    )
+    sections.append(
+        ("Integration registry (kj-alarm, kj-notify)", settings_of(IntegrationSettings))
     )
     for title, settings in sections:
         out += [f"## {title}", "", *_table(settings), ""]

@@ -26,7 +26,8 @@ from fastapi import FastAPI
 from kj_runtime import heap
 from kj_runtime.consume import Consumer, Subscription
 from kj_runtime.deadletters import DeadLetters
-from kj_runtime.http_errors import answer_unavailable
+from kj_runtime.http_body_limit import BodyLimit
+from kj_runtime.http_errors import answer_problems
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.http_server import guarded_http_protocol
 from kj_runtime.kafka import make_consumer, make_producer, stop_consumer
@@ -110,7 +111,9 @@ class Host(Generic[C]):
         service, settings = self.service, self.service.settings
         app = service.app or FastAPI(title=f"kj-{service.name}")
         service.app = app
-        answer_unavailable(app, retry_after_s=settings.retry_after_s)
+        answer_problems(app, retry_after_s=settings.retry_after_s)
+        if not any(m.cls is BodyLimit for m in app.user_middleware):  # alarm sets its own
+            app.add_middleware(BodyLimit, max_bytes=settings.http_max_body_bytes)
         separate = settings.ops_port is not None
         ops = add_ops_routes(app, {**service.checks, "tasks": self._alive}, separate=separate)
         self.ops_app = ops

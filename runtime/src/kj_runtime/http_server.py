@@ -17,11 +17,19 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-_SLOW = b"the request came too slowly"
-_TIMED_OUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_SLOW), _SLOW)
-)
+from kj_runtime.problems import PROBLEM_JSON, problem_bytes
+
+
+def _raw_problem(status_line: bytes, status: int, detail: str) -> bytes:
+    """A whole HTTP/1.1 problem answer that closes the connection (decision 0125)."""
+    body = problem_bytes(status, detail)
+    return (
+        b"HTTP/1.1 %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+        % (status_line, PROBLEM_JSON.encode(), len(body), body)
+    )
+
+
+_TIMED_OUT = _raw_problem(b"408 Request Timeout", 408, "the request came too slowly")
 
 
 class _HeadTooLarge(Exception):
@@ -55,6 +63,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._read_deadline is None:  # the first byte after a kept-alive wait
                 self._arm()
         super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse (or a head over the limit), as a
+        problem instead of plain text."""
+        self.transport.write(_raw_problem(b"400 Bad Request", 400, msg))
+        self.transport.close()
 
     # the parser's callbacks: one request's head, then its body
     def on_message_begin(self) -> None:

@@ -99,7 +99,7 @@ async def test_just_past_each_bound_is_a_422_that_names_the_field(
         value = at(value, 8)
     answer = await client.post("/v1/alarms", json=report(**{field: value}), headers=AUTH)
     assert answer.status_code == 422, answer.text
-    assert any(field in error["loc"] for error in answer.json()["detail"])
+    assert any(field in error["loc"] for error in answer.json()["errors"])
 
 
 async def test_a_lone_surrogate_is_a_422_not_a_500(client: httpx.AsyncClient) -> None:

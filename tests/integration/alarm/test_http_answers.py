@@ -92,7 +92,7 @@ async def test_invalid_input_names_each_bad_field_and_never_echoes_the_phone(
     body = report(priority=7, location={"lat": 95.0, "lon": 111.0}, caller_phone="13807391234x")
     answer = await post(client, body)
     assert answer.status_code == 422
-    places = {tuple(e["loc"]) for e in answer.json()["detail"]}
+    places = {tuple(e["loc"]) for e in answer.json()["errors"]}
     assert places == {("body", "priority"), ("body", "location", "lat"), ("body", "caller_phone")}
     assert "13807391234" not in answer.text
 

@@ -23,11 +23,11 @@ async def test_a_track_window_out_of_range_is_a_422(sign_in: Any, query: dict[st
     person: Person = await sign_in("zhang_wei")
     answer = await person.client.get("/api/units/SY-P01-C1/track", params=query)
     assert answer.status_code == 422, answer.text
-    assert {e["loc"][-1] for e in answer.json()["detail"]} <= {"since", "until"}
+    assert {e["loc"][-1] for e in answer.json()["errors"]} <= {"since", "until"}
 
 
 async def test_an_audit_cursor_out_of_range_is_a_422(sign_in: Any) -> None:
     person: Person = await sign_in("chen_jie")
     answer = await person.client.get("/api/audit", params={"before": "9999-12-31T23:59:59-08:00"})
     assert answer.status_code == 422, answer.text
-    assert answer.json()["detail"][0]["loc"] == ["query", "before"]
+    assert answer.json()["errors"][0]["loc"] == ["query", "before"]

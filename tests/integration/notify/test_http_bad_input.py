@@ -37,8 +37,8 @@ async def test_an_answer_with_a_lone_surrogate_or_not_utf8_is_a_422(
             f"/v1/workorders/{uuid.uuid4()}/events", content=body, headers=headers
         )
     assert answer.status_code == 422, answer.text
-    assert [error["loc"] for error in answer.json()["detail"]] == [loc]
-    assert "input" not in answer.json()["detail"][0]
+    assert [error["loc"] for error in answer.json()["errors"]] == [loc]
+    assert "input" not in answer.json()["errors"][0]
 
 
 @pytest.mark.parametrize(("body", "loc"), CALLBACKS)
@@ -49,5 +49,5 @@ async def test_a_callback_registration_with_a_lone_surrogate_or_not_utf8_is_a_42
     async with httpx.AsyncClient(base_url=notify.http) as client:
         answer = await client.put("/v1/integrations/sy110/callback", content=body, headers=headers)
     assert answer.status_code == 422, answer.text
-    assert [error["loc"] for error in answer.json()["detail"]] == [loc]
+    assert [error["loc"] for error in answer.json()["errors"]] == [loc]
     assert b"0123456789abcdef" not in answer.content

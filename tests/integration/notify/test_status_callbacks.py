@@ -1,5 +1,6 @@
-"""Status callbacks to 110 systems: signed, retried until answered, dead-lettered when a
-receiver never answers, and one dead receiver does not hold up the others."""
+"""Status callbacks to 110 systems: signed as Standard Webhooks (a receiver verifies them with
+the `standardwebhooks` library), retried until answered, dead-lettered when a receiver never
+answers, and one dead receiver does not hold up the others."""
 
 import asyncio
 import uuid
@@ -7,8 +8,9 @@ from datetime import UTC, datetime
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from standardwebhooks import Webhook
 
-from kj_notify.domain.signing import verify
+from kj_runtime.integration_store import new_signing_secret
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.alarms import AlarmStatusChanged
 from kj_schemas.codec import decode
@@ -19,7 +21,7 @@ from kj_schemas.topics import ALARMS_STATUS, DEADLETTERS
 from .callback_receiver import running_receiver
 from .conftest import INTEGRATION_TOKEN, RunningNotify, TopicReader, publish
 
-SECRET = "shared-secret-of-at-least-16"
+SECRET = new_signing_secret()  # `whsec_` and base64, as `kj-admin integrations` makes
 
 
 async def register(notify: RunningNotify, source: str, url: str) -> None:
@@ -43,12 +45,11 @@ def change(source: str, status: AlarmStatus, alarm_id: uuid.UUID) -> AlarmStatus
 
 
 def signed(received) -> bool:
-    return verify(
-        SECRET,
-        received.headers["x-kj-timestamp"],
-        received.body,
-        received.headers["x-kj-signature"],
-    )
+    """The receiver's check, with the library: the signature, and the timestamp within 5
+    minutes of now (the replay window); the message id is the change's, for deduplication."""
+    Webhook(SECRET).verify(received.body, received.headers)  # raises when it does not hold
+    change = decode(AlarmStatusChanged, received.body)
+    return received.headers["webhook-id"] == str(change.message_id)
 
 
 async def test_registering_needs_the_integrations_token(notify: RunningNotify) -> None:
@@ -148,3 +149,66 @@ async def test_a_receiver_that_never_answers_ends_in_dead_letters_without_delayi
             )
             == "dead"
         )
+
+
+async def test_the_registry_s_integration_gets_callbacks_signed_with_each_secret_in_force(
+    notify: RunningNotify, producer: AIOKafkaProducer, topics: KafkaSettings, database
+) -> None:
+    """`kj-admin integrations add --callback-url` (decision 0126): one registry for alarm and
+    notify; a `rotate --callback-url` gives a new secret, and the old one signs beside it for
+    the overlap, so a receiver moves over without one unverifiable callback."""
+    import contextlib
+    import io
+    import re
+
+    from kj_runtime import admin_cli
+
+    async def admin(*argv: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert await admin_cli.run(list(argv), database) == 0
+        return out.getvalue()
+
+    def secret_in(output: str) -> str:
+        found = re.search(r"signing secret \(shown once\): (whsec_\S+)", output)
+        assert found is not None, output
+        return found[1]
+
+    source = f"reg{uuid.uuid4().hex[:6]}"
+    async with running_receiver() as receiver:
+        url = receiver.url(f"/good/{source}")
+        added = await admin("integrations", "add", source, "--callback-url", url)
+        token = re.search(r"\(shown once\): (kj_\S+)", added)[1]  # type: ignore[index]
+        first = secret_in(added)
+        sent = change(source, AlarmStatus.accepted, uuid.uuid4())
+        await publish(producer, topics, ALARMS_STATUS.name, str(sent.alarm_id), sent)
+        await receiver.wait_for(lambda: len(receiver.at(f"/good/{source}")) == 1)
+        one = receiver.at(f"/good/{source}")[0]
+        Webhook(first).verify(one.body, one.headers)
+        assert one.headers["webhook-id"] == str(sent.message_id)
+
+        second = secret_in(
+            await admin("integrations", "rotate", source, "--callback-url", url, "--overlap", "1h")
+        )
+        again = change(source, AlarmStatus.assigned, sent.alarm_id)
+        await publish(producer, topics, ALARMS_STATUS.name, str(sent.alarm_id), again)
+        await receiver.wait_for(lambda: len(receiver.at(f"/good/{source}")) == 2)
+        two = receiver.at(f"/good/{source}")[1]
+        Webhook(first).verify(two.body, two.headers)  # the receiver not yet moved over
+        Webhook(second).verify(two.body, two.headers)  # and the one that has
+
+        # the registry's token speaks for it at notify too (the same registry as alarm's)
+        async with httpx.AsyncClient(base_url=notify.http) as client:
+            answer = await client.put(
+                f"/v1/integrations/{source}/callback",
+                json={"url": url, "signing_secret": new_signing_secret()},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 200, answer.text
+            other = await client.put(
+                "/v1/integrations/sy110/callback",
+                json={"url": url, "signing_secret": new_signing_secret()},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert other.status_code == 401
+            assert other.headers["content-type"] == "application/problem+json"

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -78,6 +79,7 @@ async def test_a_few_hundred_half_sent_requests_are_dropped_and_others_are_serve
             answers = await asyncio.gather(*(closed_by_server(r) for r, _ in connections))
         dropped_after = time.monotonic() - started
         assert all(a.startswith(b"HTTP/1.1 408") for a in answers)
+        assert all(b"application/problem+json" in a for a in answers)
         assert dropped_after < READ_TIMEOUT_S + 5, dropped_after
     finally:
         for _, writer in connections:
@@ -119,6 +121,7 @@ async def test_a_head_larger_than_the_limit_is_refused(server: int) -> None:
     finally:
         writer.transport.abort()
     assert answer.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/problem+json" in answer.lower()
 
 
 async def test_an_idle_kept_alive_connection_is_closed(server: int) -> None:
@@ -141,3 +144,28 @@ async def test_requests_that_arrive_whole_on_one_connection_are_all_served(serve
         for n in range(5):
             answer = await client.post("/echo", content=b"x" * (1000 * n))
             assert answer.json() == {"bytes": 1000 * n}
+
+
+TWO_MB = 2 * 1024 * 1024
+
+
+async def test_an_async_client_sending_2_mb_receives_the_413_not_a_reset(server: int) -> None:
+    """Issue 19: answered before the body was read, the 413 was lost in a reset (RFC 9112
+    §9.6) and an async client could not tell "too large" from a network fault. Every service's
+    server (the host's limit, 1 MiB by default) reads and drops the body, then answers."""
+
+    async def streamed() -> Any:
+        for _ in range(32):
+            yield b"x" * (TWO_MB // 32)
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server}", timeout=10) as client:
+        for _ in range(5):  # a reset is a race: try it a few times
+            declared = await client.post("/echo", content=b"x" * TWO_MB)
+            assert declared.status_code == 413
+            assert declared.headers["content-type"] == "application/problem+json"
+            assert declared.json()["type"] == "tag:kuaijing,2026:payload-too-large"
+            chunked = await client.post("/echo", content=streamed())
+            assert chunked.status_code == 413
+            assert chunked.json()["status"] == 413
+        # and the server still serves whole requests under the limit
+        assert (await client.post("/echo", content=b"x" * 1000)).json() == {"bytes": 1000}

@@ -12,9 +12,10 @@ from kj_alarm.settings import DEV_INTEGRATIONS, AlarmSettings
 from kj_notify.settings import NotifySettings
 from kj_runtime.credentials import TokenTable, token_hash
 from kj_runtime.host import WS_MAX_BYTES, server_options
-from kj_runtime.http_errors import answer_bad_requests, answer_unavailable
+from kj_runtime.http_errors import answer_bad_requests, answer_problems, answer_unavailable
 from kj_runtime.http_ops import add_ops_routes
 from kj_runtime.http_server import GuardedHttpToolsProtocol
+from kj_runtime.problems import PROBLEM_JSON
 from kj_runtime.settings import ServiceSettings
 
 
@@ -68,17 +69,20 @@ async def test_a_bad_request_is_a_422_naming_the_field_without_echoing_it() -> N
         for body in (b'{"a": "\xff"}', b"\xc3("):  # not UTF-8
             answer = await client.post("/things", content=body, headers=headers)
             assert answer.status_code == 422, body
-            assert answer.json()["detail"][0]["loc"] == ["body"]
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["errors"][0]["loc"] == ["body"]
         for body in (b'{"a": "\\ud800"}', b'{"a": "\xed\xa0\x80"}', b'{"a": "139-1234-5678"}'):
             answer = await client.post("/things", content=body, headers=headers)
             assert answer.status_code == 422, body
-            assert [e["loc"] for e in answer.json()["detail"]] == [["body", "a"]]
-            assert b"139" not in answer.content and "input" not in answer.json()["detail"][0]
+            assert [e["loc"] for e in answer.json()["errors"]] == [["body", "a"]]
+            assert b"139" not in answer.content and "input" not in answer.json()["errors"][0]
+            assert answer.json()["type"] == "tag:kuaijing,2026:invalid-request"
         assert len(refused) == 5
         assert (await client.post("/things", json={"a": 1})).json() == {"a": 1}
         other = await client.get("/teapot")  # other HTTP errors keep their status and headers
         assert (other.status_code, other.headers["x-kind"]) == (418, "tea")
-        assert other.json() == {"detail": "short and stout"}
+        assert other.json()["detail"] == "short and stout"
+        assert other.json()["status"] == 418
 
 
 async def test_metrics_and_api_pages_can_leave_the_api_port() -> None:
@@ -147,3 +151,49 @@ def test_a_token_table_names_the_holder_of_a_token_and_nobody_else() -> None:
         "hs110",
         None,
     )
+
+
+async def test_every_error_of_a_hosted_app_is_a_problem_and_its_openapi_says_so() -> None:
+    """Issue 19: errors came in three shapes; now one (RFC 9457), with a stable type each."""
+    app = FastAPI()
+
+    @app.get("/things/{n}", responses={404: {"description": "no such thing"}})
+    async def thing(n: int) -> dict[str, int]:
+        if n == 0:
+            raise HTTPException(404, "no such thing")
+        if n == 1:
+            raise RuntimeError("a bug")
+        if n == 2:
+            raise asyncpg.exceptions.CannotConnectNowError("starting up")
+        return {"n": n}
+
+    answer_problems(app, retry_after_s=2)
+    async with _client(app) as client:
+        answers = {
+            "missing": await client.get("/things/0"),
+            "bug": await client.get("/things/1"),
+            "down": await client.get("/things/2"),
+            "invalid": await client.get("/things/x"),
+            "no route": await client.get("/elsewhere"),
+            "method": await client.delete("/things/3"),
+        }
+        document = (await client.get("/openapi.json")).json()
+    kinds = {what: a.json()["type"].rsplit(":", 1)[1] for what, a in answers.items()}
+    assert kinds == {
+        "missing": "not-found",
+        "bug": "internal-error",
+        "down": "unavailable",
+        "invalid": "invalid-request",
+        "no route": "not-found",
+        "method": "method-not-allowed",
+    }
+    for what, answer in answers.items():
+        assert answer.headers["content-type"] == PROBLEM_JSON, what
+        assert answer.json()["status"] == answer.status_code, what
+    assert answers["down"].json()["retry_after_s"] == 2
+    assert answers["invalid"].json()["errors"][0]["loc"] == ["path", "n"]
+    assert "a bug" not in answers["bug"].text
+    responses = document["paths"]["/things/{n}"]["get"]["responses"]
+    for status in ("404", "422"):
+        assert list(responses[status]["content"]) == [PROBLEM_JSON], status
+    assert "HTTPValidationError" not in document["components"]["schemas"]

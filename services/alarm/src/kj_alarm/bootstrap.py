@@ -17,6 +17,7 @@ from kj_alarm.settings import AlarmSettings
 from kj_runtime.consume import Route, Subscription
 from kj_runtime.db import create_pool
 from kj_runtime.host import Service
+from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import decode_intake
@@ -72,6 +73,10 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
         ),
     )
     writer = IntakeWriter(deps)  # group commit (decision 0011)
+    registry = IntegrationRegistry(
+        pool, settings.registry, service=SERVICE, static=settings.integrations
+    )
+    await registry.load()  # before the HTTP server opens
     relay = LingeringRelay(
         relay_pool,
         lambda: make_producer(settings.kafka),
@@ -86,15 +91,15 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
         SERVICE,
         settings,
         core=Alarm(deps, writer),
-        app=create_app(settings, deps, writer),
+        app=create_app(settings, deps, writer, registry),
         checks={"postgres": database_answers},
-        loops={"outbox-relay": relay.run},
+        loops={"outbox-relay": relay.run, "integration-registry": registry.run},
     )
     service.resources.push_async_callback(pool.close)
     service.resources.push_async_callback(relay_pool.close)
     service.resources.push_async_callback(writer.close)
     if settings.consume_intake:
-        intake = KafkaIntake(writer, set(settings.integrations), deps)
+        intake = KafkaIntake(writer, registry, deps)
         service.subscriptions.append(
             Subscription(
                 "intake",

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table, token_hash
+from kj_runtime.integrations import IntegrationSettings
 from kj_runtime.settings import ServiceSettings
 
 # DEV ONLY: the sample integration `sy110` accepts the bearer token `dev-sy110-token` unless
@@ -22,7 +23,10 @@ class AlarmSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="KJ_ALARM_", extra="ignore")
 
     http_port: int = 8010  # the intake API, /metrics and the probes
-    # integration name -> sha256 hex of its bearer token, e.g. '{"sy110": "9f86d0..."}'
+    # the integration registry (decision 0126): how often it is read, the default rate limit
+    registry: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    # integration name -> sha256 hex of its bearer token, e.g. '{"sy110": "9f86d0..."}', held
+    # beside the registry's tokens (`kj-admin integrations`); the development default here
     integrations: dict[str, str] = Field(
         default_factory=lambda: dict(DEV_INTEGRATIONS), json_schema_extra=CREDENTIAL
     )

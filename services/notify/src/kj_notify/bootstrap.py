@@ -26,6 +26,7 @@ from kj_notify.service_layer.hotline import HOTLINE, take_diversions
 from kj_notify.settings import NotifySettings
 from kj_runtime.consume import CommitEvery, Inbound, Route, Subscription
 from kj_runtime.host import Service, serve
+from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.kafka import make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmDiverted, AlarmStatusChanged
@@ -55,7 +56,7 @@ class Notify:
     hub: Hub
     receipts: ReceiptBatcher
     devices: TokenBook
-    integrations: TokenBook
+    integrations: IntegrationRegistry
     client: httpx.AsyncClient
     callbacks: CallbackWorkers
     sender: BroadcastSender
@@ -110,7 +111,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
     )
     push_url = str(settings.push_url) if settings.push_url else None
     hotline = (
-        {HOTLINE: Destination(HOTLINE, str(settings.hotline_url), secret.get_secret_value())}
+        {HOTLINE: Destination(HOTLINE, str(settings.hotline_url), (secret.get_secret_value(),))}
         if settings.hotline_url and (secret := settings.hotline_signing_secret)
         else {}
     )
@@ -123,7 +124,9 @@ async def build(settings: NotifySettings) -> Service[Notify]:
         hub=hub,
         receipts=ReceiptBatcher(pool, outbox, hub),
         devices=TokenBook(settings.device_token_sha256, dev_secret=dev_secret),
-        integrations=TokenBook(settings.integration_token_sha256),
+        integrations=IntegrationRegistry(
+            pool, settings.registry, service="notify", static=settings.integration_token_sha256
+        ),
         client=client,
         callbacks=CallbackWorkers(pool, outbox, client, policy, fixed=hotline),
         sender=BroadcastSender(
@@ -131,6 +134,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
         ),
         index=RegistryIndex(pool),
     )
+    await notify.integrations.load()  # before the HTTP server opens
     relay = OutboxRelay(relay_pool, lambda: make_producer(settings.kafka), outbox)
     service = Service(
         "notify",
@@ -142,6 +146,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
         before_stop=[hub.close_all],  # terminals hear the gateway go, then the consumers stop
         loops={
             "outbox-relay": relay.run,
+            "integration-registry": notify.integrations.run,
             "listener": lambda stop: listen_for_deliveries(settings.postgres.dsn(), hub, stop),
             "broadcast-sender": notify.sender.run,
             "receipts": notify.receipts.run,

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from kj_runtime.credentials import CREDENTIAL, check_hashes, read_hash_table
+from kj_runtime.integrations import IntegrationSettings
 from kj_runtime.settings import ServiceSettings
 
 
@@ -30,7 +31,10 @@ class NotifySettings(ServiceSettings):
     ticket_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("KJ_TERMINAL_TICKET_SECRET", "ticket_secret")
     )
-    # source (110 integration) -> sha256(its API token), for registering its callback URL.
+    # the integration registry (decision 0126): how often it is read, the default rate limit
+    registry: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    # source (110 integration) -> sha256(its API token), for registering its callback URL; held
+    # beside the registry's tokens (`kj-admin integrations`)
     integration_token_sha256: dict[str, str] = Field(
         default_factory=dict, json_schema_extra=CREDENTIAL
     )

@@ -1,16 +1,16 @@
 """Who a bearer token speaks for, and which alarms it may see and act on: the one check, for the
 FastAPI routes and for the lean intake path (decision 0072).
 
-Only the tokens' SHA-256 hashes are kept and compared in constant time
-(`kj_runtime.credentials.TokenTable`), in memory: no database round trip per request (decision
-0012). When the integrations' tokens move to a registry
-(issue 19), the registry replaces `IntegrationTokens` and hands out `Caller`s the same way;
-the routes only ever ask a `Caller` whether it `owns` an alarm's source."""
+The tokens are the integration registry's (`kj_runtime.integrations`, decision 0126): held in
+memory as SHA-256 hashes and compared in constant time, no database round trip per request
+(decision 0012). The lean path looks only at the registry's snapshot; a token it does not hold
+goes on to the FastAPI route, which waits for a fresh read of the registry (a token just
+rotated in) before it refuses. The routes only ever ask a `Caller` whether it `owns` an
+alarm's source."""
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kj_runtime.credentials import TokenTable
+from kj_runtime.integrations import Integration, IntegrationRegistry
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Caller:
 
     integration: str
     sources: frozenset[str]
+    registered: Integration | None = field(default=None, compare=False)  # its rate limit
 
     def owns(self, source: str) -> bool:
         """May this caller see and act on an alarm reported by `source`? Every route that
@@ -28,19 +29,31 @@ class Caller:
 
 
 class IntegrationTokens:
-    def __init__(self, hashes: Mapping[str, str]) -> None:
-        """`hashes`: integration name -> SHA-256 hex of its token (the settings' form)."""
-        self._table = TokenTable(hashes)
-        self._callers = {name: Caller(name, frozenset({name})) for name in hashes}
+    def __init__(self, registry: IntegrationRegistry) -> None:
+        self.registry = registry
+        self._callers: dict[Integration, Caller] = {}
 
-    def integration(self, token: str) -> str | None:
-        """The integration that holds `token`, or None."""
-        return self._table.holder(token)
+    def _caller(self, found: Integration | None) -> Caller | None:
+        if found is None:
+            return None
+        caller = self._callers.get(found)
+        if caller is None:
+            caller = Caller(found.name, frozenset({found.name}), found)
+            self._callers[found] = caller
+        return caller
 
     def caller(self, token: str) -> Caller | None:
-        """Who `token` speaks for, with its scope; None for no integration's token."""
-        name = self.integration(token)
-        return self._callers[name] if name is not None else None
+        """Who `token` speaks for in the registry's snapshot, with its scope; None for no
+        integration's token (or one not read yet)."""
+        return self._caller(self.registry.holder(token))
+
+    async def authenticate(self, token: str) -> Caller | None:
+        """Who `token` speaks for; a token the snapshot lacks waits for a fresh read."""
+        return self._caller(await self.registry.authenticate(token))
+
+    def admit(self, caller: Caller) -> float | None:
+        """None when the caller is within its rate limit; otherwise the seconds to wait."""
+        return None if caller.registered is None else self.registry.admit(caller.registered)
 
     def from_header(self, authorization: bytes | None) -> Caller | None:
         """The caller named by a raw `Authorization: Bearer <token>` header, or None."""

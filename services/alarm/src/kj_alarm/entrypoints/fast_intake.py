@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
 from kj_alarm.entrypoints.metrics import ASGIApp
+from kj_runtime.problems import PROBLEM_JSON
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
 
@@ -22,6 +23,8 @@ from kj_schemas.alarms import AlarmReport
 Handler = Callable[[AlarmReport, Caller], Awaitable[tuple[int, Any, dict[str, str]]]]
 # an infrastructure error -> the same answer
 ErrorAnswer = Callable[[Exception], tuple[int, Any, dict[str, str]]]
+# the seconds to wait -> the 429
+LimitedAnswer = Callable[[float], tuple[int, Any, dict[str, str]]]
 
 
 class FastIntake:
@@ -31,6 +34,7 @@ class FastIntake:
         *,
         tokens: IntegrationTokens,
         handler: Handler,
+        limited: LimitedAnswer,
         infrastructure: tuple[type[Exception], ...],
         unavailable: ErrorAnswer,
         route: Any,
@@ -38,6 +42,7 @@ class FastIntake:
         self.app = app
         self.tokens = tokens
         self.handler = handler
+        self.limited = limited
         self.infrastructure = infrastructure
         self.unavailable = unavailable
         self.route = route  # what RequestTimer labels the request with
@@ -72,13 +77,17 @@ class FastIntake:
             await self.app(scope, _replay(body, receive), send)  # FastAPI names each field
             return
         scope["route"] = self.route
+        wait = self.tokens.admit(caller)
         try:
-            status, payload, extra = await self.handler(report, caller)
+            if wait is not None:  # over its rate limit (decision 0126)
+                status, payload, extra = self.limited(wait)
+            else:
+                status, payload, extra = await self.handler(report, caller)
         except self.infrastructure as error:
             status, payload, extra = self.unavailable(error)
         content = orjson.dumps(payload)
         response_headers = [
-            (b"content-type", b"application/json"),
+            (b"content-type", PROBLEM_JSON.encode() if status >= 400 else b"application/json"),
             (b"content-length", str(len(content)).encode()),
             *((k.lower().encode(), v.encode()) for k, v in extra.items()),
         ]

@@ -7,19 +7,17 @@ from uuid import UUID
 
 import structlog
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat, IntakeResult
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
-from kj_alarm.entrypoints.body_limit import BodyLimit
 from kj_alarm.entrypoints.fast_intake import FastIntake
 from kj_alarm.entrypoints.http_models import (
     AlarmView,
     BoardAnswer,
     IntakeAnswer,
-    Problem,
     UnmergeRequest,
 )
 from kj_alarm.entrypoints.http_updates import add_update_routes
@@ -30,7 +28,11 @@ from kj_alarm.service_layer.unmerge import NotMerged, UnknownAlarm, unmerge
 from kj_alarm.service_layer.views import BadCursor, alarm_story, board_page
 from kj_alarm.settings import AlarmSettings
 from kj_runtime.errors import UNAVAILABLE
-from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.http_body_limit import BodyLimit
+from kj_runtime.http_errors import answer_bad_requests, invalid
+from kj_runtime.integrations import IntegrationRegistry
+from kj_runtime.problems import PROBLEM_JSON, Problem, problem, problem_body
+from kj_runtime.rate_limit import retry_after
 from kj_schemas.alarms import AlarmReport
 from kj_schemas.base import RecentTimestamp
 
@@ -43,8 +45,28 @@ class Unauthorized(Exception):
     pass
 
 
-def _problem(status: int, detail: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+class RateLimited(Exception):
+    def __init__(self, wait_s: float) -> None:
+        self.wait_s = wait_s
+
+
+def rate_limited(wait_s: float) -> tuple[int, Any, dict[str, str]]:
+    """The 429 of an integration over its rate limit (decision 0126)."""
+    REJECTED.labels("http", "rate_limited").inc()
+    seconds = retry_after(wait_s)
+    body = problem_body(
+        429, "over this integration's rate limit; retry later", retry_after_s=seconds
+    )
+    return 429, body, {"Retry-After": str(seconds)}
+
+
+def _problem(status: int, detail: str, kind: str | None = None, **headers: str) -> Response:
+    return problem(status, detail, kind=kind, headers=headers or None)
+
+
+def _answer_as(status: int, payload: Any, headers: dict[str, str]) -> Response:
+    media = PROBLEM_JSON if status >= 400 else "application/json"
+    return JSONResponse(payload, status_code=status, headers=headers or None, media_type=media)
 
 
 def _answer(result: IntakeResult) -> dict[str, Any]:
@@ -62,11 +84,18 @@ def _answer(result: IntakeResult) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no or bad credentials"},
     413: {"model": Problem, "description": "request body over the limit"},
+    429: {"model": Problem, "description": "over the integration's rate limit; see Retry-After"},
     503: {"model": Problem, "description": "the database does not answer; retry later"},
 }
 
 
-def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> FastAPI:
+def create_app(
+    settings: AlarmSettings,
+    deps: Deps,
+    writer: IntakeWriter,
+    registry: IntegrationRegistry | None = None,
+) -> FastAPI:
+    """`registry`: the integrations (by default only the settings' tokens, unread table)."""
     app = FastAPI(
         title="快警 alarm intake",
         version="1.0.0",
@@ -75,31 +104,43 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         # lookups) on every request was 5% of the CPU under load
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    tokens = IntegrationTokens(settings.integrations)
-    retry_after = str(settings.retry_after_s)
+    if registry is None:
+        registry = IntegrationRegistry(
+            None, settings.registry, service="alarm", static=settings.integrations
+        )
+    tokens = IntegrationTokens(registry)
+    retry_header = str(settings.retry_after_s)
 
     async def integration(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        found = tokens.caller(credentials.credentials) if credentials else None
+        found = await tokens.authenticate(credentials.credentials) if credentials else None
         if found is None:
             raise Unauthorized()
+        wait = tokens.admit(found)
+        if wait is not None:
+            raise RateLimited(wait)
         return found
 
     Integration = Annotated[Caller, Depends(integration)]
 
     @app.exception_handler(Unauthorized)
-    async def _unauthorized(_: Request, __: Exception) -> JSONResponse:
+    async def _unauthorized(_: Request, __: Exception) -> Response:
         REJECTED.labels("http", "unauthorized").inc()
         return _problem(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, error: Exception) -> Response:
+        assert isinstance(error, RateLimited)
+        return _answer_as(*rate_limited(error.wait_s))
 
     # a 422 names each bad field and why; it never echoes the input (it may hold a caller's phone)
     answer_bad_requests(app, on_refused=REJECTED.labels("http", "invalid").inc)
 
-    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+    async def _unavailable(request: Request, error: Exception) -> Response:
         log.warning("database_unavailable", path=request.url.path, error=type(error).__name__)
-        return _problem(
-            503, "the alarm record is unavailable; retry", **{"Retry-After": retry_after}
+        return problem(
+            503, "the alarm record is unavailable; retry", retry_after_s=settings.retry_after_s
         )
 
     for kind in UNAVAILABLE:
@@ -110,7 +151,8 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         source = caller.integration
         if not caller.owns(report.source):
             REJECTED.labels("http", "wrong_source").inc()
-            return 403, {"detail": "source must be the integration the token belongs to"}, {}
+            detail = "source must be the integration the token belongs to"
+            return 403, problem_body(403, detail, kind="wrong-source"), {}
         try:
             result = await writer.take_in(report)
         except ConflictingRepeat as conflict:
@@ -119,15 +161,16 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
                 f"{report.source_alarm_id} was reported with a different body "
                 f"(alarm {conflict.alarm_id})"
             )
-            return 409, {"detail": detail}, {}
+            return 409, problem_body(409, detail, kind="conflicting-repeat"), {}
         outcome = str(result.status) if result.created else "repeat"
         RECEIVED.labels(source, result.category, str(result.tier), outcome).inc()
         return (201 if result.created else 200), _answer(result), {}
 
     def unavailable_answer(error: Exception) -> tuple[int, Any, dict[str, str]]:
         log.warning("database_unavailable", path="/v1/alarms", error=type(error).__name__)
-        detail = {"detail": "the alarm record is unavailable; retry"}
-        return 503, detail, {"Retry-After": retry_after}
+        detail = "the alarm record is unavailable; retry"
+        body = problem_body(503, detail, retry_after_s=settings.retry_after_s)
+        return 503, body, {"Retry-After": retry_header}
 
     @app.post(
         "/v1/alarms",
@@ -143,8 +186,7 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         summary="report an alarm",
     )
     async def report_alarm(report: AlarmReport, caller: Integration) -> Any:
-        status, payload, headers = await report_from(report, caller)
-        return JSONResponse(payload, status_code=status, headers=headers or None)
+        return _answer_as(*await report_from(report, caller))
 
     @app.post(
         "/v1/alarms/{alarm_id}/unmerge",
@@ -166,7 +208,7 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         except UnknownAlarm:
             return _problem(404, "no such alarm")
         except NotMerged as error:
-            return _problem(409, str(error))
+            return _problem(409, str(error), "not-merged")
 
     add_update_routes(app, deps, authenticate=integration, problem=_problem, errors=ERRORS)
 
@@ -209,8 +251,7 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
                 cursor=cursor,
             )
         except BadCursor as error:
-            detail = [{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}]
-            return JSONResponse({"detail": detail}, status_code=422)
+            return invalid([{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
     intake_route = next(
@@ -222,10 +263,15 @@ def create_app(settings: AlarmSettings, deps: Deps, writer: IntakeWriter) -> Fas
         FastIntake,
         tokens=tokens,
         handler=report_from,
+        limited=rate_limited,
         infrastructure=UNAVAILABLE,
         unavailable=unavailable_answer,
         route=intake_route,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        on_refused=REJECTED.labels("http", "too_large").inc,
+    )
     app.add_middleware(RequestTimer)
     return app

@@ -37,10 +37,6 @@ class UnmergeRequest(BaseModel):
     actor: Code | None = None
 
 
-class Problem(BaseModel):
-    detail: str
-
-
 class TimelineEntry(BaseModel):
     kind: str
     at: datetime

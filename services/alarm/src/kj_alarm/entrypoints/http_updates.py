@@ -7,17 +7,18 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from kj_alarm.domain.updates import UpdateRefused
 from kj_alarm.entrypoints.auth import Caller
-from kj_alarm.entrypoints.http_models import Problem, UpdateAnswer
+from kj_alarm.entrypoints.http_models import UpdateAnswer
 from kj_alarm.service_layer.deps import Deps
 from kj_alarm.service_layer.unmerge import UnknownAlarm
 from kj_alarm.service_layer.updates import ConflictingUpdate, cancel_alarm, update_alarm
+from kj_runtime.problems import Problem
 from kj_schemas.alarms import AlarmChanges, CancelRequest
 
-Problems = Callable[..., JSONResponse]
+Problems = Callable[..., Response]
 
 
 def add_update_routes(
@@ -44,9 +45,9 @@ def add_update_routes(
         except UnknownAlarm:
             return problem(404, "no such alarm")
         except ConflictingUpdate as conflict:
-            return problem(409, str(conflict))
+            return problem(409, str(conflict), "update-id-reused")
         except UpdateRefused as refused:
-            return problem(409, f"{refused.reason}: {refused.detail}")
+            return problem(409, f"{refused.reason}: {refused.detail}", str(refused.reason))
 
     Integration = Annotated[Caller, Depends(authenticate)]
 

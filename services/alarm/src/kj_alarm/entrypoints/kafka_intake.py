@@ -7,7 +7,7 @@ the dead letters with the reason.
 An update names its alarm by (source, source_alarm_id): it reaches only the alarms of the
 source it names, as a report does (the topic's writers are the integrations, decision 0115)."""
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat
 from kj_alarm.domain.updates import UpdateRefused
@@ -32,7 +32,7 @@ def _any_source(_: str) -> bool:
 
 
 class KafkaIntake:
-    def __init__(self, writer: IntakeWriter, sources: set[str], deps: Deps) -> None:
+    def __init__(self, writer: IntakeWriter, sources: Container[str], deps: Deps) -> None:
         self.writer = writer
         self.sources = sources
         self.deps = deps

@@ -26,8 +26,9 @@ from kj_console.service_layer.auth import LoginRefused, SignedIn
 from kj_console.service_layer.console import Console
 from kj_console.service_layer.metrics import LOGINS
 from kj_console.settings import ConsoleSettings
-from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.http_errors import answer_bad_requests, invalid_fields
 from kj_runtime.openapi import request_body
+from kj_runtime.problems import Problem, kind_of, problem
 from kj_schemas.base import GeoPoint, LongText, RecentTimestamp, Timestamp, utcnow
 from kj_schemas.commands import AnyCommand
 from kj_schemas.enums import NotificationChannel
@@ -36,15 +37,6 @@ STATIC = Path(str(files("kj_console") / "static"))
 _COMMAND = TypeAdapter(AnyCommand)
 Who = Annotated[SignedIn, Depends(signed_in)]
 Acting = Annotated[SignedIn, Depends(acting)]
-
-
-class Problem(BaseModel):
-    """A refusal: a `reason` code the page translates and why (`detail`); a refusal of the
-    request's shape names each bad field in `detail`, and one from the guards holds both in
-    `detail`."""
-
-    reason: str | None = None
-    detail: Any
 
 
 def _answers(**given: str) -> dict[int | str, dict[str, Any]]:
@@ -73,8 +65,9 @@ class BroadcastForm(BaseModel):
     text: LongText
 
 
-def _problem(status: int, reason: str, detail: str) -> JSONResponse:
-    return JSONResponse({"reason": reason, "detail": detail}, status_code=status)
+def _problem(status: int, reason: str, detail: str) -> Response:
+    """A refusal (decision 0125): its `reason` is a code the page translates."""
+    return problem(status, detail, kind=kind_of(reason), reason=reason)
 
 
 def _me(who: SignedIn, settings: ConsoleSettings) -> dict[str, Any]:
@@ -253,8 +246,8 @@ def create_app(console: Console) -> FastAPI:
         try:
             body = _COMMAND.validate_json(await request.body())
         except ValidationError as error:
-            detail = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
-            return JSONResponse({"reason": "invalid", "detail": detail}, status_code=422)
+            errors = invalid_fields(error.errors())
+            return problem(422, f"{len(errors)} invalid fields", errors=errors, reason="invalid")
         try:
             command_id = await console.actions.command(who, body)
         except NotAllowed as error:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kj_devices.entrypoints.officer_app import REFUSED, Refusal, add_officer_app
@@ -28,6 +28,7 @@ from kj_devices.metrics import FIXES, HTTP_REFUSED
 from kj_devices.service_layer.locations import Locations, RawFix, Refused
 from kj_runtime.http_errors import answer_bad_requests
 from kj_runtime.openapi import request_body
+from kj_runtime.problems import kind_of, problem
 
 KNOT_KMH = 1.852
 MAX_BATCH = 1000
@@ -150,9 +151,9 @@ def make_app(locations: Locations) -> FastAPI:
     answer_bad_requests(app)  # the officer app's sign-in: a 422 that echoes nothing
 
     @app.exception_handler(Refused)
-    async def refused(_request: Any, error: Refused) -> JSONResponse:
+    async def refused(_request: Any, error: Refused) -> Response:
         HTTP_REFUSED.labels(error.reason).inc()
-        return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
+        return problem(error.status, error.detail, kind=kind_of(error.reason), reason=error.reason)
 
     async def osmand(request: Request) -> PlainTextResponse:
         params = dict(request.query_params)

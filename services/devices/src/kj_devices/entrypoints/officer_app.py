@@ -18,18 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kj_devices.service_layer.locations import Locations
 from kj_devices.service_layer.officer_app import sign_in
 from kj_devices.settings import DevicesSettings
+from kj_runtime.problems import Problem
 
 log = structlog.get_logger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 MAP_LIBRARY = STATIC / "vendor" / "leaflet" / "leaflet-src.esm.js"
 
 
-class Refusal(BaseModel):
-    """Every refusal of the gateway's HTTP API: a code the app translates, and why."""
-
-    reason: str
-    detail: str
-
+# every refusal of the gateway's HTTP API: a problem (decision 0125) whose `reason` is a code
+# the app translates
+Refusal = Problem
 
 REFUSED: dict[int, dict[str, Any]] = {
     401: {"model": Refusal, "description": "no device with this id and token (`unknown_device`)"},

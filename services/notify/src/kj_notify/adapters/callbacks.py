@@ -13,7 +13,7 @@ from kj_runtime.consume import Inbound
 class Destination:
     source: str
     url: str
-    signing_secret: str
+    signing_secrets: tuple[str, ...]  # the current one, then a rotated one still in force
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ async def register(pool: asyncpg.Pool, source: str, url: str, signing_secret: st
     await pool.execute(
         "insert into integration_callbacks (source, url, signing_secret) values ($1, $2, $3) "
         "on conflict (source) do update set url = excluded.url, "
-        "signing_secret = excluded.signing_secret, updated_at = now()",
+        "signing_secret = excluded.signing_secret, previous_signing_secret = null, "
+        "previous_until = null, updated_at = now()",
         source,
         url,
         signing_secret,
@@ -41,9 +42,15 @@ async def register(pool: asyncpg.Pool, source: str, url: str, signing_secret: st
 
 async def destination(pool: asyncpg.Pool, source: str) -> Destination | None:
     row = await pool.fetchrow(
-        "select source, url, signing_secret from integration_callbacks where source = $1", source
+        "select source, url, signing_secret, "
+        "case when previous_until > now() then previous_signing_secret end as previous "
+        "from integration_callbacks where source = $1",
+        source,
     )
-    return Destination(**dict(row)) if row else None
+    if row is None:
+        return None
+    secrets = (row["signing_secret"],) + ((row["previous"],) if row["previous"] else ())
+    return Destination(row["source"], row["url"], secrets)
 
 
 async def registered(connection: asyncpg.Connection, source: str) -> bool:

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import structlog
 from fastapi import FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AnyHttpUrl, BaseModel, StringConstraints, ValidationError
 
 from kj_notify.domain.answers import Refused
@@ -30,7 +30,10 @@ from kj_notify.service_layer import callbacks, terminals
 from kj_notify.settings import NotifySettings
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.outbox import Outbox
+from kj_runtime.problems import Problem, kind_of, problem
+from kj_runtime.rate_limit import retry_after
 from kj_schemas.base import Contract, SourceId, Text, UnitId, utcnow
 from kj_schemas.enums import ReceiptStatus
 
@@ -44,15 +47,7 @@ class Gateway(Protocol):
     hub: Hub
     receipts: ReceiptBatcher
     devices: TokenBook
-    integrations: TokenBook
-
-
-class Problem(BaseModel):
-    """Why a request was not taken: `detail` (for a 422 from validation, a list naming each bad
-    field), and for a refused answer a short `reason` (`not_your_work_order`, `withdrawn`...)."""
-
-    detail: str | list[dict[str, Any]]
-    reason: str | None = None
+    integrations: IntegrationRegistry
 
 
 class AnswerTaken(BaseModel):
@@ -74,12 +69,14 @@ ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
 CALLBACK_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "no API token for this integration"},
     422: {"model": Problem, "description": "a bad registration"},
+    429: {"model": Problem, "description": "over the integration's rate limit; see Retry-After"},
     503: {"model": Problem, "description": "the database does not answer; retry later"},
 }
 
 
 class CallbackRegistration(Contract):
     url: AnyHttpUrl
+    # Standard Webhooks' `whsec_<base64>` (decision 0127); any other string signs as its bytes
     signing_secret: Annotated[Text, StringConstraints(min_length=16, max_length=256)]
 
 
@@ -90,8 +87,8 @@ def create_app(gateway: Gateway) -> FastAPI:
     answer_bad_requests(app)
 
     @app.exception_handler(Refused)
-    async def refused(_request: Any, error: Refused) -> JSONResponse:
-        return JSONResponse({"reason": error.reason, "detail": error.detail}, error.status)
+    async def refused(_request: Any, error: Refused) -> Response:
+        return problem(error.status, error.detail, kind=kind_of(error.reason), reason=error.reason)
 
     settings = gateway.settings
 
@@ -183,9 +180,15 @@ def create_app(gateway: Gateway) -> FastAPI:
         source: SourceId,
         registration: CallbackRegistration,
         authorization: Annotated[str | None, Header()] = None,
-    ) -> dict[str, str]:
-        if not gateway.integrations.speaks_for(source, bearer(authorization)):
+    ) -> Any:
+        found = await gateway.integrations.authenticate(bearer(authorization), name=source)
+        if found is None:
             raise HTTPException(401, "an API token for this integration is required")
+        wait = gateway.integrations.admit(found)
+        if wait is not None:
+            seconds = retry_after(wait)
+            detail = "over this integration's rate limit; retry later"
+            return problem(429, detail, retry_after_s=seconds)
         await callbacks.register(
             gateway.pool, source, str(registration.url), registration.signing_secret
         )

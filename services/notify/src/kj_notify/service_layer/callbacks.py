@@ -1,11 +1,11 @@
 """Status callbacks to 110 integrations. The consumer records each change owed to a registered
-integration (PostgreSQL is the queue); one worker per destination posts them in order, signed,
-retrying with exponential backoff and jitter for a bounded window, then dead-letters with the
-cause. A slow or dead receiver only ever holds up its own worker."""
+integration (PostgreSQL is the queue); one worker per destination posts them in order, signed
+as Standard Webhooks (decision 0127), retrying with exponential backoff and jitter for a bounded
+window, then dead-letters with the cause. A slow or dead receiver only ever holds up its own
+worker."""
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -142,12 +142,14 @@ class CallbackWorkers:
         destination = self.fixed.get(owed.source) or await store.destination(self.pool, owed.source)
         if destination is None:
             raise CallbackFailed("the integration no longer has a callback URL")
-        timestamp = str(int(time.time()))
+        headers = signed_headers(
+            destination.signing_secrets, str(owed.message_id), owed.body, utcnow()
+        )
         try:
             response = await self.client.post(
                 destination.url,
                 content=owed.body,
-                headers=signed_headers(destination.signing_secret, timestamp, owed.body),
+                headers=headers,
                 timeout=self.policy.timeout_s,
             )
         except httpx.TimeoutException:

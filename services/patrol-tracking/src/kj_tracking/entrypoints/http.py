@@ -7,18 +7,15 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from kj_runtime.http_errors import answer_bad_requests
+from kj_runtime.problems import Problem, problem
 from kj_schemas.base import PlatformId, RecentTimestamp, UnitId
 from kj_tracking.entrypoints.access import Operator, Operators
 from kj_tracking.service_layer import views
 from kj_tracking.service_layer.tracker import Tracker
-
-
-class Problem(BaseModel):
-    detail: str
 
 
 class UnitView(BaseModel):
@@ -50,19 +47,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class Invalid(BaseModel):
-    detail: list[FieldError]
-
-
 BAD_WINDOW: dict[int | str, dict[str, Any]] = {
     422: {
-        "model": Invalid,
+        "model": Problem,
         "description": "a bad id or window: start after end, longer than allowed, not recent",
     }
 }
@@ -83,11 +70,9 @@ def make_app(
     Caller = Annotated[Operator, Depends(operator)]
 
     @app.exception_handler(Unauthorized)
-    async def _unauthorized(_: Any, __: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "an operator's bearer token is required"},
-            status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
+    async def _unauthorized(_: Any, __: Exception) -> Response:
+        return problem(
+            401, "an operator's bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
 
     def visible(unit_id: str, caller: Operator) -> None:
