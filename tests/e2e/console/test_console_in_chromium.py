@@ -21,15 +21,13 @@ pytestmark = pytest.mark.slow
 async def unit_on_screen(page: Page, unit_id: str) -> dict[str, Any] | None:
     """Where the store holds the unit, and whether the units canvas has it drawn there."""
     return await page.evaluate(
-        """(id) => {
-            const { store, map } = window.kjConsole;
+        """async (id) => {
+            const { store, map, units } = window.kjConsole;
             const unit = store.units.get(id);
             if (!unit) return null;
             const p = map.latLngToContainerPoint([unit.lat, unit.lon]);
-            const canvas = document.querySelector('.units-canvas');
-            const ratio = canvas.width / canvas.clientWidth;
-            const pixel = canvas.getContext('2d').getImageData(
-                Math.round(p.x * ratio), Math.round(p.y * ratio), 1, 1).data;
+            // the layer's canvas is painted in a worker: it is asked for the pixel there
+            const pixel = await units.pixel(p.x, p.y);
             return { lat: unit.lat, lon: unit.lon, drawn: pixel[3] > 0, status: unit.status };
         }""",
         unit_id,
