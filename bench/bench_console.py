@@ -6,10 +6,16 @@ a second, one Chromium connected and signed in, the whole city on its map, for o
   compression makes the wire smaller still);
 - `console.update_main_thread_p99_ms` (and `_p50_ms`): the browser's main-thread time to take
   one message (`performance.measure` around each socket message's handling, read from
-  Chromium's performance timeline through Playwright); the canvas redraw that follows runs in
-  the next animation frame and is counted by the long tasks;
+  Chromium's performance timeline through Playwright); `console.draw_*` is the units layer's
+  share of the next animation frame on that thread (placing the units; a worker paints them,
+  decision 0106);
 - `console.long_tasks_over_50ms`: tasks of the page's main thread over 50 ms in the minute
-  (PerformanceObserver `longtask`), with `console.longest_task_ms`. Target: none.
+  (PerformanceObserver `longtask`), with `console.longest_task_ms`. Target: none. Where the long
+  animation frames went (`console.long_frames_*`: the page's scripts, rendering, the rest) and
+  the frames themselves (`.local/bench/console-long-frames.json`); a task with no script in it
+  (the browser's own rendering work) shows only in a trace;
+- the 1-minute load average at the start and end of the minute: on a shared machine the same
+  page measures very differently at a load of 2 and of 20.
 
 The units' states go straight to `units.state` (as patrol tracking publishes them): every unit
 moving at 1 Hz is more than tracking would send (it publishes a unit on a 50 m move). The
