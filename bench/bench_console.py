@@ -6,10 +6,16 @@ a second, one Chromium connected and signed in, the whole city on its map, for o
   compression makes the wire smaller still);
 - `console.update_main_thread_p99_ms` (and `_p50_ms`): the browser's main-thread time to take
   one message (`performance.measure` around each socket message's handling, read from
-  Chromium's performance timeline through Playwright); the canvas redraw that follows runs in
-  the next animation frame and is counted by the long tasks;
+  Chromium's performance timeline through Playwright); `console.draw_*` is the units layer's
+  share of the next animation frame on that thread (placing the units; a worker paints them,
+  decision 0106);
 - `console.long_tasks_over_50ms`: tasks of the page's main thread over 50 ms in the minute
-  (PerformanceObserver `longtask`), with `console.longest_task_ms`. Target: none.
+  (PerformanceObserver `longtask`), with `console.longest_task_ms`. Target: none. Where the long
+  animation frames went (`console.long_frames_*`: the page's scripts, rendering, the rest) and
+  the frames themselves (`.local/bench/console-long-frames.json`); a task with no script in it
+  (the browser's own rendering work) shows only in a trace;
+- the 1-minute load average at the start and end of the minute: on a shared machine the same
+  page measures very differently at a load of 2 and of 20.
 
 The units' states go straight to `units.state` (as patrol tracking publishes them): every unit
 moving at 1 Hz is more than tracking would send (it publishes a unit on a 50 m move). The
@@ -172,9 +178,30 @@ def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 OBSERVE = """() => {
     window.__longTasks = [];
+    window.__longFrames = [];
     new PerformanceObserver((list) => {
         for (const e of list.getEntries()) window.__longTasks.push(e.duration);
     }).observe({ type: 'longtask' });
+    // what each long frame was spent on (Chromium's Long Animation Frames): the scripts that ran
+    // in it, and the rendering (style, layout, paint) after them
+    new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+            if (e.duration <= 50) continue;
+            const end = e.startTime + e.duration;
+            window.__longFrames.push({
+                duration: e.duration,
+                blocking: e.blockingDuration,
+                render: e.renderStart ? end - e.renderStart : 0,
+                styleLayout: e.styleAndLayoutStart ? end - e.styleAndLayoutStart : 0,
+                scripts: e.scripts.map((s) => ({
+                    what: `${s.invokerType} ${s.invoker} ${s.sourceFunctionName || ''}`.trim(),
+                    where: `${(s.sourceURL || '').split('/').pop()}:${s.sourceCharPosition}`,
+                    duration: s.duration,
+                    forcedLayout: s.forcedStyleAndLayoutDuration,
+                })),
+            });
+        }
+    }).observe({ type: 'long-animation-frame' });
     performance.clearMeasures();
 }"""
 COLLECT = """() => ({
@@ -183,8 +210,30 @@ COLLECT = """() => ({
     draws: performance.getEntriesByType('measure')
         .filter((m) => m.name === 'kj-draw').map((m) => m.duration),
     longTasks: window.__longTasks,
+    longFrames: window.__longFrames,
     units: window.kjConsole.store.units.size,
 })"""
+
+
+def long_frame_breakdown(frames: list[dict[str, Any]]) -> dict[str, float | int]:
+    """Where the long frames' time went: the page's scripts (by what invoked them), the
+    rendering after them (style, layout, paint), and the rest (the browser's own work, or the
+    main thread waiting for a core on a loaded machine)."""
+    scripts = sum(s["duration"] for f in frames for s in f["scripts"])
+    render = sum(f["render"] for f in frames)
+    total = sum(f["duration"] for f in frames)
+    by_what: dict[str, float] = {}
+    for f in frames:
+        for s in f["scripts"]:
+            by_what[s["what"]] = by_what.get(s["what"], 0.0) + s["duration"]
+    for what, ms in sorted(by_what.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  long frames' scripts: {ms:8.1f} ms  {what}")
+    return {
+        "console.long_frames_over_50ms": len(frames),
+        "console.long_frames_script_ms": round(scripts, 1),
+        "console.long_frames_render_ms": round(render, 1),
+        "console.long_frames_other_ms": round(max(0.0, total - scripts - render), 1),
+    }
 
 
 async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, Any]:
@@ -236,6 +285,7 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, Any]:
                     await page.evaluate(OBSERVE)
                     before = sent_bytes((await client.get("/metrics")).text)
                     cpu_before, started = cpu_seconds(process.pid), time.monotonic()
+                    load_at_start = round(os.getloadavg()[0], 2)
                     await asyncio.sleep(MEASURE_S)
                     seen = await page.evaluate(COLLECT)
                     elapsed = time.monotonic() - started
@@ -249,6 +299,10 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, Any]:
         sent = await publisher
         process.terminate()
         process.wait(timeout=20)
+    frames = seen["longFrames"]
+    (state_dir() / "bench" / "console-long-frames.json").write_bytes(
+        orjson.dumps(frames, option=orjson.OPT_INDENT_2)
+    )
     positions = [d for name, d in seen["updates"] if name == "kj-update:pos"]
     every = [d for _, d in seen["updates"]]
     long_tasks = seen["longTasks"]
@@ -265,8 +319,10 @@ async def measure(kafka: KafkaSettings, pg: PostgresSettings) -> dict[str, Any]:
         "console.draw_p99_ms": round(percentile(seen["draws"], 0.99), 2),
         "console.long_tasks_over_50ms": sum(1 for d in long_tasks if d > 50),
         "console.longest_task_ms": round(max(long_tasks, default=0.0), 1),
+        **long_frame_breakdown(frames),
         "console.cpu_s_per_s": round(cpu / elapsed, 3),
         "console.states_published": sent,
+        "console.loadavg_1m_at_start": load_at_start,
         "console.loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The console's map library from npm, at the version package-lock.json pins (`npm ci`), copied
-# into the console's static folder: the console serves it itself, no CDN (issue 17). Node.js and
+# The console's map library from npm, at the version package-lock.json pins (`npm ci` in
+# services/console/web/vendor.sh, which the image build runs too), copied into the console's
+# static folder: the console serves it itself, no CDN (issue 17). Node.js and
 # npm come from Debian's packages when missing. Quiet when the copy is current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,10 +24,6 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -f "$VENDOR/leaflet/l
   exit 0
 fi
 say "the map library (Leaflet, pinned by $WEB/package-lock.json) from the npm registry"
-(cd "$WEB" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-rm -rf "$VENDOR/leaflet"
-mkdir -p "$VENDOR/leaflet"
-cp -r "$WEB/node_modules/leaflet/dist/leaflet-src.esm.js" "$WEB/node_modules/leaflet/dist/leaflet.css" \
-  "$WEB/node_modules/leaflet/dist/images" "$WEB/node_modules/leaflet/LICENSE" "$VENDOR/leaflet/"
+sh "$WEB/vendor.sh" "$PWD/$VENDOR"
 echo "$want" >"$STAMP"
 say "copied into $VENDOR/leaflet"

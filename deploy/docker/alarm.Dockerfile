@@ -19,6 +19,7 @@ COPY services/patrol-tracking/pyproject.toml services/patrol-tracking/
 COPY services/dispatch/pyproject.toml services/dispatch/
 COPY services/notify/pyproject.toml services/notify/
 COPY services/devices/pyproject.toml services/devices/
+COPY services/console/pyproject.toml services/console/
 COPY sim/pyproject.toml sim/
 RUN uv sync --frozen --no-dev --no-install-workspace --package kj-alarm
 COPY schemas/src schemas/src

@@ -458,13 +458,50 @@ def service_health() -> Dashboard:
                 8,
             ),
         ],
+        [
+            (
+                ts(
+                    "Console: browsers",
+                    "short",
+                    (f"sum({m.CONSOLE_BROWSERS.name})", "connected"),
+                    (f"sum(increase({m.CONSOLE_RESYNCS.name}[{ri}]))", "resent a snapshot"),
+                ),
+                8,
+                8,
+            ),
+            (
+                ts(
+                    "Console: bytes to browsers",
+                    "Bps",
+                    (f"sum(rate({m.CONSOLE_SENT_BYTES.name}[{ri}]))", "sent"),
+                ),
+                8,
+                8,
+            ),
+            (
+                ts(
+                    "Console: dispatchers' actions and sign-ins",
+                    "short",
+                    (
+                        f"sum by (action, outcome) (increase({m.CONSOLE_ACTIONS.name}[{ri}]))",
+                        "{{action}} {{outcome}}",
+                    ),
+                    (
+                        f"sum by (outcome) (increase({m.CONSOLE_LOGINS.name}[{ri}]))",
+                        "sign-in {{outcome}}",
+                    ),
+                ),
+                8,
+                8,
+            ),
+        ],
     ]
     return Dashboard(
         title="快警 service health",
         uid="kj-service-health",
         description=(
-            "Rates, errors, dead letters, lag, outbox, GPS, terminals and device connections "
-            "of every service."
+            "Rates, errors, dead letters, lag, outbox, GPS, terminals, device connections and "
+            "the console's browsers, across the services."
         ),
         tags=["kuaijing", "ops"],
         timezone="browser",

@@ -336,6 +336,14 @@ def network_policy(s: Service) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = [
         {"from": sources, "ports": [{"protocol": "TCP", "port": s.port}]},
     ]
+    callers = [o for o in SERVICES if s.name in o.calls]
+    if callers:  # services in the cluster that call this one's API
+        ingress.append(
+            {
+                "from": [{"podSelector": {"matchLabels": _selector(o.name)}} for o in callers],
+                "ports": [{"protocol": "TCP", "port": s.port}],
+            }
+        )
     if s.tcp:  # devices on mobile networks, through the load balancer: from anywhere
         ingress.append(
             {
@@ -344,6 +352,14 @@ def network_policy(s: Service) -> dict[str, Any]:
             }
         )
     egress = [DNS_EGRESS, KAFKA_EGRESS, PG_EGRESS]
+    by_name = {o.name: o for o in SERVICES}
+    for callee in (by_name[name] for name in s.calls):
+        egress.append(
+            {
+                "to": [{"podSelector": {"matchLabels": _selector(callee.name)}}],
+                "ports": [{"protocol": "TCP", "port": callee.port}],
+            }
+        )
     if s.calls_out:
         egress.append(INTERNET_HTTPS_EGRESS)
     return {

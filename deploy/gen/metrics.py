@@ -204,6 +204,33 @@ DEVICE_PINGS_DROPPED = _m(
     "positions dropped, the queue to the broker full",
 )
 
+# the command-centre console
+CONSOLE_BROWSERS = _m(
+    "kj_console_browsers", "gauge", (), "kj-console", "browsers connected to a console process"
+)
+CONSOLE_SENT_BYTES = _m(
+    "kj_console_sent_bytes_total",
+    "counter",
+    (),
+    "kj-console",
+    "bytes sent to browsers over their sockets",
+)
+CONSOLE_RESYNCS = _m(
+    "kj_console_resyncs_total",
+    "counter",
+    (),
+    "kj-console",
+    "browsers too slow to keep up, sent a fresh snapshot instead",
+)
+CONSOLE_ACTIONS = _m(
+    "kj_console_actions_total",
+    "counter",
+    ("action", "outcome"),
+    "kj-console",
+    "actions people took on the console",
+)
+CONSOLE_LOGINS = _m("kj_console_logins_total", "counter", ("outcome",), "kj-console", "sign-ins")
+
 METRICS: tuple[Metric, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Metric))
 
 # series Prometheus itself adds to every target

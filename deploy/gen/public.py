@@ -1,7 +1,8 @@
 """The public services behind a Gateway API Gateway: TLS ends at its HTTPS listeners (one host
 name each), and an HTTPRoute per public service sends its public paths there (`/v1/`; the
-device gateway's also `/app` and `/osmand`, and notify's socket on the same host) and nothing
-else (metrics, health and the OpenAPI pages stay inside the cluster)."""
+device gateway's also `/app` and `/osmand`, and notify's socket on the same host; the console's
+page `/` exactly, `/static/`, `/api/` and its socket `/ws`) and nothing else (metrics, health and
+the OpenAPI pages stay inside the cluster)."""
 
 from typing import Any
 
@@ -37,9 +38,12 @@ def gateway(domain: str) -> dict[str, Any]:
     }
 
 
-def _rule(paths: tuple[str, ...], to: Service) -> dict[str, Any]:
+def _rule(paths: tuple[str, ...], to: Service, exact: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
-        "matches": [{"path": {"type": "PathPrefix", "value": p}} for p in paths],
+        "matches": [
+            *({"path": {"type": "Exact", "value": p}} for p in exact),
+            *({"path": {"type": "PathPrefix", "value": p}} for p in paths),
+        ],
         "backendRefs": [{"name": to.name, "port": to.port}],
     }
 
@@ -56,7 +60,7 @@ def route(s: Service, domain: str) -> dict[str, Any]:
             "parentRefs": [{"name": GATEWAY, "sectionName": _listener(s)}],
             "hostnames": [f"{s.host}.{domain}"],
             "rules": [
-                _rule(s.paths, s),
+                _rule(s.paths, s, s.exact_paths),
                 *(_rule((f.path,), by_name[f.to]) for f in s.forwards),
             ],
         },

@@ -40,6 +40,10 @@ class SecretValue:
 
 # the officer app's WebSocket tickets: kj-devices signs them, kj-notify checks them (0092)
 TICKET_SECRET = SecretValue("KJ_TERMINAL_TICKET_SECRET", "kj-terminal-ticket", "secret")
+# the console's session cookies are signed with one key every replica shares; its bearer token
+# for alarm intake's API (unmerging a call) is one of the integration tokens alarm checks
+CONSOLE_SESSION_SECRET = SecretValue("KJ_CONSOLE_SESSION_SECRET", "kj-console-session", "secret")
+CONSOLE_ALARM_TOKEN = SecretValue("KJ_CONSOLE_ALARM_TOKEN", "kj-console-alarm-token", "token")
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,15 @@ class Service:
     # dispatch's lease owner and per-replica event group, decision 0032)
     stateful: bool = False
     host: str = ""  # public host name's first label (`alarm` → alarm.<the overlay's domain>)
-    # what the Gateway routes to it on that host (PathPrefix), and to others on its host
+    # what the Gateway routes to it on that host (PathPrefix, and Exact for `exact_paths`), and
+    # to others on its host
     paths: tuple[str, ...] = ("/v1/",)
+    exact_paths: tuple[str, ...] = ()
     forwards: tuple[Forward, ...] = ()
     tcp: tuple[TcpPort, ...] = ()
+    # services in the cluster it calls over HTTP on their port (Kubernetes names): its policy
+    # lets it out to them and theirs lets it in
+    calls: tuple[str, ...] = ()
     secret_values: tuple[SecretValue, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # fixed settings of this service in every cluster
     # front-end code from npm: the folder with package-lock.json and vendor.sh, and where the
@@ -176,6 +185,30 @@ SERVICES: tuple[Service, ...] = (
         env=(("KJ_DEVICES_NOTIFY_WS_URL", "/v1/terminals/ws"),),
         web="services/devices/web",
         vendor="services/devices/src/kj_devices/static/vendor",
+    ),
+    Service(
+        "kj-console",
+        "kj-console",
+        "services/console",
+        "KJ_CONSOLE_",
+        8060,
+        public=True,  # the command centre's browsers
+        calls_out=False,
+        # every replica keeps the whole live view (no consumer group); browsers hold their
+        # sockets, so CPU is a poor signal to scale on
+        autoscale=False,
+        host="console",
+        # the page, its files, its API and its socket; /metrics, /docs and the probes stay inside
+        paths=("/static/", "/api/", "/ws"),
+        exact_paths=("/",),
+        calls=("kj-alarm",),  # unmerging a call goes through alarm intake's API
+        secret_values=(CONSOLE_SESSION_SECRET, CONSOLE_ALARM_TOKEN),
+        env=(
+            ("KJ_CONSOLE_COOKIE_SECURE", "true"),  # the Gateway ends TLS: cookies over HTTPS only
+            ("KJ_CONSOLE_ALARM_URL", "http://kj-alarm:8010"),
+        ),
+        web="services/console/web",
+        vendor="services/console/src/kj_console/static/vendor",
     ),
 )
 

@@ -21,15 +21,13 @@ pytestmark = pytest.mark.slow
 async def unit_on_screen(page: Page, unit_id: str) -> dict[str, Any] | None:
     """Where the store holds the unit, and whether the units canvas has it drawn there."""
     return await page.evaluate(
-        """(id) => {
-            const { store, map } = window.kjConsole;
+        """async (id) => {
+            const { store, map, units } = window.kjConsole;
             const unit = store.units.get(id);
             if (!unit) return null;
             const p = map.latLngToContainerPoint([unit.lat, unit.lon]);
-            const canvas = document.querySelector('.units-canvas');
-            const ratio = canvas.width / canvas.clientWidth;
-            const pixel = canvas.getContext('2d').getImageData(
-                Math.round(p.x * ratio), Math.round(p.y * ratio), 1, 1).data;
+            // the layer's canvas is painted in a worker: it is asked for the pixel there
+            const pixel = await units.pixel(p.x, p.y);
             return { lat: unit.lat, lon: unit.lon, drawn: pixel[3] > 0, status: unit.status };
         }""",
         unit_id,
@@ -262,3 +260,38 @@ async def test_a_units_track_plays_back(stack: Stack, open_console: Open) -> Non
     after = int(await page.locator(".track-slider").input_value())
     assert after > before, "the marker moved along the track"
     await shot(page, "track-playback")
+
+
+async def test_the_unit_board_follows_the_units_without_losing_the_persons_place(
+    stack: Stack, open_console: Open
+) -> None:
+    """The board shows every unit of the city by platform, with what the units report; as their
+    positions stream in each second, the chip a person has reached with the keyboard keeps the
+    focus (the board once rebuilt every chip every second)."""
+    page = await open_console("wang_fang")
+    await page.goto(f"{stack.console_url}/#/units")
+    chip = page.locator(f".unit-chip[data-unit='{MOVING.unit_id}']")
+    await expect(chip).not_to_have_attribute("data-status", "none", timeout=20_000)
+    city_units = await page.evaluate("() => window.kjConsole.store.city.units.length")
+    await expect(page.locator(".unit-chip")).to_have_count(city_units)
+    status = await page.evaluate(
+        "(id) => window.kjConsole.store.units.get(id).status", MOVING.unit_id
+    )
+    await expect(chip).to_have_attribute("data-status", status)
+    await chip.focus()
+
+    async def last_seen() -> float:
+        return float(
+            await page.evaluate("(id) => window.kjConsole.store.units.get(id).seen", MOVING.unit_id)
+        )
+
+    seen = await last_seen()
+    async with asyncio.timeout(15):  # two more diffs of positions reach the page
+        for _ in range(2):
+            while await last_seen() == seen:
+                await asyncio.sleep(0.2)
+            seen = await last_seen()
+    await asyncio.sleep(1.2)  # the board redraws at most once a second
+    focused = await page.evaluate("() => document.activeElement?.dataset?.unit ?? null")
+    assert focused == MOVING.unit_id, "the focused chip is still the one the person reached"
+    await shot(page, "unit-board")

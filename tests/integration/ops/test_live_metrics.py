@@ -25,6 +25,7 @@ MODULES = {
     "kj-dispatch": "kj_dispatch",
     "kj-notify": "kj_notify",
     "kj-devices": "kj_devices",
+    "kj-console": "kj_console",
 }
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 

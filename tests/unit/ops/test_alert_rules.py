@@ -71,4 +71,11 @@ def test_the_demo_prometheus_config_is_valid_and_scrapes_every_service() -> None
     )
     assert run.returncode == 0, run.stdout + run.stderr
     jobs = {j["job_name"] for j in yaml.safe_load(config.read_text())["scrape_configs"]}
-    assert jobs == {"kj-alarm", "kj-patrol-tracking", "kj-dispatch", "kj-notify", "kj-devices"}
+    assert jobs == {
+        "kj-alarm",
+        "kj-patrol-tracking",
+        "kj-dispatch",
+        "kj-notify",
+        "kj-devices",
+        "kj-console",
+    }

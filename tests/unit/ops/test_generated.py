@@ -108,6 +108,7 @@ MODULES = {
     "kj-dispatch": "kj_dispatch",
     "kj-notify": "kj_notify",
     "kj-devices": "kj_devices",
+    "kj-console": "kj_console",
 }
 
 

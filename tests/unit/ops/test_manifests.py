@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from deploy.gen.services import (
+    CONSOLE_ALARM_TOKEN,
+    CONSOLE_SESSION_SECRET,
     DEVICE_TOKENS,
     INTEGRATION_TOKENS,
     OPERATOR_TOKENS,
@@ -191,6 +193,8 @@ def test_secrets_are_referenced_never_committed(overlay: str) -> None:
         "kj-public-tls",
         "kj-pg-backup-s3",
         TICKET_SECRET.secret,
+        CONSOLE_SESSION_SECRET.secret,
+        CONSOLE_ALARM_TOKEN.secret,
     }
 
 
@@ -240,11 +244,25 @@ def test_network_policies_let_each_service_reach_only_what_it_needs() -> None:
     assert "ingress" not in deny and "egress" not in deny
     (gateway,) = kind(docs, "Gateway")
     proxy = {"gateway.networking.k8s.io/gateway-name": gateway["metadata"]["name"]}
+    by_name = {s.name: s for s in SERVICES}
     for s in SERVICES:
         spec = policies[s.name]
         ports = {p["port"] for rule in spec["egress"] for p in rule["ports"]}
-        expected = {53, 9092, 5432} | ({443} if s.calls_out else set())
+        called = {by_name[name].port for name in s.calls}
+        expected = {53, 9092, 5432} | ({443} if s.calls_out else set()) | called
         assert ports == expected, s.name
+        # a call inside the cluster goes to that service's pods only, and they let it in
+        for name in s.calls:
+            port = by_name[name].port
+            (rule,) = [r for r in spec["egress"] if {p["port"] for p in r["ports"]} == {port}]
+            callee = {"app.kubernetes.io/name": name}
+            assert rule["to"] == [{"podSelector": {"matchLabels": callee}}]
+            caller = {"app.kubernetes.io/name": s.name}
+            assert any(
+                "podSelector" in peer and _selects(peer["podSelector"], caller)
+                for r in policies[name]["ingress"]
+                for peer in r["from"]
+            ), (s.name, name)
         peers = [peer for rule in spec["ingress"] for peer in rule["from"]]
         named = {
             p["namespaceSelector"]["matchLabels"].get("kubernetes.io/metadata.name")
@@ -283,7 +301,8 @@ def test_public_services_are_routed_through_the_gateway_with_tls(overlay: str) -
         own, *forwarded = route["rules"]
         assert own["backendRefs"] == [{"name": s.name, "port": s.port}]
         assert [m["path"] for m in own["matches"]] == [
-            {"type": "PathPrefix", "value": path} for path in s.paths
+            *({"type": "Exact", "value": path} for path in s.exact_paths),
+            *({"type": "PathPrefix", "value": path} for path in s.paths),
         ]
         by_name = {other.name: other for other in SERVICES}
         for rule in forwarded:  # another public service's API on this host
@@ -291,9 +310,12 @@ def test_public_services_are_routed_through_the_gateway_with_tls(overlay: str) -
             assert by_name[ref["name"]].public and ref["port"] == by_name[ref["name"]].port
             assert match["path"]["value"].startswith("/v1/")
         # /metrics, /docs and the probes stay inside the cluster
-        paths = [m["path"]["value"] for rule in route["rules"] for m in rule["matches"]]
+        matches = [m["path"] for rule in route["rules"] for m in rule["matches"]]
         for inside in ("/metrics", "/docs", "/openapi.json", "/healthz", "/readyz"):
-            assert not any(inside.startswith(path) for path in paths), (s.name, inside)
+            assert not any(
+                inside == m["value"] if m["type"] == "Exact" else inside.startswith(m["value"])
+                for m in matches
+            ), (s.name, inside)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -54,6 +54,7 @@ def test_the_demo_prometheus_scrapes_the_ports_the_settings_give(
         "kj-dispatch": ["127.0.0.1:18130"],
         "kj-notify": ["127.0.0.1:18140"],
         "kj-devices": ["127.0.0.1:18150"],
+        "kj-console": ["127.0.0.1:18160"],
     }
     assert Path(config["rule_files"][0]).is_file()
 

@@ -4,6 +4,7 @@ are secrets: masked when printed, never logged."""
 from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from kj_runtime.credentials import CREDENTIAL
 from kj_runtime.settings import ServiceSettings
 
 
@@ -13,7 +14,7 @@ class ConsoleSettings(ServiceSettings):
     http_port: int = 8060  # the console's pages, its API and WebSocket, /metrics, the probes
     # the key that signs session cookies; every replica needs the same one (none: a random key
     # per process, so sessions end when it restarts)
-    session_secret: SecretStr | None = None
+    session_secret: SecretStr | None = Field(default=None, json_schema_extra=CREDENTIAL)
     # a session ends after this long without a request, and after the longest in any case
     session_idle_s: int = Field(default=1800, ge=60)
     session_max_s: int = Field(default=12 * 3600, ge=300)
@@ -36,7 +37,7 @@ class ConsoleSettings(ServiceSettings):
     command_answer_s: float = Field(default=10.0, gt=0)
     # alarm intake, for unmerging a call (its API takes a 110 integration's bearer token)
     alarm_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8010")
-    alarm_token: SecretStr | None = None
+    alarm_token: SecretStr | None = Field(default=None, json_schema_extra=CREDENTIAL)
     # a unit is drawn stale after this long without a position, lost after `lost_after_s`
     stale_after_s: int = Field(default=15, gt=0)
     lost_after_s: int = Field(default=60, gt=0)

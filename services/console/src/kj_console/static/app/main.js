@@ -130,7 +130,7 @@ async function start(me) {
   connect();
   route();
   // a read-only handle for the browser tests and for a person at the developer tools
-  window.kjConsole = Object.freeze({ store, map });
+  window.kjConsole = Object.freeze({ store, map, units });
 }
 
 async function boot() {

@@ -5,41 +5,53 @@ import { store, subscribe } from '../store.js';
 import { clockText, now } from '../clock.js';
 import { h } from '../dom.js';
 
-function icon(incident) {
-  const elapsed = now() - incident.reported;
-  const late = elapsed > incident.target * 1000;
+function icon(incident, late) {
   const waiting = incident.orders.length === 0;
+  const clock = h('span', { class: 'incident-clock' });
   const element = h(
     'div',
     {
       class: `incident-marker p${incident.priority}${late ? ' late' : ''}${waiting ? ' waiting' : ''}${incident.at_risk ? ' at-risk' : ''}`,
       dataset: { incident: incident.id },
     },
-    h('span', { class: 'incident-clock' }, clockText(elapsed)),
+    clock,
   );
-  return L.divIcon({ html: element, className: 'incident-icon', iconSize: [46, 20], iconAnchor: [23, 10] });
+  return { icon: L.divIcon({ html: element, className: 'incident-icon', iconSize: [46, 20], iconAnchor: [23, 10] }), clock };
 }
 
 export function addIncidents(map, onSelect) {
-  const markers = new Map();
+  // markers kept by incident: each second only the clocks' text changes; a marker gets a new
+  // icon when its look (priority, late, waiting, at risk) changed
+  const markers = new Map(); // id -> {marker, clock, shown}
 
   function sync() {
-    for (const [id, marker] of markers) {
+    const at = now();
+    for (const [id, kept] of markers) {
       if (!store.incidents.has(id)) {
-        marker.remove();
+        kept.marker.remove();
         markers.delete(id);
       }
     }
     for (const incident of store.incidents.values()) {
-      let marker = markers.get(incident.id);
-      if (!marker) {
-        marker = L.marker([incident.lat, incident.lon], { icon: icon(incident), zIndexOffset: 1000 });
+      const elapsed = at - incident.reported;
+      const late = elapsed > incident.target * 1000;
+      const shown = `${incident.priority}|${late}|${incident.orders.length === 0}|${incident.at_risk}`;
+      let kept = markers.get(incident.id);
+      if (!kept) {
+        const made = icon(incident, late);
+        const marker = L.marker([incident.lat, incident.lon], { icon: made.icon, zIndexOffset: 1000 });
         marker.on('click', () => onSelect(incident.id));
         marker.addTo(map);
-        markers.set(incident.id, marker);
-      } else {
-        marker.setIcon(icon(incident));
+        kept = { marker, clock: made.clock, shown };
+        markers.set(incident.id, kept);
+      } else if (kept.shown !== shown) {
+        const made = icon(incident, late);
+        kept.marker.setIcon(made.icon);
+        kept.clock = made.clock;
+        kept.shown = shown;
       }
+      const text = clockText(elapsed);
+      if (kept.clock.textContent !== text) kept.clock.textContent = text;
     }
   }
 
@@ -49,6 +61,6 @@ export function addIncidents(map, onSelect) {
   return () => {
     off();
     clearInterval(ticking);
-    for (const marker of markers.values()) marker.remove();
+    for (const kept of markers.values()) kept.marker.remove();
   };
 }

@@ -1,10 +1,12 @@
 // Every unit, drawn on one canvas of its own (thousands of units, redrawn at most once a frame
 // when positions arrive): a dot coloured by status with a heading tick, its shape by kind, faded
 // when its position is stale, hollow and grey when contact is lost, crossed when a dispatcher
-// took it off duty; callsigns from zoom 15. A click on a unit opens its page.
+// took it off duty; callsigns from zoom 15. A click on a unit opens its page. The page's thread
+// places the units; their pixels are made in a worker (unitsWorker.js, unitsPainter.js).
 import { L } from './MapView.js';
 import { callsign, store, subscribe } from '../store.js';
 import { now } from '../clock.js';
+import { createPainter } from './unitsPainter.js';
 
 export const STATUS_COLOURS = {
   available: '#2b8a3e',
@@ -34,130 +36,114 @@ export function freshness(unit, at) {
   return 'live';
 }
 
+// the canvas's pixels come from a worker where the browser can (every current one): a frame of
+// 2,000 units is then a millisecond of the page's main thread, whatever the PC's CPU does
+function startPainting(canvas) {
+  if (typeof canvas.transferControlToOffscreen === 'function' && typeof Worker === 'function') {
+    try {
+      const worker = new Worker(new URL('./unitsWorker.js', import.meta.url), { type: 'module' });
+      const offscreen = canvas.transferControlToOffscreen();
+      worker.postMessage({ canvas: offscreen }, [offscreen]);
+      const asked = new Map();
+      let next = 0;
+      worker.onerror = (event) => console.error('units worker', event.message);
+      worker.onmessage = ({ data }) => {
+        asked.get(data.id)?.(data.pixel);
+        asked.delete(data.id);
+      };
+      return {
+        size: (width, height) => worker.postMessage({ size: { width, height } }),
+        paint: (frame) => worker.postMessage({ frame }, [frame.x.buffer, frame.y.buffer, frame.look.buffer]),
+        pixel: (x, y) => new Promise((resolve) => {
+          next += 1;
+          asked.set(next, resolve);
+          worker.postMessage({ pixel: [x, y], id: next });
+        }),
+        stop: () => worker.terminate(),
+      };
+    } catch (error) {
+      // a page whose canvas cannot leave its thread draws on it here
+    }
+  }
+  const context = canvas.getContext('2d');
+  const paint = createPainter();
+  return {
+    size: (width, height) => {
+      canvas.width = width;
+      canvas.height = height;
+    },
+    paint: (frame) => paint(context, frame),
+    pixel: async (x, y) => Array.from(context.getImageData(x, y, 1, 1).data),
+    stop: () => {},
+  };
+}
+
 export function addUnits(map, onSelect) {
   const canvas = document.createElement('canvas');
   canvas.className = 'units-canvas';
   map.getContainer().appendChild(canvas);
-  const context = canvas.getContext('2d');
+  const painter = startPainting(canvas);
   let scheduled = false;
   let selected = null;
+  let ratio = window.devicePixelRatio || 1;
 
   function resize() {
     const size = map.getSize();
-    const ratio = window.devicePixelRatio || 1;
-    canvas.width = size.x * ratio;
-    canvas.height = size.y * ratio;
+    ratio = window.devicePixelRatio || 1;
+    painter.size(size.x * ratio, size.y * ratio);
     canvas.style.width = `${size.x}px`;
     canvas.style.height = `${size.y}px`;
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-  }
-
-  function shape(kind, x, y) {
-    // one sub-path of the group's path: a square for a car, a diamond for a command vehicle,
-    // a dot for a motorcycle
-    if (kind === 'car') context.rect(x - 5, y - 5, 10, 10);
-    else if (kind === 'command_vehicle') {
-      context.moveTo(x, y - 7);
-      context.lineTo(x + 7, y);
-      context.lineTo(x, y + 7);
-      context.lineTo(x - 7, y);
-      context.closePath();
-    } else {
-      context.moveTo(x + 5, y);
-      context.arc(x, y, 5, 0, Math.PI * 2);
-    }
   }
 
   function draw() {
-    // units are grouped by how they look and each group is one path, filled and stroked once:
-    // a few dozen canvas calls a frame whatever the fleet's size, not thousands
+    // the main thread only places the units (a few arithmetic steps each, no object per unit)
+    // and says how each looks; the painter draws
     scheduled = false;
     performance.mark('kj-draw-start');
     const size = map.getSize();
-    context.clearRect(0, 0, size.x, size.y);
     const at = now();
     const zoom = map.getZoom();
-    // Web Mercator inline (no object per unit): world pixels at this zoom, shifted to the
-    // container by one reference point Leaflet places for us
+    // Web Mercator inline: world pixels at this zoom, shifted to the container by one reference
+    // point Leaflet places for us
     const scale = 256 * 2 ** zoom;
     const centre = map.getCenter();
     const anchor = map.latLngToContainerPoint(centre);
     const dx = anchor.x - mercatorX(centre.lng, scale);
     const dy = anchor.y - mercatorY(centre.lat, scale);
-    const groups = new Map(); // "colour|alpha|lost" -> [[x, y, kind], ...]
-    const ticks = [];
-    const crosses = [];
+    const total = store.units.size;
+    const xs = new Float32Array(total);
+    const ys = new Float32Array(total);
+    const lookOf = new Uint16Array(total);
+    const looks = [];
+    const lookIndex = new Map();
     const labels = [];
     let chosen = null;
+    let count = 0;
     for (const unit of store.units.values()) {
-      const x = mercatorX(unit.lon, scale) + dx;
-      const y = mercatorY(unit.lat, scale) + dy;
+      // whole pixels: a bitmap copied to whole pixels is a plain copy, not a resampling
+      const x = Math.round(mercatorX(unit.lon, scale) + dx);
+      const y = Math.round(mercatorY(unit.lat, scale) + dy);
       if (x < -20 || y < -20 || x > size.x + 20 || y > size.y + 20) continue;
       const kind = store.unitInfo.get(unit.id)?.kind;
       const state = freshness(unit, at);
-      const duty = store.duty[unit.id];
-      const colour = state === 'lost' ? 'lost' : duty ? STATUS_COLOURS.off_duty : STATUS_COLOURS[unit.status] || '#495057';
-      const key = `${colour}|${state === 'stale' ? 0.45 : 1}`;
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push([x, y, kind]);
-      if (unit.heading !== null && state !== 'lost') ticks.push([x, y, unit.heading, state === 'stale']);
-      if (duty) crosses.push([x, y]);
-      if (zoom >= 15) labels.push([x, y, unit.id]);
+      const duty = Boolean(store.duty[unit.id]);
+      const colour = state === 'lost' ? STATUS_COLOURS.lost_contact : duty ? STATUS_COLOURS.off_duty : STATUS_COLOURS[unit.status] || '#495057';
+      const heading = unit.heading === null || unit.heading === undefined ? null : (Math.round(unit.heading / 10) * 10) % 360;
+      const key = `${kind}|${colour}|${state}|${duty}|${heading}`;
+      let index = lookIndex.get(key);
+      if (index === undefined) {
+        index = looks.length;
+        lookIndex.set(key, index);
+        looks.push({ kind, colour, state, duty, heading });
+      }
+      xs[count] = x;
+      ys[count] = y;
+      lookOf[count] = index;
+      count += 1;
+      if (zoom >= 15) labels.push([x, y, callsign(unit.id)]);
       if (unit.id === selected) chosen = [x, y, kind];
     }
-    context.lineWidth = 1.5;
-    context.strokeStyle = '#212529';
-    for (const faded of [false, true]) {
-      context.globalAlpha = faded ? 0.45 : 1;
-      context.beginPath();
-      for (const [x, y, heading, stale] of ticks) {
-        if (stale !== faded) continue;
-        const angle = ((heading - 90) * Math.PI) / 180;
-        context.moveTo(x, y);
-        context.lineTo(x + Math.cos(angle) * 11, y + Math.sin(angle) * 11);
-      }
-      context.stroke();
-    }
-    for (const [key, members] of groups) {
-      const [colour, alpha] = key.split('|');
-      context.globalAlpha = Number(alpha);
-      context.beginPath();
-      for (const [x, y, kind] of members) shape(kind, x, y);
-      if (colour === 'lost') {
-        context.strokeStyle = STATUS_COLOURS.lost_contact;
-        context.lineWidth = 2;
-        context.stroke();
-      } else {
-        context.fillStyle = colour;
-        context.fill();
-        context.strokeStyle = '#fff';
-        context.lineWidth = 1;
-        context.stroke();
-      }
-    }
-    context.globalAlpha = 1;
-    if (crosses.length) {
-      context.beginPath();
-      for (const [x, y] of crosses) {
-        context.moveTo(x - 6, y - 6);
-        context.lineTo(x + 6, y + 6);
-      }
-      context.strokeStyle = '#212529';
-      context.lineWidth = 1.5;
-      context.stroke();
-    }
-    if (chosen) {
-      context.beginPath();
-      shape(chosen[2], chosen[0], chosen[1]);
-      context.strokeStyle = '#1864ab';
-      context.lineWidth = 3;
-      context.stroke();
-    }
-    if (labels.length) {
-      context.font = '11px sans-serif';
-      context.fillStyle = '#212529';
-      for (const [x, y, id] of labels) context.fillText(callsign(id), x + 8, y - 6);
-    }
+    painter.paint({ width: size.x, height: size.y, ratio, count, x: xs, y: ys, look: lookOf, looks, chosen, labels });
     performance.measure('kj-draw', 'kj-draw-start');
   }
 
@@ -194,6 +180,10 @@ export function addUnits(map, onSelect) {
   const ageing = setInterval(schedule, 5000); // stale and lost appear without a new message
   schedule();
   return {
+    // what the layer has drawn at a point of the map (CSS pixels): [r, g, b, alpha]
+    pixel(x, y) {
+      return painter.pixel(Math.round(x * ratio), Math.round(y * ratio));
+    },
     select(id) {
       selected = id;
       schedule();
@@ -203,6 +193,7 @@ export function addUnits(map, onSelect) {
       clearInterval(ageing);
       map.off('move zoom viewreset', schedule);
       map.off('click', click);
+      painter.stop();
       canvas.remove();
     },
   };
