@@ -29,6 +29,9 @@ PriorityLevel = Annotated[int, Field(strict=True, ge=1, le=4, description="1 is 
 # the integration's own id of an update or a cancel: a repeat of it is the same update (issue 19)
 UpdateId = SourceAlarmId
 MoreCallers = Annotated[int, Field(strict=True, ge=1, le=1000)]
+SOURCE = "the integration's name, as registered (`kj-admin integrations add`)"
+SOURCE_ALARM_ID = "the alarm's id in the 110 system: with `source`, it identifies the alarm"
+UPDATE_ID = "the integration's own id of this update or cancel: a repeat is the same one"
 # the withdraw reasons dispatch gives a unit when the integration changed the alarm (0115)
 ALARM_CANCELLED = "alarm_cancelled"  # the alarm was cancelled: stand down
 SCENE_MOVED = "scene_moved"  # the scene moved beyond the set distance: planned again
@@ -40,15 +43,23 @@ class AlarmReport(Contract):
     on `alarms.intake`. (source, source_alarm_id) identifies it; a repeat is not a new alarm."""
 
     schema_version: Literal[1] = 1
-    source: SourceId
-    source_alarm_id: SourceAlarmId
-    reported_at: RecentTimestamp  # within a year before and a day after its receipt
-    caller_phone: PhoneNumber | None = None
-    location: GeoPoint
-    address: ShortText | None = None
-    category: AlarmCategory
-    priority: PriorityLevel
-    description: LongText | None = None
+    source: SourceId = Field(description=SOURCE)
+    source_alarm_id: SourceAlarmId = Field(description=SOURCE_ALARM_ID)
+    # within a year before and a day after its receipt
+    reported_at: RecentTimestamp = Field(
+        description="when the 110 centre took the call, ISO 8601 with an offset; within a year "
+        "before and a day after its receipt"
+    )
+    caller_phone: PhoneNumber | None = Field(
+        None, description="the caller's number, digits with an optional leading +"
+    )
+    location: GeoPoint = Field(description="the scene, WGS84")
+    address: ShortText | None = Field(None, description="the scene as the caller said it")
+    category: AlarmCategory = Field(
+        description="what happened; the 12345 codes are diverted to the hotline"
+    )
+    priority: PriorityLevel = Field(description="1 (most urgent) to 4")
+    description: LongText | None = Field(None, description="what the caller said")
 
 
 class AlarmChanges(Contract):
@@ -56,12 +67,20 @@ class AlarmChanges(Contract):
     `POST /v1/alarms/{alarm_id}/updates`. At least one change; `update_id` makes a repeat the
     same update (its first answer again)."""
 
-    update_id: UpdateId
-    description: LongText | None = None  # supplementary: added to what the alarm says
-    priority: PriorityLevel | None = None
-    location: GeoPoint | None = None  # the corrected place: the tier is classified again
-    address: ShortText | None = None
-    more_callers: MoreCallers | None = None  # further callers about the same incident
+    update_id: UpdateId = Field(description=UPDATE_ID)
+    description: LongText | None = Field(
+        None, description="supplementary: added to what the alarm says, never replacing it"
+    )
+    priority: PriorityLevel | None = Field(None, description="the new priority, 1 to 4")
+    location: GeoPoint | None = Field(
+        None,
+        description="the corrected scene: the tier is classified again, and the call is "
+        "planned again when it moved beyond the set distance",
+    )
+    address: ShortText | None = Field(None, description="the corrected address")
+    more_callers: MoreCallers | None = Field(
+        None, description="how many further callers reported the same incident"
+    )
 
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
@@ -80,25 +99,25 @@ class AlarmUpdate(AlarmChanges):
     """The same update on `alarms.intake`, naming the alarm by its source's id."""
 
     schema_version: Literal[1] = 1
-    source: SourceId
-    source_alarm_id: SourceAlarmId
+    source: SourceId = Field(description=SOURCE)
+    source_alarm_id: SourceAlarmId = Field(description="the alarm's id in the 110 system")
 
 
 class CancelRequest(Contract):
     """The body of `POST /v1/alarms/{alarm_id}/cancel`: every open work order is withdrawn and
     the units are told; the alarm is closed with the reason."""
 
-    update_id: UpdateId
-    reason: CancelReason
-    note: ShortText | None = None
+    update_id: UpdateId = Field(description=UPDATE_ID)
+    reason: CancelReason = Field(description="why the alarm is cancelled")
+    note: ShortText | None = Field(None, description="a free note, kept on the timeline")
 
 
 class AlarmCancel(CancelRequest):
     """The same cancel on `alarms.intake`, naming the alarm by its source's id."""
 
     schema_version: Literal[1] = 1
-    source: SourceId
-    source_alarm_id: SourceAlarmId
+    source: SourceId = Field(description=SOURCE)
+    source_alarm_id: SourceAlarmId = Field(description="the alarm's id in the 110 system")
 
 
 def _intake_kind(value: Any) -> str:
@@ -193,13 +212,19 @@ class AlarmDiverted(_AlarmFacts):
 class AlarmStatusChanged(Message):
     """One step of an alarm's story, for the 110 integration that sent it (status callbacks)."""
 
-    alarm_id: UUID
-    source: SourceId
-    source_alarm_id: SourceAlarmId
-    status: AlarmStatus
-    at: Timestamp
-    unit_id: UnitId | None = None
-    work_order_id: UUID | None = None
-    reason: Code | None = None
+    alarm_id: UUID = Field(description="the alarm's id here, as `POST /v1/alarms` answered")
+    source: SourceId = Field(description=SOURCE)
+    source_alarm_id: SourceAlarmId = Field(description="the alarm's id in the 110 system")
+    status: AlarmStatus = Field(description="the alarm's status after this step")
+    at: Timestamp = Field(description="when the step happened")
+    unit_id: UnitId | None = Field(None, description="the unit concerned, when one is")
+    work_order_id: UUID | None = Field(None, description="the unit's work order, when one is")
+    reason: Code | None = Field(
+        None,
+        description="why: `updated`, `unmerged`, a cancel's reason, or the disposition code "
+        "a unit closed it with",
+    )
     # the integration's update or cancel this step answers (issue 19)
-    update_id: UpdateId | None = None
+    update_id: UpdateId | None = Field(
+        None, description="the integration's update or cancel this step answers"
+    )

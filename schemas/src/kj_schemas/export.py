@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,9 +16,20 @@ def models() -> list[type[BaseModel]]:
     return sorted({example.model for example in EXAMPLES}, key=lambda model: model.__name__)
 
 
-def render(model: type[BaseModel]) -> str:
+def schema_id(model: type[BaseModel]) -> str:
+    return f"https://kuaijing.example/schemas/{model.__name__}.schema.json"
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with its valid example (examples.py) as `examples`."""
     schema = model.model_json_schema(mode="validation")
-    schema["$id"] = f"https://kuaijing.example/schemas/{model.__name__}.schema.json"
+    schema["examples"] = [example.documented for example in EXAMPLES if example.model is model]
+    return schema
+
+
+def render(model: type[BaseModel]) -> str:
+    schema = schema_of(model)
+    schema["$id"] = schema_id(model)
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 

@@ -44,30 +44,45 @@ class WorkOrder(Message):
     unchanged."""
 
     schema_version: Literal[2] = 2  # type: ignore[assignment]
-    work_order_id: UUID
-    action: WorkOrderAction
-    alarm_id: UUID | None = None  # None: a post's order (a reposition, or its withdrawal)
-    unit_id: UnitId
-    platform_id: PlatformId
-    role: WorkOrderRole = WorkOrderRole.primary
-    category: AlarmCategory | None = None
-    priority: PriorityLevel | None = None
-    tier: ResponseTier | None = None
-    target_seconds: PositiveSeconds | None = None
-    scene: GeoPoint  # the call's place, or the post's
-    post_id: UnitId | None = None
-    patrol_radius_m: Annotated[int, Field(strict=True, ge=10, le=5000)] | None = None
-    address: ShortText | None = None
-    description: LongText | None = None
-    reported_at: Timestamp | None = None
-    issued_at: Timestamp
-    eta_seconds: Seconds
-    accept_within_seconds: PositiveSeconds
-    reason: Code
-    runner_up_unit_id: UnitId | None = None
-    runner_up_eta_seconds: Seconds | None = None
-    at_risk: bool = False
-    withdraw_reason: Code | None = None
+    work_order_id: UUID = Field(description="drop repeats by it; answers name it")
+    action: WorkOrderAction = Field(
+        description="`assign`: go to the call; `withdraw`: stand down; `reposition`: patrol at "
+        "a post"
+    )
+    # None: a post's order (a reposition, or its withdrawal)
+    alarm_id: UUID | None = Field(None, description="the call's alarm; absent for a post's order")
+    unit_id: UnitId = Field(description="the unit this order is for")
+    platform_id: PlatformId = Field(description="the unit's patrol platform (警务平台)")
+    role: WorkOrderRole = Field(
+        WorkOrderRole.primary, description="`primary`, or `backup` beside another unit"
+    )
+    category: AlarmCategory | None = Field(None, description="the call's category code")
+    priority: PriorityLevel | None = Field(None, description="the call's priority, 1 to 4")
+    tier: ResponseTier | None = Field(None, description="the scene's response tier")
+    target_seconds: PositiveSeconds | None = Field(
+        None, description="the tier's arrival target, seconds from the report"
+    )
+    scene: GeoPoint = Field(description="where to go: the call's place, or the post's")
+    post_id: UnitId | None = Field(None, description="the post of a reposition")
+    patrol_radius_m: Annotated[int, Field(strict=True, ge=10, le=5000)] | None = Field(
+        None, description="how far around the post to patrol"
+    )
+    address: ShortText | None = Field(None, description="the scene as the caller said it")
+    description: LongText | None = Field(None, description="what the caller said")
+    reported_at: Timestamp | None = Field(None, description="when the 110 centre took the call")
+    issued_at: Timestamp = Field(description="when dispatch issued this order")
+    eta_seconds: Seconds = Field(description="dispatch's estimate of the drive, in seconds")
+    accept_within_seconds: PositiveSeconds = Field(
+        description="answer `accepted` within this, or the call goes to another unit"
+    )
+    reason: Code = Field(description="why this unit: e.g. `closest_eta`")
+    runner_up_unit_id: UnitId | None = Field(None, description="the next-best unit")
+    runner_up_eta_seconds: Seconds | None = Field(None, description="the next-best unit's ETA")
+    at_risk: bool = Field(False, description="the target will likely be missed")
+    withdraw_reason: Code | None = Field(
+        None,
+        description="why a `withdraw`: e.g. `alarm_cancelled`, `scene_moved`, `off_duty`",
+    )
 
     @model_validator(mode="after")
     def _withdraw_says_why(self) -> Self:
@@ -104,20 +119,29 @@ class WorkOrderEvent(Message):
     """A unit's answer to a work order, or its arrival detected from GPS, on `workorders.events`
     (key = unit id)."""
 
-    work_order_id: UUID
-    unit_id: UnitId
-    kind: WorkOrderEventKind
-    source: EventSource
-    occurred_at: Timestamp  # when it happened, by the terminal's clock (or the gateway's)
+    work_order_id: UUID = Field(description="the work order answered")
+    unit_id: UnitId = Field(description="the unit answering")
+    kind: WorkOrderEventKind = Field(
+        description="`accepted`, `en_route`, `on_scene`, `closed` (with `disposition_code`), "
+        "`rejected` (with `reason`)"
+    )
+    source: EventSource = Field(
+        description="`terminal` (the unit answered), `gps` (arrival detected), `dispatch` "
+        "(decided by dispatch, e.g. a timeout)"
+    )
+    # when it happened, by the terminal's clock (or the gateway's)
+    occurred_at: Timestamp = Field(description="when it happened, by the terminal's clock")
     # when the terminal gateway received it: the acceptance deadline is judged by this, since a
     # terminal's clock may be wrong and the way from the gateway to dispatch may be held up
-    received_at: Timestamp | None = None
+    received_at: Timestamp | None = Field(None, description="when the terminal gateway received it")
     # set when the event is about a post's order: `on_scene` then means the unit reached its
     # post (detected from GPS by patrol tracking); no alarm is concerned
-    post_id: UnitId | None = None
-    location: GeoPoint | None = None
-    disposition_code: Code | None = None
-    reason: Code | None = None
+    post_id: UnitId | None = Field(None, description="the post, for a post's order")
+    location: GeoPoint | None = Field(None, description="where the unit was")
+    disposition_code: Code | None = Field(
+        None, description="how the call ended; required with `closed`"
+    )
+    reason: Code | None = Field(None, description="why; required with `rejected`")
 
     @model_validator(mode="after")
     def _closing_and_rejecting_say_how(self) -> Self:
