@@ -21,6 +21,15 @@ from kj_schemas.alarms import (
 from kj_schemas.commands import CommandHandled, DispatchCommand
 from kj_schemas.deadletter import DeadLetter
 from kj_schemas.notify import BroadcastRequested, DeliveryReceipt, Notification
+from kj_schemas.terminal import (
+    AckFrame,
+    AnswerFrame,
+    ErrorFrame,
+    HelloFrame,
+    OkFrame,
+    ReadFrame,
+    WorkOrderFrame,
+)
 from kj_schemas.tracking import GpsPing, UnitState
 from kj_schemas.workorders import CommandNotice, WorkOrder, WorkOrderEvent
 
@@ -383,3 +392,56 @@ EXAMPLES: tuple[Example, ...] = (
         "partition below zero",
     ),
 )
+
+# the terminal WebSocket's frames, each way (kj_schemas.terminal); shown in schemas/asyncapi.yaml
+FRAMES: dict[type[BaseModel], list[dict[str, Any]]] = {
+    HelloFrame: [{"type": "hello", "unit_id": "SY-P01-M1"}],
+    WorkOrderFrame: [
+        {
+            "type": "work_order",
+            "delivery_id": 1042,
+            "work_order_id": WORK_ORDER_ID,
+            "action": "assign",
+            "withdrawn": False,
+            "work_order": {**_WORK_ORDER, "schema_version": 2},
+        }
+    ],
+    AckFrame: [{"type": "ack", "delivery_id": 1042}],
+    ReadFrame: [{"type": "read", "delivery_id": 1042}],
+    AnswerFrame: [
+        {
+            "type": "event",
+            "work_order_id": WORK_ORDER_ID,
+            "kind": "accepted",
+            "event_id": "e4d3c2b1-a098-4f7e-8d6c-5b4a39281706",
+        },
+        {
+            "type": "event",
+            "work_order_id": WORK_ORDER_ID,
+            "kind": "closed",
+            "disposition_code": "resolved_on_scene",
+            "location": SCENE,
+        },
+    ],
+    OkFrame: [
+        {
+            "type": "ok",
+            "ref": WORK_ORDER_ID,
+            "what": "event",
+            "event_id": "e4d3c2b1-a098-4f7e-8d6c-5b4a39281706",
+        }
+    ],
+    ErrorFrame: [
+        {
+            "type": "error",
+            "reason": "withdrawn",
+            "detail": "this work order was withdrawn; stand down",
+            "ref": WORK_ORDER_ID,
+        },
+        {
+            "type": "error",
+            "reason": "bad_frame",
+            "detail": "delivery_id: Input should be greater than 0",
+        },
+    ],
+}

@@ -1,55 +1,32 @@
-"""What travels over the terminal WebSocket, as plain models. Terminal -> gateway: `ack` (a
-delivery arrived), `read` (the officer opened it), `event` (an answer). Gateway -> terminal:
+"""What travels over the terminal WebSocket. The frames are contracts in kj_schemas.terminal
+(documented in schemas/asyncapi.yaml, decision 0135); here the gateway builds what it sends:
 `work_order` deliveries, `ok` and `error` replies."""
 
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter
+from kj_schemas.terminal import (
+    AckFrame,
+    Answer,
+    AnswerFrame,
+    DeliveryId,
+    InboundFrame,
+    ReadFrame,
+    parse_frame,
+)
 
-from kj_schemas.base import INT8_MAX, Code, Contract, GeoPoint, RecentTimestamp
-from kj_schemas.enums import WorkOrderEventKind
-
-# terminal_deliveries.seq is a bigint: a larger id is refused with its frame alone (issue 14: one
-# such ack failed the whole batch of receipts it was recorded with)
-DeliveryId = Annotated[int, Field(strict=True, gt=0, le=INT8_MAX)]
-
-
-class AckFrame(Contract):
-    type: Literal["ack"]
-    delivery_id: DeliveryId
-
-
-class ReadFrame(Contract):
-    type: Literal["read"]
-    delivery_id: DeliveryId
-
-
-class Answer(Contract):
-    """A unit's answer to a work order, as the terminal sends it (over the socket or HTTP)."""
-
-    kind: WorkOrderEventKind
-    event_id: UUID | None = None  # lets a terminal resend the same answer safely
-    # when the officer answered, by the terminal's clock (within a year before and a day after
-    # now); the gateway adds when it received the answer
-    occurred_at: RecentTimestamp | None = None
-    location: GeoPoint | None = None
-    disposition_code: Code | None = None
-    reason: Code | None = None
-
-
-class AnswerFrame(Answer):
-    type: Literal["event"]
-    work_order_id: UUID
-
-
-InboundFrame = Annotated[AckFrame | ReadFrame | AnswerFrame, Field(discriminator="type")]
-INBOUND = TypeAdapter(InboundFrame)
-
-
-def parse_frame(raw: str | bytes) -> AckFrame | ReadFrame | AnswerFrame:
-    """Raises pydantic.ValidationError on anything else."""
-    return INBOUND.validate_json(raw)
+__all__ = [
+    "AckFrame",
+    "Answer",
+    "AnswerFrame",
+    "DeliveryId",
+    "InboundFrame",
+    "ReadFrame",
+    "delivery_frame",
+    "error_frame",
+    "ok_frame",
+    "parse_frame",
+]
 
 
 def delivery_frame(
