@@ -127,9 +127,6 @@ def workload(s: Service) -> dict[str, Any]:
     pod_name = {"valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     if s.stateful:  # the pod's own, stable name: `kj-patrol-tracking-0` after every rollout
         env.append({"name": f"{s.env_prefix}INSTANCE", **pod_name})
-    # its name in its consumer groups: a container restarted in its pod rejoins in place
-    # (static membership, decision 0100)
-    env.append({"name": "KJ_KAFKA_GROUP_INSTANCE", **pod_name})
     container = {
         "name": s.short,
         "image": f"kj/{s.short}",

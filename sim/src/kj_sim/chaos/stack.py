@@ -46,13 +46,12 @@ class ChaosPorts:
 
 
 def chaos_services(ports: ChaosPorts) -> tuple[Service, ...]:
-    """Each process with its own stable name in its consumer groups, as each pod has in
-    Kubernetes (`KJ_KAFKA_GROUP_INSTANCE`, decision 0100): a process killed and started again
-    takes its place back at once."""
+    """The stack's processes, joining their consumer groups as dynamic members: static
+    membership is withdrawn until dispatch's region lease follows it (decision 0100)."""
     base = ports.http_base
 
     def named(name: str, *env: tuple[str, str]) -> tuple[tuple[str, str], ...]:
-        return (("KJ_KAFKA_GROUP_INSTANCE", name), *env)
+        return env
 
     return (
         Service("alarm", "kj-alarm", base, "KJ_ALARM_", env=named("alarm"), pinned=True),
