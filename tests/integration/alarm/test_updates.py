@@ -200,7 +200,10 @@ async def test_another_integration_cannot_update_or_cancel_an_alarm(
         f"{url}/cancel", json={"update_id": uid(), "reason": "false_alarm"}, headers=HS
     )
     assert (update.status_code, cancel.status_code) == (404, 404)
-    assert update.json() == cancel.json() == {"detail": "no such alarm"}
+    # the answer to an alarm that does not exist (decision 0072), as problem+json (0125)
+    assert update.json() == cancel.json()
+    assert update.json()["detail"] == "no such alarm"
+    assert update.headers["content-type"] == "application/problem+json"
     view = (await client.get(url, headers=AUTH)).json()
     assert view["status"] == "accepted" and view["location"] == CENTRE
     assert not [e for e in view["timeline"] if e["kind"] in ("updated", "cancelled")]
