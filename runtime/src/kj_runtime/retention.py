@@ -120,6 +120,8 @@ KEPT: dict[str, str] = {
     "outbox": "rows are deleted as soon as the broker has them",
     "dispatch_leases": "one row per region: bounded",
     "integration_callbacks": "one row per 110 integration: bounded",
+    "integrations": "the integration registry: one row per 110 integration, bounded",
+    "integration_tokens": "evidence: which token an integration held when; a few per rotation",
     "field_recipients": "the registered taxi drivers and volunteers: reference data",
     "tier_targets": "the city: reference data",
     "platforms": "the city: reference data",
