@@ -48,7 +48,8 @@ def notify_settings(kafka: KafkaSettings, pg: PostgresSettings, **overrides: Any
         "http_port": free_port(),
         "dev_token_secret": DEV_SECRET,
         "integration_token_sha256": {
-            source: token_hash(INTEGRATION_TOKEN) for source in ("sy110", "good110", "dead110", "flaky110")
+            source: token_hash(INTEGRATION_TOKEN)
+            for source in ("sy110", "good110", "dead110", "flaky110")
         },
         "consumer_group": f"notify-test-{uuid.uuid4().hex[:6]}",
         "callback_timeout_s": 0.5,

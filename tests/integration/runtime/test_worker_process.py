@@ -3,6 +3,7 @@ the answers and errors come back, a child that dies is replaced, and a child who
 killed does not live on (the chaos runs SIGKILL dispatch over and over)."""
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -64,6 +65,41 @@ async def test_a_child_killed_mid_call_is_reported_and_the_next_call_gets_a_new_
         assert second != first and alive(second)
     finally:
         worker.close()
+
+
+class Heavy:
+    """A target as big as the city's planner is, several times over: its pickle does not fit
+    a pipe's buffer, so the spawn's write waits for the child to start and import."""
+
+    def __init__(self) -> None:
+        self.posts = os.urandom(2_000_000)
+
+    def size(self) -> int:
+        return len(self.posts)
+
+
+async def test_the_event_loop_keeps_turning_while_the_child_starts() -> None:
+    """Dispatch's loop must keep heartbeating its consumer groups while the planner's process
+    starts: blocked in the spawn, it lost its region in the chaos run."""
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.02)
+
+    ticker = asyncio.create_task(tick())
+    worker = WorkerProcess(Heavy())
+    try:
+        began = time.monotonic()
+        assert await asyncio.wait_for(worker.call("size"), DEADLINE_S) == 2_000_000
+        took = time.monotonic() - began
+    finally:
+        ticker.cancel()
+        worker.close()
+    during = [t for t in ticks if t >= began]
+    gaps = [b - a for a, b in itertools.pairwise(during)]
+    assert gaps and max(gaps) < took / 2, f"the loop stood still {max(gaps):.2f} s of {took:.2f} s"
 
 
 PARENT = """
