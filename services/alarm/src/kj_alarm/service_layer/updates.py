@@ -110,23 +110,19 @@ async def update_alarm(
         entry = (row["alarm_id"], "updated", at, None, None, detail)
         await store.add_timeline(connection, [entry])
         changed = {**dict(row), **after.__dict__, "status": str(after.status)}
-        if plan.dispatch_concerned:
-            amendment = Amendment(
+        amendment = (
+            Amendment(
                 update_id=change.update_id,
                 at=at,
                 moved_m=round(plan.moved_m, 1) if plan.moved_m is not None else None,
                 replan=plan.replan,
             )
-            await deps.outbox.put(
-                connection,
-                ALARMS_ACCEPTED.name,
-                row["region"],
-                messages.accepted(changed, amendment=amendment),
-            )
-        step = messages.status_changed(
-            changed, after.status, at, reason="updated", update_id=change.update_id
+            if plan.dispatch_concerned
+            else None
         )
-        await deps.outbox.put(connection, ALARMS_STATUS.name, str(row["alarm_id"]), step)
+        await _publish(
+            deps, connection, changed, after.status, at, "updated", change.update_id, amendment
+        )
         answer = _answer(row, after, change.update_id, replan=plan.replan)
         await _record(connection, row, change.update_id, "update", digest, answer, at)
         return answer
@@ -154,16 +150,16 @@ async def cancel_alarm(
         )
         changed = {**dict(row), "status": str(after.status)}
         amendment = Amendment(update_id=cancel.update_id, at=at, cancelled=cancel.reason)
-        await deps.outbox.put(
+        await _publish(
+            deps,
             connection,
-            ALARMS_ACCEPTED.name,
-            row["region"],
-            messages.accepted(changed, amendment=amendment),
+            changed,
+            after.status,
+            at,
+            str(cancel.reason),
+            cancel.update_id,
+            amendment,
         )
-        step = messages.status_changed(
-            changed, after.status, at, reason=str(cancel.reason), update_id=cancel.update_id
-        )
-        await deps.outbox.put(connection, ALARMS_STATUS.name, str(row["alarm_id"]), step)
         answer = _answer(row, after, cancel.update_id, replan=False)
         await _record(connection, row, cancel.update_id, "cancel", digest, answer, at)
         return answer
@@ -192,3 +188,27 @@ async def _record(
             )
     except asyncpg.UniqueViolationError:  # the same id, for another alarm, at the same moment
         raise ConflictingUpdate(update_id) from None
+
+
+async def _publish(
+    deps: Deps,
+    connection: Any,
+    changed: dict[str, Any],
+    status: Any,
+    at: Any,
+    reason: str,
+    update_id: str,
+    amendment: Amendment | None,
+) -> None:
+    """The change, through the outbox in the change's transaction: to dispatch (the alarm again
+    with its amendment, on the alarm's partition) when it concerns dispatch, and to the
+    integration's status callbacks always."""
+    if amendment is not None:
+        await deps.outbox.put(
+            connection,
+            ALARMS_ACCEPTED.name,
+            changed["region"],
+            messages.accepted(changed, amendment=amendment),
+        )
+    step = messages.status_changed(changed, status, at, reason=reason, update_id=update_id)
+    await deps.outbox.put(connection, ALARMS_STATUS.name, str(changed["alarm_id"]), step)
