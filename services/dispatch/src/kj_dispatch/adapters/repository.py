@@ -339,6 +339,53 @@ async def insert_reposition(connection: asyncpg.Connection, r: OpenReposition) -
     )
 
 
+async def insert_repositions(
+    connection: asyncpg.Connection, repositions: Sequence[OpenReposition]
+) -> None:
+    """Many at once, one round trip (a shift's plan posts every unit on duty). Raises
+    asyncpg.UniqueViolationError when a unit has an open reposition already."""
+    if not repositions:
+        return
+    await connection.execute(
+        """insert into dispatch_repositions (work_order_id, unit_id, platform_id, post_id,
+             region, lat, lon, reason, issued_at, status)
+           select r.*, 'open'
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                       $6::float8[], $7::float8[], $8::text[], $9::timestamptz[]) as r""",
+        [r.work_order_id for r in repositions],
+        [r.unit_id for r in repositions],
+        [r.platform_id for r in repositions],
+        [r.post_id for r in repositions],
+        [r.region for r in repositions],
+        [r.lat for r in repositions],
+        [r.lon for r in repositions],
+        [r.reason for r in repositions],
+        [r.issued_at for r in repositions],
+    )
+
+
+async def end_repositions(
+    connection: asyncpg.Connection,
+    ends: Sequence[tuple[str, str]],
+    *,
+    status: str,
+    at: datetime,
+) -> None:
+    """The open repositions of many units end at once, each (unit id, why), one round trip."""
+    if not ends:
+        return
+    await connection.execute(
+        """update dispatch_repositions as d
+           set status = $3, ended_reason = e.why, ended_at = $4
+           from unnest($1::text[], $2::text[]) as e(unit_id, why)
+           where d.unit_id = e.unit_id and d.status = 'open'""",
+        [unit for unit, _ in ends],
+        [why for _, why in ends],
+        status,
+        at,
+    )
+
+
 async def end_reposition(
     connection: asyncpg.Connection, unit_id: str, *, status: str, why: str, at: datetime
 ) -> UUID | None:

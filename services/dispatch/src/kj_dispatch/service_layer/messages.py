@@ -1,6 +1,7 @@
 """The outgoing messages: work orders to units and notices to the command centre, built here and
 put in the outbox in the caller's transaction."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -18,6 +19,13 @@ from kj_schemas.workorders import CommandNotice, WorkOrder
 async def send_work_order(outbox: Outbox, connection: asyncpg.Connection, m: WorkOrder) -> None:
     """To the unit (keyed by unit, so a unit's work orders keep their order)."""
     await outbox.put(connection, DISPATCH_WORKORDERS.name, m.unit_id, m)
+
+
+async def send_work_orders(
+    outbox: Outbox, connection: asyncpg.Connection, orders: Sequence[WorkOrder]
+) -> None:
+    """Many, in order, in one statement; each keyed by its unit like `send_work_order`."""
+    await outbox.put_many(connection, DISPATCH_WORKORDERS.name, [(m.unit_id, m) for m in orders])
 
 
 async def send_notice(outbox: Outbox, connection: asyncpg.Connection, m: CommandNotice) -> None:
