@@ -22,8 +22,7 @@ from kj_schemas.enums import CancelReason, UnitKind, WorkOrderAction
 from kj_schemas.topics import DISPATCH_WORKORDERS
 from kj_schemas.workorders import WorkOrder
 
-from .helpers import CITY, REGION, alarm, east, now, unit_state
-from .test_amendments import amended
+from .helpers import CITY, REGION, alarm, amended, east, now, unit_state
 
 UNIT = next(u.id for u in CITY.units if u.kind is UnitKind.car)
 
