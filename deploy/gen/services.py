@@ -44,6 +44,12 @@ TICKET_SECRET = SecretValue("KJ_TERMINAL_TICKET_SECRET", "kj-terminal-ticket", "
 # for alarm intake's API (unmerging a call) is one of the integration tokens alarm checks
 CONSOLE_SESSION_SECRET = SecretValue("KJ_CONSOLE_SESSION_SECRET", "kj-console-session", "secret")
 CONSOLE_ALARM_TOKEN = SecretValue("KJ_CONSOLE_ALARM_TOKEN", "kj-console-alarm-token", "token")
+# the 12345 hand-off (decisions 0116, 0142): where notify posts diverted calls and the key it
+# signs them with, both from one Secret the operator writes for the province's hotline
+HOTLINE_URL = SecretValue("KJ_NOTIFY_HOTLINE_URL", "kj-hotline", "url")
+HOTLINE_SIGNING_SECRET = SecretValue(
+    "KJ_NOTIFY_HOTLINE_SIGNING_SECRET", "kj-hotline", "signing-secret"
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ SERVICES: tuple[Service, ...] = (
             ),
         ),
         host="terminals",
-        secret_values=(TICKET_SECRET,),
+        secret_values=(TICKET_SECRET, HOTLINE_URL, HOTLINE_SIGNING_SECRET),
     ),
     Service(
         "kj-devices",

@@ -132,6 +132,8 @@ KEPT: dict[str, str] = {
     "devices": "the device registry: one row per terminal or phone, revoked ones kept as record",
     "dispatch_commands": "evidence: what a dispatcher asked dispatch to do, and its answer",
     "dispatch_unit_duty": "one row per unit: bounded",
+    "dispatch_pending_amendments": "deleted when the region's holder applies them; go with "
+    "their alarm",
     "console_audit": "evidence: every action a person took on the console, with its answer",
     "console_users": "the console's users: bounded",
 }

@@ -41,6 +41,7 @@ CORNERS = {
     "race": ((27.206, 111.482), {"SY-P30-M1": 150, "SY-P30-M2": -150, "SY-P30-C1": 600}),
     "appear": ((27.226, 111.430), {"SY-P31-M1": 300}),
     "broadcast": ((27.2545, 111.424), {"SY-P25-M1": 400}),
+    "moved": ((27.232, 111.460), {}),
 }
 MOVING = Unit("SY-P28-M1", 27.249, 111.515, speed_m_s=15.0, circle_m=400.0)
 
@@ -87,6 +88,18 @@ class Stack:
             )
         assert answer.status_code == 201, answer.text
         return str(answer.json()["alarm_id"])
+
+    async def update(self, alarm_id: str, **changes: object) -> None:
+        """The 110 centre's update of its alarm, POSTed to intake (issue 19)."""
+        import uuid
+
+        async with httpx.AsyncClient(base_url=self.platform.url("alarm")) as client:
+            answer = await client.post(
+                f"/v1/alarms/{alarm_id}/updates",
+                json={"update_id": f"E2E-{uuid.uuid4().hex[:12]}", **changes},
+                headers={"Authorization": "Bearer dev-sy110-token"},
+            )
+        assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture(scope="package")

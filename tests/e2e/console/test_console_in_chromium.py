@@ -1,8 +1,8 @@
 """The console in a real Chromium, the way a person uses it (issue 17's "Done means"): sign in,
 watch the units move, see a 110 alarm appear, reassign it and see the terminals told, find a
 viewer cannot act, put a unit off duty, two dispatchers racing for one unit, a broadcast to the
-people in its radius, a unit's track played back. Every test leaves a screenshot in
-`$KJ_STATE_DIR/console-e2e/`."""
+people in its radius, a unit's track played back; and an alarm its 110 centre moves moving on
+the map (issue 19). Every test leaves a screenshot in `$KJ_STATE_DIR/console-e2e/`."""
 
 import asyncio
 import math
@@ -110,6 +110,49 @@ async def test_an_alarm_posted_to_intake_is_on_the_map_and_in_the_queue_within_a
     await expect(page.locator(".incident .phone").first).to_have_text("138****1234")
     assert "13807391234" not in await page.content()
     await shot(page, "incident-appears")
+
+
+async def marker_off_by(page: Page, alarm_id: str, lat: float, lon: float) -> float:
+    """Pixels between the incident's marker on the map and where (lat, lon) is drawn."""
+    return float(
+        await page.evaluate(
+            """([id, lat, lon]) => {
+                const { map } = window.kjConsole;
+                const marker = document.querySelector(`.incident-marker[data-incident='${id}']`);
+                const box = marker.closest('.incident-icon').getBoundingClientRect();
+                const frame = map.getContainer().getBoundingClientRect();
+                const p = map.latLngToContainerPoint([lat, lon]);
+                return Math.hypot(box.left + box.width / 2 - frame.left - p.x,
+                                  box.top + box.height / 2 - frame.top - p.y);
+            }""",
+            [alarm_id, lat, lon],
+        )
+    )
+
+
+async def test_an_alarm_its_integration_moves_moves_on_the_map(
+    stack: Stack, open_console: Open
+) -> None:
+    page = await open_console("wang_fang")
+    lat, lon = corner("moved")
+    alarm_id = await stack.report(lat, lon)
+    await page.locator(f".incident-marker[data-incident='{alarm_id}']").wait_for(
+        state="attached", timeout=5_000
+    )
+    new_lat, new_lon = corner("moved", east_m=1500)
+    await page.evaluate(
+        "([lat, lon]) => { window.kjConsole.map.setView([lat, lon], 14, { animate: false }); }",
+        [new_lat, new_lon],
+    )
+    async with asyncio.timeout(5):  # drawn where it was reported
+        while (off := await marker_off_by(page, alarm_id, lat, lon)) > 3:
+            await asyncio.sleep(0.2)
+    await stack.update(alarm_id, location={"lat": new_lat, "lon": new_lon})
+    async with asyncio.timeout(10):  # ... then where its 110 centre moved it (1.5 km: ~120 px)
+        while (off := await marker_off_by(page, alarm_id, new_lat, new_lon)) > 3:
+            await asyncio.sleep(0.2)
+    assert off <= 3
+    await shot(page, "incident-moved")
 
 
 async def test_a_dispatcher_reassigns_and_the_terminals_hear_it_while_a_viewer_cannot(

@@ -1,7 +1,14 @@
 """A runaway 110 integration in a process of its own (so the test's own event loop, where the
 calm integration is timed, is not queued behind it): `python -m tests.integration.alarm.flood
-URL TOKEN SOURCE SECONDS CONNECTIONS` reports as fast as it is answered for SECONDS, then prints
-one JSON line: the count of each status, and the first 429's headers and body."""
+URL TOKEN SOURCE SECONDS CONNECTIONS PER_SECOND` sends PER_SECOND reports a second for SECONDS
+(spread over CONNECTIONS, each sending as soon as it is answered when it falls behind), then
+prints one JSON line: the count of each status, and the first 429's headers and body. A fixed
+offered rate, not "as fast as answered": refused at once, a closed loop would send more the
+better it is refused.
+
+It speaks HTTP/1.1 over plain keep-alive sockets rather than through an HTTP client library: a
+client library spends more CPU per request than the service's refusal does, so on a small
+machine the runaway would be held back by its own client, not by its rate limit."""
 
 import asyncio
 import json
@@ -10,8 +17,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 
 def body(source: str, n: int) -> dict[str, Any]:
@@ -27,28 +33,60 @@ def body(source: str, n: int) -> dict[str, Any]:
     }
 
 
-async def flood(url: str, token: str, source: str, seconds: float, connections: int) -> None:
+def request(host: str, token: str, payload: bytes) -> bytes:
+    return (
+        f"POST /v1/alarms HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+async def answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    headers = {}
+    for line in head[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    content = await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers, content
+
+
+async def flood(
+    url: str, token: str, source: str, seconds: float, connections: int, per_second: float
+) -> None:
     statuses: dict[int, int] = {}
     first_429: dict[str, Any] = {}
-    until = time.monotonic() + seconds
-    headers = {"Authorization": f"Bearer {token}"}
+    started = time.monotonic()
+    until = started + seconds
+    interval = connections / per_second  # each connection's share of the rate
+    place = urlsplit(url)
     counter = iter(range(10**9))
 
-    async def one(client: httpx.AsyncClient) -> None:
-        while time.monotonic() < until:
-            answer = await client.post(
-                "/v1/alarms", json=body(source, next(counter)), headers=headers
-            )
-            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
-            if answer.status_code == 429 and not first_429:
-                first_429.update(headers=dict(answer.headers), body=answer.json())
+    async def one(offset: float) -> None:
+        reader, writer = await asyncio.open_connection(place.hostname, place.port)
+        next_at = started + offset
+        try:
+            while (now := time.monotonic()) < until:
+                if next_at > now:
+                    await asyncio.sleep(next_at - now)
+                next_at += interval
+                payload = json.dumps(body(source, next(counter))).encode()
+                writer.write(request(place.netloc, token, payload))
+                status, headers, content = await answer(reader)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 429 and not first_429:
+                    first_429.update(headers=headers, body=json.loads(content))
+                if headers.get("connection", "").lower() == "close":
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(place.hostname, place.port)
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
-        await asyncio.gather(*(one(client) for _ in range(connections)))
+    await asyncio.gather(*(one(interval * i / connections) for i in range(connections)))
     print(json.dumps({"statuses": statuses, "first_429": first_429}))
 
 
 if __name__ == "__main__":
-    url, token, source, seconds, connections = sys.argv[1:6]
-    asyncio.run(flood(url, token, source, float(seconds), int(connections)))
+    url, token, source, seconds, connections, per_second = sys.argv[1:7]
+    asyncio.run(flood(url, token, source, float(seconds), int(connections), float(per_second)))

@@ -14,12 +14,14 @@ from aiokafka import AIOKafkaConsumer
 from kj_console.service_layer.console import Console
 from kj_runtime.host import Host
 from kj_runtime.settings import KafkaSettings
+from kj_schemas.alarms import Amendment
+from kj_schemas.base import GeoPoint
 from kj_schemas.codec import decode
 from kj_schemas.commands import CommandHandled, DispatchCommand
 from kj_schemas.enums import CommandKind, CommandOutcome, UnitStatus
 from kj_schemas.notify import BroadcastRequested
 
-from ..dispatch.helpers import Peers, alarm, east, now, unit_state
+from ..dispatch.helpers import Peers, alarm, amended, east, now, unit_state
 from .conftest import PASSWORD, Person
 
 pytestmark = pytest.mark.usefixtures("console")
@@ -191,6 +193,35 @@ async def test_an_accepted_alarm_is_on_the_screen_at_once_and_positions_come_bat
     ]
     gaps = [b - a for a, b in itertools.pairwise(diffs)]
     assert all(g > 0.15 for g in gaps), gaps
+
+
+async def test_an_alarm_moved_by_its_integration_moves_on_the_screen(
+    sign_in: Any, screen: Any, peers: Peers
+) -> None:
+    shown = await screen(await sign_in("wang_fang"))
+    await shown.wait_for(lambda m: m["t"] == "snapshot")
+    call = alarm(east(0, north=-900))
+    await peers.alarm(call)
+    await shown.wait_for(
+        lambda m: m["t"] == "incident" and m["incident"]["id"] == str(call.alarm_id)
+    )
+    lat, lon = east(1500, north=-900)
+    moved = amended(
+        call,
+        location=GeoPoint(lat=lat, lon=lon),
+        priority=1,
+        amendment=Amendment(update_id="U-17", at=now(), moved_m=1500.0, replan=True),
+    )
+    await peers.alarm(moved)
+    again = await shown.wait_for(
+        lambda m: (
+            m["t"] == "incident"
+            and m["incident"]["id"] == str(call.alarm_id)
+            and m["incident"]["lon"] == lon
+            and m
+        )
+    )
+    assert (again["incident"]["lat"], again["incident"]["priority"]) == (lat, 1)
 
 
 async def test_a_broadcast_goes_to_notify_with_the_person_who_sent_it(

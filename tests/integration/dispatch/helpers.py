@@ -46,6 +46,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def amended(original: AlarmAccepted, **changes: Any) -> AlarmAccepted:
+    """The alarm again, as the alarm service sends it after an update or a cancel."""
+    fields = original.model_dump()
+    fields |= {"message_id": uuid4(), **changes}
+    return AlarmAccepted.model_validate(fields)
+
+
 def unit_state(
     unit_id: str, at: tuple[float, float], status: UnitStatus = UnitStatus.available
 ) -> UnitState:

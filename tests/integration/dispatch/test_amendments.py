@@ -4,25 +4,16 @@ planned again and the unit gets the new place; a cancel withdraws every unit and
 small change only replaces the facts; a repeated amendment changes nothing twice."""
 
 import asyncio
-from typing import Any
-from uuid import uuid4
 
 import asyncpg
 
-from kj_schemas.alarms import AlarmAccepted, Amendment
+from kj_schemas.alarms import Amendment
 from kj_schemas.base import GeoPoint
 from kj_schemas.commands import AddBackup
 from kj_schemas.enums import CancelReason, UnitStatus
 
 from .conftest import Start
-from .helpers import Peers, Watcher, alarm, east, now, unit_state
-
-
-def amended(original: AlarmAccepted, **changes: Any) -> AlarmAccepted:
-    """The alarm again, as the alarm service sends it after an update or a cancel."""
-    fields = original.model_dump()
-    fields |= {"message_id": uuid4(), **changes}
-    return AlarmAccepted.model_validate(fields)
+from .helpers import Peers, Watcher, alarm, amended, east, now, unit_state
 
 
 async def test_a_scene_moved_across_town_is_planned_again_and_the_unit_gets_the_new_place(

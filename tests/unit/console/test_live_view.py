@@ -10,7 +10,7 @@ import orjson
 from kj_console.domain.live import Incident, LiveView
 from kj_console.domain.sessions import LoginGuard, expires_at, sign, verify
 from kj_console.service_layer.hub import Hub
-from kj_schemas.alarms import AlarmAccepted, AlarmMerged, AlarmStatusChanged
+from kj_schemas.alarms import AlarmAccepted, AlarmMerged, AlarmStatusChanged, Amendment
 from kj_schemas.base import GeoPoint
 from kj_schemas.commands import CommandHandled
 from kj_schemas.enums import AlarmStatus, CommandKind, CommandOutcome, UnitStatus
@@ -59,6 +59,36 @@ def test_many_moves_of_a_unit_between_two_ticks_are_one_row_with_the_last_positi
     assert view.take_positions() == []  # nothing moved since
     view.unit_state(state("M1", 111.0, NOW))  # older than what is held: ignored
     assert view.take_positions() == []
+
+
+def test_an_update_moves_the_incident_to_its_new_scene_and_keeps_what_happened_to_it() -> None:
+    view = LiveView()
+    alarm = accepted()
+    view.open_incident(Incident.of(alarm, phone="138****1234"))
+    view.status(
+        AlarmStatusChanged(
+            alarm_id=alarm.alarm_id,
+            source=alarm.source,
+            source_alarm_id=alarm.source_alarm_id,
+            status=AlarmStatus.assigned,
+            at=NOW,
+        )
+    )
+    moved = alarm.model_copy(
+        update={
+            "message_id": uuid4(),
+            "location": GeoPoint(lat=27.26, lon=111.49),
+            "priority": 1,
+            "amendment": Amendment(update_id="U-1", at=NOW, moved_m=2900.0, replan=True),
+        }
+    )
+    patch = view.amended(moved)
+    assert patch is not None
+    shown = patch["incident"]
+    assert (shown["lat"], shown["lon"], shown["priority"]) == (27.26, 111.49, 1)
+    assert (shown["status"], shown["phone"]) == ("assigned", "138****1234")
+    assert view.amended(moved) is None  # nothing new to show
+    assert view.amended(accepted()) is None  # not an incident of this view
 
 
 def test_an_incident_lives_from_accepted_to_closed_and_never_comes_back() -> None:

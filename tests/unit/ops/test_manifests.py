@@ -14,6 +14,7 @@ from deploy.gen.services import (
     CONSOLE_ALARM_TOKEN,
     CONSOLE_SESSION_SECRET,
     DEVICE_TOKENS,
+    HOTLINE_URL,
     INTEGRATION_TOKENS,
     OPERATOR_TOKENS,
     SERVICES,
@@ -195,6 +196,7 @@ def test_secrets_are_referenced_never_committed(overlay: str) -> None:
         TICKET_SECRET.secret,
         CONSOLE_SESSION_SECRET.secret,
         CONSOLE_ALARM_TOKEN.secret,
+        HOTLINE_URL.secret,  # and its signing key: one Secret (decision 0142)
     }
 
 

@@ -100,7 +100,8 @@ def test_every_credential_a_service_needs_is_provided(overlay: str) -> None:
 
 def test_the_checks_name_the_defects_they_guard_against() -> None:
     """The manifests as they were: a misspelt variable, a variable no program reads, and
-    notify without its integration hashes."""
+    notify without its integration hashes (nor, before decision 0142, the 12345 hotline's
+    signing key)."""
     env = {
         "KJ_NOTIFY_DEVICE_TOKENS": {"valueFrom": {"secretKeyRef": {"name": "x", "key": "t"}}},
         "KJ_LOG_LEVEL": {"value": "info"},
@@ -109,6 +110,7 @@ def test_the_checks_name_the_defects_they_guard_against() -> None:
     assert unknown_variables("kj-notify", env) == ["KJ_LOG_LEVEL", "KJ_NOTIFY_DEVICE_TOKENS"]
     assert missing_credentials("kj-notify", env, {"containers": [{}]}) == [
         "KJ_NOTIFY_DEVICE_TOKEN_SHA256",
+        "KJ_NOTIFY_HOTLINE_SIGNING_SECRET",
         "KJ_NOTIFY_INTEGRATION_TOKEN_SHA256",
     ]
 

@@ -65,6 +65,11 @@ RECONCILED_TOTAL = Counter(
     "kj_dispatch_reconciled_alarms_total",
     "Open alarms found in PostgreSQL that the book had missed",
 )
+CAUGHT_UP_TOTAL = Counter(
+    "kj_dispatch_amendments_caught_up_total",
+    "Alarm updates and cancels read by a process without the region's lease, applied by the "
+    "region's holder at take-over or reconcile",
+)
 RESTORED_TOTAL = Counter(
     "kj_dispatch_restored_total",
     "Jobs given back to a unit whose acceptance reached the gateway in time but dispatch after "

@@ -51,7 +51,9 @@ class NotifySettings(ServiceSettings):
     # signed with this secret like status callbacks and retried like them (None: not
     # configured; diverted calls then wait on alarms.diverted, unread, until it is)
     hotline_url: AnyHttpUrl | None = None
-    hotline_signing_secret: SecretStr | None = Field(default=None, min_length=16)
+    hotline_signing_secret: SecretStr | None = Field(
+        default=None, min_length=16, json_schema_extra=CREDENTIAL
+    )
 
     # broadcasts: the HTTP push gateway for taxi drivers and volunteers (None: not configured,
     # deliveries are recorded as failed with that cause)

@@ -221,6 +221,22 @@ class LiveView:
         self.incidents[incident.alarm_id] = incident
         return self._incident(incident)
 
+    def amended(self, alarm: AlarmAccepted) -> Patch | None:
+        """An open incident the integration updated (decision 0115: the alarm again, with its
+        amendment): its facts are the alarm's now (a moved scene, a new priority, tier or
+        description), what happened to it (status, callers, units) stays. None when unknown or
+        nothing shown changed."""
+        incident = self.incidents.get(alarm.alarm_id)
+        if incident is None:
+            return None
+        before = incident.as_json()
+        incident.category, incident.priority = str(alarm.category), alarm.priority
+        incident.tier, incident.target_s = str(alarm.tier), alarm.target_seconds
+        incident.lat, incident.lon = alarm.location.lat, alarm.location.lon
+        incident.address, incident.description = alarm.address, alarm.description
+        patch = self._incident(incident)
+        return None if patch["incident"] == before else patch
+
     def replace_incident(self, incident: Incident) -> Patch:
         """An incident as PostgreSQL holds it now (the reconcile)."""
         self.incidents[incident.alarm_id] = incident

@@ -90,8 +90,15 @@ class Feed:
         ours = [alarm for alarm in alarms if alarm.region == self.region]
         if not ours:
             return
-        phones = await history.caller_phones(self.pool, [a.alarm_id for a in ours], mask)
-        for alarm in ours:
+        known = [a for a in ours if a.amendment is not None and a.alarm_id in self.view.incidents]
+        for alarm in known:  # an update the integration sent: the same incident, new facts
+            self.hub.publish(self.view.amended(alarm))
+        seen = {a.message_id for a in known}
+        new = [a for a in ours if a.message_id not in seen]
+        if not new:
+            return
+        phones = await history.caller_phones(self.pool, [a.alarm_id for a in new], mask)
+        for alarm in new:
             phone = phones.get(alarm.alarm_id)
             self.hub.publish(self.view.open_incident(Incident.of(alarm, phone=phone)))
 

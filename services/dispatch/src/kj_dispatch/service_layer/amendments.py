@@ -16,10 +16,15 @@ process that holds its region applies it after the alarm itself (decision 0115).
 
 One transaction each, fenced by the region's lease, through the withdraw transaction that
 preemption, time-outs and dispatchers' commands use (service_layer/withdrawal.py); the book
-follows after the commit."""
+follows after the commit. A process that does not hold the region only stores the new facts
+and keeps the amendment pending: the holder applies it through `amend` too, when it takes the
+region over or at its next reconcile (`catch_up`, decision 0141)."""
 
-from collections.abc import Sequence
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
@@ -30,13 +35,15 @@ from kj_dispatch.adapters import repository as repo
 from kj_dispatch.domain.book import DispatchState
 from kj_dispatch.domain.workorder import OPEN, OpenOrder
 from kj_dispatch.service_layer import telemetry
-from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.service_layer.messages import send_work_order, work_order
 from kj_dispatch.service_layer.ownership import Fenced
 from kj_dispatch.service_layer.withdrawal import Tell, withdraw
 from kj_runtime.idempotency import first_time
 from kj_schemas.alarms import ALARM_CANCELLED, SCENE_CORRECTED, SCENE_MOVED, AlarmAccepted
 from kj_schemas.enums import WorkOrderStatus
+
+if TYPE_CHECKING:  # the dispatcher calls in here at take-over and reconcile
+    from kj_dispatch.service_layer.dispatcher import Dispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +62,21 @@ async def amend_alarms(dispatcher: Dispatcher, alarms: Sequence[AlarmAccepted]) 
         await amend(dispatcher, alarm)
 
 
+async def catch_up(dispatcher: Dispatcher, regions: Collection[str]) -> int:
+    """The amendments a process that did not hold these regions read and only stored (a
+    hand-over, a fenced replica), applied now that this one holds them, in the order they were
+    read, each exactly as a live one (decision 0141). Returns how many were pending."""
+    held = sorted(r for r in regions if r in dispatcher.leases)
+    if not held:
+        return 0
+    async with dispatcher.pool.acquire() as connection:
+        waiting = await store.pending(connection, held)
+    await amend_alarms(dispatcher, waiting)
+    if waiting:
+        telemetry.caught_up(len(waiting))
+    return len(waiting)
+
+
 async def amend(dispatcher: Dispatcher, alarm: AlarmAccepted) -> None:
     amendment = alarm.amendment
     assert amendment is not None, "only amended alarms come here"
@@ -66,14 +88,20 @@ async def amend(dispatcher: Dispatcher, alarm: AlarmAccepted) -> None:
         async with dispatcher.pool.acquire() as connection, connection.transaction():
             if ours:
                 await dispatcher.ownership.fence(connection)
-            if not await first_time(connection, repo.ALARMS_CONSUMER, alarm.message_id):
+            # seen before: done, or left pending by a process that did not hold the region
+            if not await first_time(connection, repo.ALARMS_CONSUMER, alarm.message_id) and not (
+                ours and await store.take_pending(connection, alarm.message_id)
+            ):
                 return
             row = await orders_store.lock_alarm(connection, alarm.alarm_id)
             if row is None or not await store.replace_facts(connection, alarm):
                 log.warning("amendment_for_unknown_alarm", alarm_id=str(alarm.alarm_id))
                 return
-            if not ours or DispatchState(row["state"]) is DispatchState.done:
-                return  # the facts are kept for the region's holder; a done alarm stays done
+            if not ours:  # the region's holder applies it, at take-over or its reconcile
+                await store.keep_pending(connection, alarm)
+                return
+            if DispatchState(row["state"]) is DispatchState.done:
+                return  # a done alarm stays done
             if amendment.cancelled is not None:
                 withdrawn = await _withdraw_all(
                     dispatcher, connection, alarm, now, ALARM_CANCELLED, OPEN
@@ -92,6 +120,8 @@ async def amend(dispatcher: Dispatcher, alarm: AlarmAccepted) -> None:
                 reissued = await _send_again(dispatcher, connection, alarm, withdrawn, now)
     except Fenced as fenced:
         dispatcher.ownership.fenced(fenced)
+        # not ours any more: kept for the region's new holder (once: the region is not held now)
+        await amend(dispatcher, alarm)
         return
     book = dispatcher.book
     if amendment.cancelled is not None:

@@ -23,6 +23,7 @@ from kj_dispatch.domain.policy import PolicyParams, decide
 from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import UNACCEPTED, OpenOrder
 from kj_dispatch.service_layer import telemetry
+from kj_dispatch.service_layer.amendments import catch_up
 from kj_dispatch.service_layer.assignment import (
     REFUSED,
     AlarmTaken,
@@ -105,13 +106,18 @@ class Dispatcher:
         return self.ownership.held
 
     async def hold_regions(self, regions: set[str]) -> None:
+        """Take the regions the group gave this process (and leave the others); then the
+        updates and cancels a process without their lease read meanwhile are applied."""
+        gained = regions - set(self.leases)
         if await self.ownership.hold(regions):
             self.wake.set()
+        await catch_up(self, gained)
 
     async def reconcile(self) -> int:
         missing, freed = await self.ownership.reconcile()
         if missing or freed:
             self.wake.set()
+        await catch_up(self, self.leases)  # left pending by a process read while we took over
         return missing
 
     # ---- inputs ---------------------------------------------------------------------------

@@ -41,6 +41,11 @@ def reconciled(alarms: int) -> None:
     log.warning("alarms_reconciled", alarms=alarms)
 
 
+def caught_up(amendments: int) -> None:
+    metrics.CAUGHT_UP_TOTAL.inc(amendments)
+    log.warning("amendments_caught_up", amendments=amendments)
+
+
 def queue_length(book: Book) -> None:
     metrics.QUEUED_ALARMS.set(len(book.queued))
 

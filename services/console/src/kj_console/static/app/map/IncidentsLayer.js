@@ -21,7 +21,7 @@ function icon(incident, late) {
 
 export function addIncidents(map, onSelect) {
   // markers kept by incident: each second only the clocks' text changes; a marker gets a new
-  // icon when its look (priority, late, waiting, at risk) changed
+  // icon when its look (priority, late, waiting, at risk) changed, and moves with its scene
   const markers = new Map(); // id -> {marker, clock, shown}
 
   function sync() {
@@ -49,6 +49,10 @@ export function addIncidents(map, onSelect) {
         kept.marker.setIcon(made.icon);
         kept.clock = made.clock;
         kept.shown = shown;
+      }
+      const place = kept.marker.getLatLng();
+      if (place.lat !== incident.lat || place.lng !== incident.lon) {
+        kept.marker.setLatLng([incident.lat, incident.lon]); // the integration moved the scene
       }
       const text = clockText(elapsed);
       if (kept.clock.textContent !== text) kept.clock.textContent = text;
