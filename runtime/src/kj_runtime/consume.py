@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from kj_runtime.deadletters import DeadLetters, RecordLike
 from kj_runtime.errors import may_heal
+from kj_runtime.kafka import Assignments
 from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
@@ -285,9 +286,11 @@ class Consumer:
         consumer: AIOKafkaConsumer,
         dead_letters: DeadLetters,
         kafka: KafkaSettings,
+        assignments: Assignments | None = None,
     ) -> None:
         self.sub = subscription
         self.consumer = consumer
+        self.assignments = assignments
         self.label = subscription.group or subscription.name
         self.delivery = Delivery(dead_letters, self.label)
         self.routes = {kafka.topic(route.topic): route for route in subscription.routes}
@@ -296,7 +299,8 @@ class Consumer:
         self._committed: dict[TopicPartition, int] = {}
         self._committing: asyncio.Task[None] | None = None
         self._last_commit = time.monotonic()
-        self._assigned: set[TopicPartition] | None = None
+        # the partitions last told to `on_assigned`, and which of the group's assignments
+        self._assigned: tuple[set[TopicPartition], int] | None = None
         self._ends: dict[TopicPartition, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -402,7 +406,10 @@ class Consumer:
         if self.sub.on_assigned is None:
             return
         held = set(self.consumer.assignment())
-        if held == self._assigned:
+        # a rejoin that gives back the same partitions is told too: they were someone else's
+        # meanwhile (a dispatch replica paused past its session retakes its region's lease)
+        assigned = (held, self.assignments.count if self.assignments is not None else 0)
+        if assigned == self._assigned:
             return
         try:
             await self.sub.on_assigned(
@@ -415,7 +422,7 @@ class Consumer:
             # owner brings in what it finds open once it is told (kj_dispatch's reconcile)
             log.warning("assignment_not_taken_will_retry", group=self.label, error=repr(error))
             return
-        self._assigned = held
+        self._assigned = assigned
 
     # ---- a view read from the beginning -------------------------------------------------
 

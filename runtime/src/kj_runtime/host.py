@@ -30,7 +30,7 @@ from kj_runtime.http_body_limit import BodyLimit
 from kj_runtime.http_errors import answer_problems
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.http_server import guarded_http_protocol
-from kj_runtime.kafka import make_consumer, make_producer, stop_consumer
+from kj_runtime.kafka import Assignments, make_consumer, make_producer, stop_consumer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 from kj_runtime.settings import ServiceSettings
@@ -128,10 +128,13 @@ class Host(Generic[C]):
             dead_letters = DeadLetters(service.producer, service=service.name, kafka=settings.kafka)
         for sub in service.subscriptions:
             topics = [route.topic for route in sub.routes]
-            consumer = make_consumer(settings.kafka, *topics, group_id=sub.group, **sub.options)
+            assignments = Assignments() if sub.group is not None else None
+            consumer = make_consumer(
+                settings.kafka, *topics, group_id=sub.group, assignments=assignments, **sub.options
+            )
             await consumer.start()
             service.resources.push_async_callback(stop_consumer, consumer)
-            runner = Consumer(sub, consumer, dead_letters, settings.kafka)
+            runner = Consumer(sub, consumer, dead_letters, settings.kafka, assignments)
             self._spawn(f"consume:{sub.name}", runner.run)
         for name, loop in service.loops.items():
             self._spawn(name, loop)

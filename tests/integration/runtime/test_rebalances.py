@@ -1,0 +1,64 @@
+"""The service host and its consume loop across rebalances, against the real broker: an owner
+is told of every assignment the group hands its consumer, the same partitions again included
+(a dispatch replica paused past its session rejoins and may get its region back, after another
+replica held it)."""
+
+import uuid
+from collections.abc import Sequence
+
+from kj_runtime.consume import Assignment
+from kj_runtime.host import hosted
+from kj_runtime.kafka import make_consumer, stop_consumer
+from kj_runtime.settings import KafkaSettings
+from kj_schemas.topics import ALARMS_ACCEPTED
+from kj_schemas.workorders import WorkOrderEvent
+
+from .consuming import service_with, until
+
+SESSION_MS = 20_000
+
+# a member of the group in a process of its own, killed without a word to the group
+DYING_MEMBER = """
+import asyncio, sys
+from kj_runtime.kafka import make_consumer
+from kj_runtime.settings import KafkaSettings
+
+async def main(bootstrap, topic, group, session_ms):
+    consumer = make_consumer(
+        KafkaSettings(bootstrap_servers=bootstrap), topic, group_id=group,
+        session_timeout_ms=int(session_ms), heartbeat_interval_ms=1000,
+    )
+    await consumer.start()
+    print("joined", flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_an_owner_is_told_again_when_a_rebalance_gives_back_the_same_partitions(
+    topics: KafkaSettings,
+) -> None:
+    told: list[Assignment] = []
+
+    async def on_assigned(assignment: Assignment) -> None:
+        told.append(assignment)
+
+    async def handle(events: Sequence[WorkOrderEvent]) -> None:
+        return None
+
+    group = topics.group(f"g-{uuid.uuid4().hex[:6]}")
+    service = service_with(
+        topics, handle, group, on_assigned=on_assigned, options={"heartbeat_interval_ms": 500}
+    )
+    async with hosted(service, http=False):
+        await until(lambda: len(told) == 1)
+        # another member joins the group for another topic: a rebalance, after which this
+        # consumer holds exactly what it held before
+        other = make_consumer(topics, ALARMS_ACCEPTED.name, group_id=group)
+        await other.start()
+        try:
+            await until(lambda: len(told) == 2)
+        finally:
+            await stop_consumer(other)
+    assert told[1] == told[0] and told[0]
