@@ -302,8 +302,12 @@ class Consumer:
         # the partitions last told to `on_assigned`, and which of the group's assignments
         self._assigned: tuple[set[TopicPartition], int] | None = None
         self._ends: dict[TopicPartition, int] = {}
+        self.started = asyncio.Event()  # the group has given it partitions
 
     async def run(self, stop: asyncio.Event) -> None:
+        if not await self._start(stop):
+            return
+        self.started.set()
         if self.sub.group is None:
             await self._from_beginning(stop)
         backoff = 0.1
@@ -334,6 +338,23 @@ class Consumer:
                 await self._commit_by_policy(bool(fetched))
         finally:
             await self._final_commit()
+
+    async def _start(self, stop: asyncio.Event) -> bool:
+        """Connect and join the group: aiokafka's start returns once the group has assigned
+        partitions, which waits out the session of a member that died without leaving (the
+        process this one replaces). False when stopped first."""
+        starting = asyncio.ensure_future(self.consumer.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            return False
+        starting.result()
+        return True
 
     # ---- one batch ----------------------------------------------------------------------
 
