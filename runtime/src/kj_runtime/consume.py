@@ -131,6 +131,16 @@ class CommitEvery:
 CommitPolicy = CommitAfterEachBatch | CommitEvery
 
 
+class ReadUpTo:
+    """How far, in time, a subscription has read its partitions: every record the broker held
+    at `until` (epoch seconds) has been handed to the handlers. None until that is known. A timer
+    that judges by what should have arrived by a deadline (dispatch's acceptance timer) waits for
+    this to pass the deadline, instead of judging while the broker cannot be read."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A consumer: its group, its routes in the order a batch is handed to them (e.g. work
@@ -149,6 +159,7 @@ class Subscription:
     timeout_ms: int = 100
     options: Mapping[str, Any] = field(default_factory=dict)  # for kj_runtime.kafka.make_consumer
     caught_up: asyncio.Event | None = None
+    read_up_to: ReadUpTo | None = None  # kept up to date after each fetch
     # told the partitions held whenever they change (a rebalance), before the next fetch
     on_assigned: Callable[[Assignment], Awaitable[None]] | None = None
     from_end: bool = False  # group=None only: what is new from now on
@@ -336,8 +347,26 @@ class Consumer:
                     backoff = 0.1
                     self._account(batch)
                 await self._commit_by_policy(bool(fetched))
+                await self._note_read_up_to()
         finally:
             await self._final_commit()
+
+    async def _note_read_up_to(self) -> None:
+        """Moves `read_up_to` to the oldest of the assigned partitions' last fetch answers, once
+        every one of them is handled up to the end that answer gave; while one is behind, or
+        no answer comes (the broker is away), it stays where it was."""
+        mark = self.sub.read_up_to
+        if mark is None:
+            return
+        oldest: float | None = None
+        for partition in self.consumer.assignment():
+            end = self.consumer.last_stable_offset(partition)
+            polled = self.consumer.last_poll_timestamp(partition)
+            if end is None or polled is None or await self.consumer.position(partition) < end:
+                return
+            oldest = polled / 1000 if oldest is None else min(oldest, polled / 1000)
+        if oldest is not None and (mark.until is None or oldest > mark.until):
+            mark.until = oldest
 
     async def _start(self, stop: asyncio.Event) -> bool:
         """Connect and join the group: aiokafka's start returns once the group has assigned
