@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from kj_runtime.deadletters import DeadLetters, RecordLike
 from kj_runtime.errors import may_heal
+from kj_runtime.kafka import Assignments
 from kj_runtime.lifecycle import sleep_or_stop
 from kj_runtime.settings import KafkaSettings
 from kj_schemas import codec
@@ -130,6 +131,16 @@ class CommitEvery:
 CommitPolicy = CommitAfterEachBatch | CommitEvery
 
 
+class ReadUpTo:
+    """How far, in time, a subscription has read its partitions: every record the broker held
+    at `until` (epoch seconds) has been handed to the handlers. None until that is known. A timer
+    that judges by what should have arrived by a deadline (dispatch's acceptance timer) waits for
+    this to pass the deadline, instead of judging while the broker cannot be read."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A consumer: its group, its routes in the order a batch is handed to them (e.g. work
@@ -148,6 +159,7 @@ class Subscription:
     timeout_ms: int = 100
     options: Mapping[str, Any] = field(default_factory=dict)  # for kj_runtime.kafka.make_consumer
     caught_up: asyncio.Event | None = None
+    read_up_to: ReadUpTo | None = None  # kept up to date after each fetch
     # told the partitions held whenever they change (a rebalance), before the next fetch
     on_assigned: Callable[[Assignment], Awaitable[None]] | None = None
     from_end: bool = False  # group=None only: what is new from now on
@@ -285,9 +297,11 @@ class Consumer:
         consumer: AIOKafkaConsumer,
         dead_letters: DeadLetters,
         kafka: KafkaSettings,
+        assignments: Assignments | None = None,
     ) -> None:
         self.sub = subscription
         self.consumer = consumer
+        self.assignments = assignments
         self.label = subscription.group or subscription.name
         self.delivery = Delivery(dead_letters, self.label)
         self.routes = {kafka.topic(route.topic): route for route in subscription.routes}
@@ -296,10 +310,15 @@ class Consumer:
         self._committed: dict[TopicPartition, int] = {}
         self._committing: asyncio.Task[None] | None = None
         self._last_commit = time.monotonic()
-        self._assigned: set[TopicPartition] | None = None
+        # the partitions last told to `on_assigned`, and which of the group's assignments
+        self._assigned: tuple[set[TopicPartition], int] | None = None
         self._ends: dict[TopicPartition, int] = {}
+        self.started = asyncio.Event()  # the group has given it partitions
 
     async def run(self, stop: asyncio.Event) -> None:
+        if not await self._start(stop):
+            return
+        self.started.set()
         if self.sub.group is None:
             await self._from_beginning(stop)
         backoff = 0.1
@@ -328,8 +347,43 @@ class Consumer:
                     backoff = 0.1
                     self._account(batch)
                 await self._commit_by_policy(bool(fetched))
+                await self._note_read_up_to()
         finally:
             await self._final_commit()
+
+    async def _note_read_up_to(self) -> None:
+        """Moves `read_up_to` to the oldest of the assigned partitions' last fetch answers, once
+        every one of them is handled up to the end that answer gave; while one is behind, or
+        no answer comes (the broker is away), it stays where it was."""
+        mark = self.sub.read_up_to
+        if mark is None:
+            return
+        oldest: float | None = None
+        for partition in self.consumer.assignment():
+            end = self.consumer.last_stable_offset(partition)
+            polled = self.consumer.last_poll_timestamp(partition)
+            if end is None or polled is None or await self.consumer.position(partition) < end:
+                return
+            oldest = polled / 1000 if oldest is None else min(oldest, polled / 1000)
+        if oldest is not None and (mark.until is None or oldest > mark.until):
+            mark.until = oldest
+
+    async def _start(self, stop: asyncio.Event) -> bool:
+        """Connect and join the group: aiokafka's start returns once the group has assigned
+        partitions, which waits out the session of a member that died without leaving (the
+        process this one replaces). False when stopped first."""
+        starting = asyncio.ensure_future(self.consumer.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            return False
+        starting.result()
+        return True
 
     # ---- one batch ----------------------------------------------------------------------
 
@@ -402,7 +456,10 @@ class Consumer:
         if self.sub.on_assigned is None:
             return
         held = set(self.consumer.assignment())
-        if held == self._assigned:
+        # a rejoin that gives back the same partitions is told too: they were someone else's
+        # meanwhile (a dispatch replica paused past its session retakes its region's lease)
+        assigned = (held, self.assignments.count if self.assignments is not None else 0)
+        if assigned == self._assigned:
             return
         try:
             await self.sub.on_assigned(
@@ -415,7 +472,7 @@ class Consumer:
             # owner brings in what it finds open once it is told (kj_dispatch's reconcile)
             log.warning("assignment_not_taken_will_retry", group=self.label, error=repr(error))
             return
-        self._assigned = held
+        self._assigned = assigned
 
     # ---- a view read from the beginning -------------------------------------------------
 

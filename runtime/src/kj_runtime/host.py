@@ -2,7 +2,8 @@
 diagram: subscriptions, background loops, HTTP app, readiness checks, resources), and the host
 runs it the same way everywhere:
 
-    start:  restore steps → consumers and loops → HTTP server → ready
+    start:  restore steps → consumers join their groups → loops → HTTP server → ready
+            (`serve`, a service's process: the HTTP server and loops do not wait for the joins)
     stop:   (SIGTERM/SIGINT or `stop` set) → before-stop hooks → loops and consumers finish
             their batch and commit → HTTP server closes → resources close, in reverse order
 
@@ -30,7 +31,7 @@ from kj_runtime.http_body_limit import BodyLimit
 from kj_runtime.http_errors import answer_problems
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
 from kj_runtime.http_server import guarded_http_protocol
-from kj_runtime.kafka import make_consumer, make_producer, stop_consumer
+from kj_runtime.kafka import Assignments, make_consumer, make_producer, stop_consumer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
 from kj_runtime.settings import ServiceSettings
@@ -107,7 +108,13 @@ class Host(Generic[C]):
     def core(self) -> C:
         return self.service.core
 
-    async def start(self, *, http: bool = True) -> None:
+    async def start(self, *, http: bool = True, before_joining: bool = False) -> None:
+        """Starts the service. With `before_joining`, the loops and the HTTP server start (and
+        the service is ready) while the consumers still join their groups: a process restarted
+        after a crash waits until the dead process's session ends for its partitions (up to
+        the session timeout), and taking alarms over HTTP, answering terminals or planning
+        needs none of them. Without it (tests, tools) start returns once every consumer has
+        its partitions."""
         service, settings = self.service, self.service.settings
         app = service.app or FastAPI(title=f"kj-{service.name}")
         service.app = app
@@ -126,13 +133,19 @@ class Host(Generic[C]):
                 service.resources.push_async_callback(producer.stop)
                 service.producer = producer
             dead_letters = DeadLetters(service.producer, service=service.name, kafka=settings.kafka)
+        runners: dict[str, Consumer] = {}
         for sub in service.subscriptions:
             topics = [route.topic for route in sub.routes]
-            consumer = make_consumer(settings.kafka, *topics, group_id=sub.group, **sub.options)
-            await consumer.start()
+            assignments = Assignments() if sub.group is not None else None
+            consumer = make_consumer(
+                settings.kafka, *topics, group_id=sub.group, assignments=assignments, **sub.options
+            )
             service.resources.push_async_callback(stop_consumer, consumer)
-            runner = Consumer(sub, consumer, dead_letters, settings.kafka)
+            runner = Consumer(sub, consumer, dead_letters, settings.kafka, assignments)
+            runners[f"consume:{sub.name}"] = runner
             self._spawn(f"consume:{sub.name}", runner.run)
+        if not before_joining:
+            await self._joined(runners)
         for name, loop in service.loops.items():
             self._spawn(name, loop)
         if http:
@@ -143,6 +156,17 @@ class Host(Generic[C]):
         self._watch = asyncio.create_task(self._watch_tasks(), name="watch")
         self.ready.set()
         log.info("service_started", service=service.name, tasks=sorted(self._tasks))
+
+    async def _joined(self, runners: dict[str, Consumer]) -> None:
+        """Until every consumer has its partitions; one that fails to start fails the start."""
+        for name, runner in runners.items():
+            task = self._tasks[name]
+            started = asyncio.ensure_future(runner.started.wait())
+            await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+            if not started.done():
+                started.cancel()
+                task.result()  # its start-up error
+                raise RuntimeError(f"{name} ended before it joined its group")
 
     def _serve(
         self, app: FastAPI, host: str, port: int, options: dict[str, Any], name: str
@@ -210,12 +234,17 @@ class Host(Generic[C]):
 
 @contextlib.asynccontextmanager
 async def hosted(
-    service: Service[C], stop: asyncio.Event | None = None, *, http: bool = True
+    service: Service[C],
+    stop: asyncio.Event | None = None,
+    *,
+    http: bool = True,
+    before_joining: bool = False,
 ) -> AsyncIterator[Host[C]]:
-    """Runs `service` for the block: tests and tools use it as the CLI does."""
+    """Runs `service` for the block: tests and tools use it as the CLI does (by default the
+    block begins once every consumer has its partitions)."""
     host = Host(service, stop or asyncio.Event())
     try:
-        await host.start(http=http)
+        await host.start(http=http, before_joining=before_joining)
         yield host
     finally:
         await host.close()
@@ -223,7 +252,7 @@ async def hosted(
 
 async def serve(service: Service[C], stop: asyncio.Event) -> int:
     """Until `stop`; returns the process's exit code (1 when a loop died)."""
-    async with hosted(service, stop) as host:
+    async with hosted(service, stop, before_joining=True) as host:
         await stop.wait()
     return 1 if host.failed else 0
 

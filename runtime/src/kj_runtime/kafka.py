@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
@@ -27,8 +27,28 @@ def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer
     return AIOKafkaProducer(**options)
 
 
+class Assignments(ConsumerRebalanceListener):
+    """Counts the assignments a consumer group hands one consumer. A member expelled from its
+    group (paused past its session) rejoins and may get the very partitions it had: another
+    process held them meanwhile, so that is a new assignment all the same, which the set of
+    partitions alone does not show."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.count += 1
+
+
 def make_consumer(
-    settings: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any
+    settings: KafkaSettings,
+    *topics: str,
+    group_id: str | None,
+    assignments: Assignments | None = None,
+    **overrides: Any,
 ) -> AIOKafkaConsumer:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap,
@@ -42,7 +62,12 @@ def make_consumer(
         "fetch_max_wait_ms": 50,
     }
     options.update(overrides)
-    return AIOKafkaConsumer(*(settings.topic(topic) for topic in topics), **options)
+    names = [settings.topic(topic) for topic in topics]
+    if assignments is None:
+        return AIOKafkaConsumer(*names, **options)
+    consumer = AIOKafkaConsumer(**options)
+    consumer.subscribe(names, listener=assignments)
+    return consumer
 
 
 async def stop_consumer(consumer: AIOKafkaConsumer) -> None:

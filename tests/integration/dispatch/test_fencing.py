@@ -60,6 +60,23 @@ async def test_a_dispatcher_whose_lease_moved_on_assigns_nothing_and_stands_down
     assert await open_orders(pool, [call.alarm_id]) == 1
 
 
+async def test_a_dispatcher_given_its_region_back_after_a_takeover_decides_for_it_again(
+    pool: asyncpg.Pool, topics: KafkaSettings
+) -> None:
+    # paused past its session: the group moved the region to `second`, then, once `first`
+    # rejoined, gave it back to `first` (the same partitions as before the pause)
+    first, second = dispatcher(pool, topics, "a"), dispatcher(pool, topics, "b")
+    await first.hold_regions({REGION})
+    await second.hold_regions({REGION})
+    await second.hold_regions(set())
+    await first.hold_regions({REGION})
+    call = alarm(east(50))
+    await first.receive_alarms([call])
+    await first.plan_once()
+    assert await open_orders(pool, [call.alarm_id]) == 1
+    assert REGION in first.leases
+
+
 async def test_the_acceptance_timer_of_a_fenced_dispatcher_withdraws_nothing(
     pool: asyncpg.Pool, topics: KafkaSettings
 ) -> None:

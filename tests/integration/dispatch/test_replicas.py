@@ -177,5 +177,7 @@ async def test_a_replica_paused_past_its_session_stands_down_and_assigns_nothing
                 await asyncio.sleep(0.2)
         scraped = await get(active, "/metrics")
     assert metric_sum(scraped, "kj_dispatch_assignments_total") == assigned_before
-    assert metric_sum(scraped, REGION_HELD) == 0
+    # whichever replica the group gives the region to once the paused one is back holds it:
+    # never none (a replica given back its region after a takeover used to hold nothing)
+    await holder(ports)
     await assert_invariants(db, ids)

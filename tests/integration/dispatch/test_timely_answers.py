@@ -13,6 +13,7 @@ from kj_dispatch.bootstrap import build_dispatcher
 from kj_dispatch.service_layer.dispatcher import Dispatcher
 from kj_dispatch.service_layer.workorder_events import handle_events
 from kj_dispatch.settings import DispatchSettings
+from kj_runtime.consume import ReadUpTo
 from kj_runtime.db import create_pool
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import EventSource, UnitKind, WorkOrderEventKind
@@ -101,3 +102,30 @@ async def test_an_acceptance_received_after_the_deadline_does_not_bring_the_job_
     await handle_events(dispatcher, [late])
     rows = await orders_of(dispatcher.pool, call.alarm_id)
     assert [r["reason"] for r in rows if r["reason"] == "restored_timely_accept"] == []
+
+
+async def test_no_order_is_withdrawn_for_its_deadline_before_the_answers_are_read_past_it(
+    dispatcher: Dispatcher,
+) -> None:
+    """While workorders.events cannot be read (a broker outage), an acceptance the gateway took
+    in time may be waiting there: the timer withdraws nothing until the answers are read past
+    the deadline (the chaos run: 10 orders withdrawn, then restored, after a 31 s outage)."""
+    dispatcher.answers_read = ReadUpTo()
+    call = alarm(east(50))
+    await dispatcher.receive_alarms([call])
+    await dispatcher.plan_once()
+    (first,) = await orders_of(dispatcher.pool, call.alarm_id)
+    deadline = first["accept_by"]
+    real_clock = dispatcher.clock
+    dispatcher.clock = lambda: real_clock() + timedelta(seconds=60)
+    assert await dispatcher.expire_unaccepted() == 0  # nothing read yet
+    dispatcher.answers_read.until = (deadline - timedelta(seconds=5)).timestamp()
+    assert await dispatcher.expire_unaccepted() == 0  # read up to before the deadline
+    dispatcher.answers_read.until = (deadline + timedelta(seconds=1)).timestamp()
+    assert await dispatcher.expire_unaccepted() == 0  # an answer may still be on its way
+    (still,) = await orders_of(dispatcher.pool, call.alarm_id)
+    assert still["status"] == "assigned"
+    dispatcher.answers_read.until = (deadline + timedelta(seconds=3)).timestamp()
+    assert await dispatcher.expire_unaccepted() == 1
+    (withdrawn,) = await orders_of(dispatcher.pool, call.alarm_id)
+    assert (withdrawn["status"], withdrawn["withdraw_reason"]) == ("withdrawn", "accept_timeout")

@@ -34,7 +34,7 @@ from kj_dispatch.service_layer.dispatcher import Dispatcher, Timings
 from kj_dispatch.service_layer.positioning import CITY_TIME, Positioning
 from kj_dispatch.service_layer.workorder_events import handle_events
 from kj_dispatch.settings import DispatchSettings
-from kj_runtime.consume import Assignment, Route, Subscription
+from kj_runtime.consume import Assignment, ReadUpTo, Route, Subscription
 from kj_runtime.db import create_pool
 from kj_runtime.host import Service
 from kj_runtime.kafka import key_partitions, make_producer
@@ -123,6 +123,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
         server_settings={"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)},
     )
     dispatcher = build_dispatcher(settings, pool, city)
+    dispatcher.answers_read = ReadUpTo()  # the acceptance timer waits for the answers read
     regions = [city.region]
     metrics.start_at_zero(platforms=[p.id for p in city.platforms], regions=regions)
     owners: dict[int, set[str]] = {}  # partition of alarms.accepted -> the regions keyed to it
@@ -200,6 +201,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                     ),
                 ),
                 timeout_ms=50,
+                read_up_to=dispatcher.answers_read,
             ),
             # dispatchers' commands: every replica reads them all, the region's holder answers
             Subscription(

@@ -34,6 +34,7 @@ from kj_dispatch.service_layer.assignment import (
 from kj_dispatch.service_layer.coverage_report import CoverageReport
 from kj_dispatch.service_layer.ownership import Fenced, Ownership
 from kj_dispatch.service_layer.withdrawal import Tell, withdraw
+from kj_runtime.consume import ReadUpTo
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.base import utcnow
@@ -45,6 +46,9 @@ from kj_schemas.tracking import UnitState
 class Timings:
     accept_timeout_s: int = 30
     unresponsive_hold_s: float = 300.0
+    # how long an answer the gateway took may take to be readable on workorders.events (the
+    # notify outbox relay): a deadline is judged only once the answers are read this far past it
+    answers_grace_s: float = 2.0
 
 
 class Dispatcher:
@@ -92,6 +96,9 @@ class Dispatcher:
         # when the first alarm still waiting for the planner reached us (monotonic seconds):
         # the batch window runs from there, so recording the alarm is not paid on top of it
         self.batch_opened_at: float | None = None
+        # how far workorders.events is read (the host keeps it; None: not read by a consumer,
+        # as in tests that hand the events over themselves)
+        self.answers_read: ReadUpTo | None = None
 
     @property
     def waiting(self) -> Set[UUID]:
@@ -321,9 +328,17 @@ class Dispatcher:
     # ---- timers ---------------------------------------------------------------------------
 
     async def expire_unaccepted(self) -> int:
-        """Withdraw work orders not accepted in time; mark their units unresponsive."""
+        """Withdraw work orders not accepted in time; mark their units unresponsive. A deadline
+        is judged only once the officers' answers are read past it: while the broker cannot be
+        read, an acceptance the gateway took in time may be waiting there (issue 14)."""
         now = self.clock()
-        expired = self.book.unaccepted(now)
+        judged = now
+        if self.answers_read is not None:
+            if self.answers_read.until is None:
+                return 0
+            read = datetime.fromtimestamp(self.answers_read.until, now.tzinfo)
+            judged = min(now, read - timedelta(seconds=self.timings.answers_grace_s))
+        expired = self.book.unaccepted(judged)
         for order in expired:
             alarm = self.book.alarm(order.alarm_id)
             tell = Tell(

@@ -30,9 +30,15 @@ class Ownership:
         """The consumer group gave this process the alarms of `regions` (and took the others):
         stand down from the regions it lost, take the lease of the ones it gained and bring
         their open alarms and work orders, as PostgreSQL holds them, into the book. True when
-        calls wait to be planned."""
+        calls wait to be planned. Told again the regions it holds (it rejoined the group after
+        a pause past its session and got them back), it retakes those whose lease another
+        process took meanwhile: the group gave them back, and nobody else decides for them."""
         for region in sorted(set(self.held) - regions):
             self.stand_down(region, why="revoked")
+        if self.held:
+            async with self.pool.acquire() as connection:
+                for region in await repo.leases_lost(connection, self.held):
+                    self.stand_down(region, why="fenced")
         gained = sorted(regions - set(self.held))
         if not gained:
             return False
