@@ -89,6 +89,23 @@ FIGURES = [
     ),
     Figure("notify.delivery_p99_ms", "the same, 99th percentile", "< 50 ms", at_most=50),
     Figure(
+        "e2e.call_to_screen_p50_ms",
+        "POST /v1/alarms → the work order's frame read on the terminal, median of 3 rounds' "
+        "medians; 20,000 units pinging at 1 Hz and 1,000 terminals connected, 3 calls/s",
+    ),
+    Figure(
+        "e2e.call_to_screen_p99_ms",
+        "the same, 99th percentile (median of the rounds'); stages in `e2e.stage_*`",
+        "< 100 ms",
+        at_most=100,
+    ),
+    Figure(
+        "e2e.on_screen_share",
+        "calls accepted as new incidents whose work order reached a screen",
+        "all",
+        at_least=1.0,
+    ),
+    Figure(
         "devices.reports_per_s",
         "808 location reports a second into the broker (its own count), 10,000 terminals at 1/s "
         "on loopback, median of 3 runs",
