@@ -251,11 +251,11 @@ class CallLoad:
             for body in self.stream.due(offset + tick):
                 entry = Posted(time.time())
                 these.append(entry)
+                self.posted.append(entry)
                 task = asyncio.create_task(self._post(body, entry))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self.posted += these
         return these
 
     async def _post(self, body: dict[str, Any], entry: Posted) -> None:
@@ -335,6 +335,7 @@ class E2EStack:
         self.calls: CallLoad | None = None
         self.pg: asyncpg.Connection | None = None
         self.city: City | None = None
+        self.offset = 0.0  # the call stream's clock, past the warm-up
 
     def url(self, name: str) -> str:
         return self.services.services[name].url
@@ -428,17 +429,15 @@ class E2EStack:
                 offset += 2.0
                 await asyncio.sleep(1.0)
                 if any(p.alarm_id in self.terminals.screens for p in posted):
-                    self._offset = offset
+                    self.offset = offset
                     return
-
-    _offset = 0.0
 
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
         """Offer calls for `seconds`, wait up to `settle_s` for their screens; every call
         accepted (not merged or diverted) with its stages, or its reason for having none."""
         assert self.calls is not None and self.terminals is not None
-        posted = await self.calls.offer(seconds, offset=self._offset)
-        self._offset += seconds
+        posted = await self.calls.offer(seconds, offset=self.offset)
+        self.offset += seconds
         accepted = [p for p in posted if p.outcome == "accepted" and p.alarm_id]
         give_up = time.monotonic() + settle_s
         while time.monotonic() < give_up:

@@ -139,6 +139,28 @@ FIGURES = [
         "< 1,000 ms",
         at_most=1000,
     ),
+    # `make soak` (bench/soak.py): the same stack and load as e2e.* for DURATION seconds
+    Figure(
+        "soak.lag_end_s",
+        "the largest consumer lag of any group at the soak's last sample (s)",
+        "< 5 s",
+        at_most=5,
+    ),
+    Figure("soak.lag_max_s", "the largest consumer lag of any group at any sample (s)"),
+    Figure("soak.e2e_p99_ms", "call to screen, 99th percentile over every call of the soak"),
+    Figure(
+        "soak.db_growth_mb_per_h",
+        "the database's growth (MB/h), fitted; per table in the soak's report.json",
+    ),
+    *(
+        Figure(
+            f"soak.rss_growth_mb_per_h.{service}",
+            f"{service}'s resident memory growth (MB/h), fitted after the first minute",
+            "< 20 MB/h",
+            at_most=20,
+        )
+        for service in ("alarm", "patrol-tracking", "dispatch", "notify")
+    ),
     Figure(
         "study.late_arrivals_reduction_vs_closest_2x",
         "fewer late arrivals at 2x load than today (closest idle, random waiting): the system "
