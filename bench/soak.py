@@ -3,9 +3,9 @@
 of 40 callers every 10 minutes and one in the middle of a shorter run) for the duration, and
 every 30 s a sample of what must not grow:
 
-- consumer lag per group of the run (records, and seconds: the records behind over the rate
-  the partition was written at in the last interval; a partition nobody writes to but with
-  records behind counts the whole interval);
+- consumer lag per group of the run (records, and seconds: the age of the oldest record the
+  group has not committed past; a group that commits lazily, as notify's work orders do
+  (decision 0041), shows its commit's delay too);
 - the call-to-screen p99 of the calls posted in the window before last (given 30 s to arrive;
   one that did not counts as missing);
 - resident memory and open file descriptors per service (each process with the processes it
@@ -100,52 +100,65 @@ def broker_disk_mb(prefix: str) -> float:
     data = state_dir() / "kafka" / "data"
     total = 0
     for folder in data.glob(f"{prefix}*"):
-        total += sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        # blocks on disk: the broker preallocates its index files sparse, 10 MB each
+        total += sum(f.stat().st_blocks * 512 for f in folder.iterdir() if f.is_file())
     return round(total / 2**20, 2)
 
 
 class LagReader:
-    """Committed offsets of the run's groups against the partitions' ends."""
+    """Committed offsets of the run's groups against the partitions' ends; in seconds, the age
+    of the oldest record a group has not committed past (read at its committed offset)."""
 
     def __init__(self, stack: E2EStack) -> None:
         self.stack = stack
         self.admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
-        self.ends = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap)
-        self._last: tuple[float, dict[TopicPartition, int]] | None = None
+        self.reader = AIOKafkaConsumer(
+            bootstrap_servers=stack.kafka.bootstrap, enable_auto_commit=False, max_poll_records=1
+        )
 
     async def start(self) -> None:
         await self.admin.start()
-        await self.ends.start()
+        await self.reader.start()
 
     async def close(self) -> None:
         await self.admin.close()
-        await self.ends.stop()
+        await self.reader.stop()
+
+    async def _oldest(self, positions: dict[TopicPartition, int]) -> dict[TopicPartition, float]:
+        """The timestamp (s) of the record at each position."""
+        self.reader.assign(list(positions))
+        for tp, offset in positions.items():
+            self.reader.seek(tp, offset)
+        found: dict[TopicPartition, float] = {}
+        give_up = time.monotonic() + 5
+        while len(found) < len(positions) and time.monotonic() < give_up:
+            for tp, records in (await self.reader.getmany(timeout_ms=500)).items():
+                if records and tp not in found:
+                    found[tp] = records[0].timestamp / 1000
+                    self.reader.pause(tp)
+        self.reader.resume(*self.reader.assignment())
+        return found
 
     async def read(self) -> dict[str, dict[str, float]]:
-        groups = [
-            g[0] for g in await self.admin.list_consumer_groups() if self.stack.run_id in g[0]
-        ]
+        run = self.stack.run_id
+        groups = [g[0] for g in await self.admin.list_consumer_groups() if run in g[0]]
         committed = {g: await self.admin.list_consumer_group_offsets(g) for g in groups}
         partitions = {tp for offsets in committed.values() for tp in offsets}
-        now = time.monotonic()
-        ends = await self.ends.end_offsets(list(partitions)) if partitions else {}
-        last_at, last_ends = self._last or (now, ends)
-        interval = max(now - last_at, 1e-3)
-        self._last = (now, dict(ends))
+        ends = await self.reader.end_offsets(list(partitions)) if partitions else {}
+        now = time.time()
         out: dict[str, dict[str, float]] = {}
         for group, offsets in committed.items():
-            records, seconds = 0, 0.0
-            for tp, meta in offsets.items():
-                behind = max(ends.get(tp, 0) - max(meta.offset, 0), 0)
-                records += behind
-                if behind:
-                    rate = (ends.get(tp, 0) - last_ends.get(tp, ends.get(tp, 0))) / interval
-                    seconds = max(seconds, behind / rate if rate > 0 else interval)
-            out[
-                group.replace(f"e2e-{self.stack.run_id}-", "").replace(
-                    self.stack.kafka.topic_prefix, ""
-                )
-            ] = {"records": records, "seconds": round(seconds, 2)}
+            behind = {
+                tp: meta.offset
+                for tp, meta in offsets.items()
+                if meta.offset >= 0 and ends.get(tp, 0) > meta.offset
+            }
+            oldest = await self._oldest(behind) if behind else {}
+            name = group.replace(f"e2e-{run}-", "").replace(self.stack.kafka.topic_prefix, "")
+            out[name] = {
+                "records": sum(ends[tp] - offset for tp, offset in behind.items()),
+                "seconds": round(max((now - at for at in oldest.values()), default=0.0), 2),
+            }
         return out
 
 
@@ -177,7 +190,6 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         assert stack.calls is not None
         lag = LagReader(stack)
         await lag.start()
-        await lag.read()  # the partitions' ends at the start: the first interval's rates
         pids = {name: p.pid for name, p in stack.services.processes.items()}
         began = time.time()
         offering = asyncio.create_task(stack.calls.offer(args.duration, offset=stack.offset))

@@ -126,7 +126,8 @@ def plot(samples: list[dict[str, Any]], out: Path) -> None:
     lines(
         panels[4],
         "PostgreSQL: the largest tables and the database",
-        {t: [s["db_mb"].get(t, 0.0) for s in samples] for t in [*biggest, "_database"]},
+        # (matplotlib leaves a label that starts with "_" out of the legend)
+        {t.strip("_"): [s["db_mb"].get(t, 0.0) for s in samples] for t in [*biggest, "_database"]},
         "MB",
     )
     lines(
