@@ -81,6 +81,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e.calls_per_s": args.rate,
         "e2e.rounds": args.rounds,
         "e2e.round_seconds": args.seconds,
+        # what the pinger really sent (it falls behind its 1 Hz schedule when starved)
+        "e2e.pings_per_s_sent": round(pings.get("pings_per_s", 0.0), 1),
         "e2e.ping_schedule_lag_p99_ms": round(pings.get("ping_lag", {}).get("p99_ms", 0.0), 1),
         "e2e.loadavg_1m_at_start": load_at_start,
         "e2e.loadavg_1m_at_end": round(os.getloadavg()[0], 2),

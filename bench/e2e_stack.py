@@ -156,7 +156,7 @@ async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: 
         done.set()
 
     watcher = asyncio.create_task(watch())
-    cpu = time.process_time()
+    cpu, started = time.process_time(), time.monotonic()
     try:
         stats = await simulation.run(done)
     finally:
@@ -167,6 +167,7 @@ async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: 
             "pings_sent": stats.pings_sent,
             "ping_lag": stats.lag.summary(),
             "pinger_cpu_s": time.process_time() - cpu,
+            "pings_per_s": stats.pings_sent / max(time.monotonic() - started, 1e-9),
         }
     )
 
