@@ -181,9 +181,10 @@ class StraightLineEta:
         out = []
         for lat, lon in places:
             p2 = np.radians(lat)
-            a = np.sin((p2 - lats) / 2) ** 2 + cos_lats * np.cos(p2) * np.sin(
-                np.radians(lon - lons) / 2
-            ) ** 2
+            a = (
+                np.sin((p2 - lats) / 2) ** 2
+                + cos_lats * np.cos(p2) * np.sin(np.radians(lon - lons) / 2) ** 2
+            )
             metres = diameter * np.arcsin(np.minimum(1.0, np.sqrt(a)))
             if self._on_startup:
                 seconds = (metres / speed + start) * self._factor
