@@ -207,6 +207,8 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
                     "lag": await lag.read(),
                     "e2e": await e2e_window(stack, window),
                     "processes": process_figures(pids),
+                    # a service that died is not restarted here (a supervisor's job): named
+                    "died": [n for n in pids if not stack.services.alive(n)],
                     "db_mb": await database_figures(stack),
                     "broker_mb": broker_disk_mb(stack.kafka.topic_prefix),
                     "loadavg_1m": round(os.getloadavg()[0], 2),

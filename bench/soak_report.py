@@ -59,6 +59,7 @@ def summarise(
         "soak.terminals_connected": args.terminals,
         "soak.calls_per_s": args.rate,
         "soak.samples": len(samples),
+        "soak.services_died": len({n for s in samples for n in s.get("died", [])}),
     }
     # where the database grows, table by table (nested: the report only, not results.json)
     summary["db_growth_mb_per_h_by_table"] = {

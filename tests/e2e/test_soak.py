@@ -32,6 +32,11 @@ async def test_every_call_accepted_reached_a_screen(soaked: tuple[dict[str, Any]
     assert summary["soak.on_screen_share"] == 1.0, summary
 
 
+async def test_every_service_stays_up(soaked: tuple[dict[str, Any], Path]) -> None:
+    summary, out = soaked
+    assert summary["soak.services_died"] == 0, out / "report.json"
+
+
 async def test_no_consumer_group_is_behind_at_the_end(soaked: tuple[dict[str, Any], Path]) -> None:
     summary, out = soaked
     assert summary["soak.lag_end_s"] < 5, out / "report.json"
