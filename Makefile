@@ -11,7 +11,7 @@ UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench study chaos
+.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench soak study chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,10 @@ bench: up ## run every benchmark (bench/bench_*.py); figures go to bench/results
 	@$(RUN) python -m bench.summary
 
 DURATION ?=
+soak: up ## the whole stack under a province's load for DURATION seconds (default 180): lag, e2e p99, RSS, files, database, broker every 30 s; report and plot in .local/soak/
+	@$(RUN) python -m bench.soak --duration $(or $(DURATION),180)
+	@$(RUN) python -m bench.summary >/dev/null
+
 demo: up ## the main job: the four services driven by a simulated city, live dashboard (DURATION=300 ends with a report)
 	@bash deploy/demo-prometheus.sh start || echo "prometheus: not available; the demo runs without it"
 	@$(RUN) kj-sim demo $(if $(DURATION),--duration $(DURATION),); status=$$?; \

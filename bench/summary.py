@@ -89,6 +89,23 @@ FIGURES = [
     ),
     Figure("notify.delivery_p99_ms", "the same, 99th percentile", "< 50 ms", at_most=50),
     Figure(
+        "e2e.call_to_screen_p50_ms",
+        "POST /v1/alarms → the work order's frame read on the terminal, median of 3 rounds' "
+        "medians; 20,000 units pinging at 1 Hz and 1,000 terminals connected, 3 calls/s",
+    ),
+    Figure(
+        "e2e.call_to_screen_p99_ms",
+        "the same, 99th percentile (median of the rounds'); stages in `e2e.stage_*`",
+        "< 100 ms",
+        at_most=100,
+    ),
+    Figure(
+        "e2e.on_screen_share",
+        "calls accepted as new incidents whose work order reached a screen",
+        "all",
+        at_least=1.0,
+    ),
+    Figure(
         "devices.reports_per_s",
         "808 location reports a second into the broker (its own count), 10,000 terminals at 1/s "
         "on loopback, median of 3 runs",
@@ -121,6 +138,28 @@ FIGURES = [
         "the gateway's slowest /metrics answer under that load (ms): time left for the rest",
         "< 1,000 ms",
         at_most=1000,
+    ),
+    # `make soak` (bench/soak.py): the same stack and load as e2e.* for DURATION seconds
+    Figure(
+        "soak.lag_end_s",
+        "the largest consumer lag of any group at the soak's last sample (s)",
+        "< 5 s",
+        at_most=5,
+    ),
+    Figure("soak.lag_max_s", "the largest consumer lag of any group at any sample (s)"),
+    Figure("soak.e2e_p99_ms", "call to screen, 99th percentile over every call of the soak"),
+    Figure(
+        "soak.db_growth_mb_per_h",
+        "the database's growth (MB/h), fitted; per table in the soak's report.json",
+    ),
+    *(
+        Figure(
+            f"soak.rss_growth_mb_per_h.{service}",
+            f"{service}'s resident memory growth (MB/h), fitted after the first minute",
+            "< 20 MB/h",
+            at_most=20,
+        )
+        for service in ("alarm", "patrol-tracking", "dispatch", "notify")
     ),
     Figure(
         "study.late_arrivals_reduction_vs_closest_2x",

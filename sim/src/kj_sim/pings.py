@@ -4,10 +4,12 @@ exactly as a vehicle terminal sends it. Reports its own schedule lag."""
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from numpy.typing import NDArray
 
 
@@ -65,17 +67,45 @@ def encode_pings(
 
 
 class PingPublisher:
+    """One second's pings go as one batch per partition, each to the partition a keyed send
+    would pick (Kafka's default partitioner): a send per ping cost 0.48 s of CPU a second for
+    a province's 20,000 units, the load generator's CPU taken from the services it drives."""
+
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self.producer = producer
         self.topic = topic
         self.sent = 0
+        self._partitions: list[int] = []
+        self._partition_of: dict[bytes, int] = {}  # murmur2 in pure Python: once per unit
+        self._partitioner = DefaultPartitioner()
+
+    def _partition(self, key: bytes) -> int:
+        partition = self._partition_of.get(key)
+        if partition is None:
+            parts = self._partitions
+            partition = self._partition_of[key] = self._partitioner(key, parts, parts)
+        return partition
 
     async def publish(self, records: list[tuple[bytes, bytes]]) -> float:
         """Send one second's pings; returns the seconds it took to hand them to the broker."""
         started = time.perf_counter()
-        futures = [
-            await self.producer.send(self.topic, value=value, key=key) for key, value in records
-        ]
+        if not self._partitions:
+            self._partitions = sorted(await self.producer.partitions_for(self.topic))
+        batches: dict[int, Any] = {}
+        futures = []
+        for key, value in records:
+            partition = self._partition(key)
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = self.producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:  # full
+                futures.append(
+                    await self.producer.send_batch(batch, self.topic, partition=partition)
+                )
+                batch = batches[partition] = self.producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)
+        for partition, batch in batches.items():
+            futures.append(await self.producer.send_batch(batch, self.topic, partition=partition))
         for future in futures:
             await future
         self.sent += len(records)

@@ -74,3 +74,22 @@ def test_many_units_at_once_give_the_same_estimates_as_one_by_one() -> None:
             assert abs(together.seconds[i] - alone.seconds) < 1e-6
             assert bool(together.stale[i]) == alone.stale
     assert [bool(s) for s in together.stale] == [False, True, True]
+
+
+def test_many_units_to_many_places_give_the_same_estimates_as_one_by_one() -> None:
+    model = StraightLineEta(EtaParams(stale_after_s=60, drop_after_s=300))
+    units = [
+        FleetUnit(f"U{i}", "SY-P01", kind, *east(300 * i), NOW - timedelta(seconds=age), True)
+        for i, (kind, age) in enumerate(
+            [(UnitKind.car, 5), (UnitKind.motorcycle, 90), (UnitKind.command_vehicle, 400)]
+        )
+    ]
+    places = [east(-700), east(2500), east(0)]
+    for place, together in zip(places, model.estimates_to(units, places, NOW), strict=True):
+        for i, unit in enumerate(units):
+            alone = model.estimate(unit, *place, NOW)
+            if alone is None:
+                assert together.seconds[i] == float("inf")
+            else:
+                assert abs(together.seconds[i] - alone.seconds) < 1e-6
+                assert bool(together.stale[i]) == alone.stale

@@ -46,9 +46,11 @@ def coverage_gaps(
     platform_of = np.array([u.platform_id for u in free], dtype=object)
     has_spares = np.array([per_platform[p] >= spare_at_least for p in platform_of], dtype=bool)
     gaps: list[CoverageGap] = []
-    for area in areas:
-        # every free unit's ETA to the platform's base at once (inf: fix too old to use)
-        seconds = eta.estimates(free, area.lat, area.lon, now).seconds if free else _NONE
+    areas = list(areas)
+    # every free unit's ETA to every platform's base (inf: fix too old to use)
+    etas = eta.estimates_to(free, [(a.lat, a.lon) for a in areas], now) if free else []
+    for k, area in enumerate(areas):
+        seconds = etas[k].seconds if free else _NONE
         best = float(seconds.min()) if len(seconds) else math.inf
         if best <= area.target_s:
             continue

@@ -1,0 +1,535 @@
+"""The whole platform as the end-to-end benchmark and the soak drive it (issue 20): the four
+services as processes against the shared broker and PostgreSQL (a database and topic prefix of
+the run's own, removed at the end), a province's GPS load, terminals on the notify gateway, and
+calls posted to alarm intake, each followed from `POST /v1/alarms` to the frame on a screen.
+
+- The city: Shaoyang's zones and platforms with `terminals` units on them (every one with a
+  terminal connected), and the rest of `units` on platforms at the other Hunan prefecture
+  seats, 70 km and more away: beyond dispatch's range of Shaoyang's calls (30 km), so they load
+  the GPS path (tracking, units.state, dispatch's fleet) but are never sent, and no work order
+  goes to a unit without a screen (decision 0150).
+- Positions: the simulator's fleet (`kj_sim.fleet`), pings encoded and published as the
+  simulator does (`kj_sim.pings`) onto `patrol.pings`, 1 Hz, in a process of their own so that
+  their second's work does not delay the terminals' clock.
+- Terminals: the simulator's gateway terminals (`kj_sim.terminals`): acknowledge, accept after
+  a few seconds, close the call some seconds later (the unit is free again). Each frame's
+  arrival is stamped before anything else is done with it.
+- Calls: the simulator's 110 stream (`kj_sim.alarms`) at a steady rate, no daily profile.
+
+Every stage's time comes from the stamps the record already holds, all on this machine's clock:
+the POST's send, `alarms.received_at` (intake's receipt), `dispatch_alarms.received_at`
+(dispatch's recording transaction), `work_orders.issued_at` (the planning transaction),
+`terminal_deliveries.stored_at` (notify's storing transaction) and the terminal's receipt."""
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import shutil
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import numpy as np
+import yaml
+
+from kj_runtime.city_store import store_city
+from kj_runtime.kafka import create_topics, delete_topics, make_producer, wait_for_kafka
+from kj_runtime.migrations import apply_migrations
+from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
+from kj_schemas.city import City, load_city
+from kj_schemas.topics import PATROL_PINGS
+from kj_sim.alarms import AlarmStream, Burst
+from kj_sim.fleet import Fleet
+from kj_sim.pings import PingPublisher
+from kj_sim.runner import Simulation
+from kj_sim.services import Service, ServiceProcesses
+from kj_sim.terminals import GatewayTerminals
+
+SAMPLE_CITY = REPO_ROOT / "cities" / "shaoyang"
+ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - intake's documented development token
+# the other 13 prefecture seats of Hunan (WGS84, approximate): where the GPS-only units patrol
+PREFECTURES = {
+    "CS": (28.228, 112.939),
+    "ZZ": (27.827, 113.134),
+    "XT": (27.829, 112.944),
+    "HY": (26.894, 112.572),
+    "YY": (29.357, 113.129),
+    "CD": (29.032, 111.699),
+    "ZJ": (29.117, 110.479),
+    "YI": (28.554, 112.355),
+    "CZ": (25.770, 113.015),
+    "YZ": (26.420, 111.613),
+    "HH": (27.570, 109.998),
+    "LD": (27.700, 111.994),
+    "XX": (28.312, 109.739),
+}
+PLATFORMS_PER_PREFECTURE = 20
+KINDS = ("motorcycle", "car", "motorcycle", "car", "command_vehicle")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def province_city(out: Path, *, units: int, terminals: int) -> City:
+    """The sample city's files in `out` with its units replaced: `terminals` on Shaoyang's
+    platforms (round robin, so every platform keeps units), `units - terminals` on platforms
+    around the other prefecture seats."""
+    if not len(load_city(SAMPLE_CITY).platforms) <= terminals <= units:
+        raise ValueError("need 33 <= terminals <= units")
+    out.mkdir(parents=True, exist_ok=True)
+    doc = yaml.safe_load((SAMPLE_CITY / "city.yaml").read_text(encoding="utf-8"))
+    for name in (doc["zones"], doc["checkpoints"]):
+        shutil.copy(SAMPLE_CITY / name, out / name)
+    local = [p["id"] for p in doc["platforms"]]
+    rng = np.random.default_rng(20)
+    far: list[dict[str, Any]] = []
+    for code, (lat, lon) in PREFECTURES.items():
+        for n in range(PLATFORMS_PER_PREFECTURE):
+            far.append(
+                {
+                    "id": f"HN-{code}-P{n + 1:02d}",
+                    "name": f"{code} platform {n + 1}",
+                    "district": code,
+                    "lat": round(lat + float(rng.uniform(-0.08, 0.08)), 5),
+                    "lon": round(lon + float(rng.uniform(-0.08, 0.08)), 5),
+                }
+            )
+    roster = [(local[i % len(local)], i) for i in range(terminals)]
+    roster += [(far[i % len(far)]["id"], i) for i in range(units - terminals)]
+    doc["platforms"] += far if units > terminals else []
+    doc["units"] = [
+        {
+            "id": f"{p}-E{i:05d}",
+            "platform": p,
+            "kind": KINDS[i % len(KINDS)],
+            "callsign": f"{p}-{i}",
+        }
+        for p, i in roster
+    ]
+    (out / "city.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return load_city(out)
+
+
+# ---- positions, in a process of their own -------------------------------------------------
+
+
+def _drive_pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: Any) -> None:
+    import uvloop
+
+    uvloop.run(_pings(bootstrap, prefix, city_dir, stop, report))
+
+
+async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: Any) -> None:
+    """Every unit of the city moves and pings once a second (the simulator's loop without
+    calls or terminals) until `stop` (a multiprocessing Event) is set."""
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
+    city = load_city(city_dir)
+    producer = make_producer(kafka, acks=1, enable_idempotence=False, linger_ms=20)
+    await producer.start()
+    simulation = Simulation(
+        city,
+        fleet=Fleet(city, np.random.default_rng(7)),
+        alarms=None,
+        pings=PingPublisher(producer, kafka.topic(PATROL_PINGS.name)),
+        poster=None,
+        terminals=None,
+    )
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        await asyncio.to_thread(stop.wait)
+        done.set()
+
+    watcher = asyncio.create_task(watch())
+    cpu, started = time.process_time(), time.monotonic()
+    try:
+        stats = await simulation.run(done)
+    finally:
+        watcher.cancel()
+        await producer.stop()
+    report.put(
+        {
+            "pings_sent": stats.pings_sent,
+            "ping_lag": stats.lag.summary(),
+            "pinger_cpu_s": time.process_time() - cpu,
+            "pings_per_s": stats.pings_sent / max(time.monotonic() - started, 1e-9),
+        }
+    )
+
+
+# ---- the terminals ---------------------------------------------------------------------------
+
+
+class ScreenTerminals(GatewayTerminals):
+    """The simulator's terminals, each call's work order stamped the moment its frame is read,
+    answered off the socket's reading task (the officer's seconds must not hold the next
+    frame), and closed after a short stay so the unit is free again."""
+
+    def __init__(self, notify_url: str, *, dev_secret: str, on_scene_s: float = 20.0) -> None:
+        super().__init__(notify_url, dev_secret=dev_secret, seed=20, never_answer_share=0.0)
+        self.on_scene_s = on_scene_s
+        self.screens: dict[str, tuple[float, str]] = {}  # alarm id -> (receipt, work order id)
+        self._calls: set[asyncio.Task[None]] = set()
+
+    async def _on_frame(self, unit_id: str, socket: Any, frame: dict[str, Any]) -> None:
+        seen = time.time()
+        order = frame.get("work_order") or {}
+        call = (
+            frame.get("type") == "work_order"
+            and frame.get("action") == "assign"
+            and not frame.get("withdrawn")
+            and order.get("alarm_id")
+        )
+        if call and order.get("role", "primary") == "primary":
+            self.screens.setdefault(order["alarm_id"], (seen, frame["work_order_id"]))
+        if not call:
+            await super()._on_frame(unit_id, socket, frame)
+            return
+        task = asyncio.create_task(self._take_call(unit_id, socket, frame))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _take_call(self, unit_id: str, socket: Any, frame: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # a dropped socket: the gateway sends it again
+            await super()._on_frame(unit_id, socket, frame)  # ack, read, accepted, en route
+            await asyncio.sleep(float(self.rng.uniform(0.5, 1.5)) * self.on_scene_s)
+            await self.cleared(unit_id, frame["work_order_id"])
+
+    async def close(self) -> None:
+        for task in list(self._calls):
+            task.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
+
+
+# ---- calls -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Posted:
+    posted: float  # the POST's send, this machine's clock
+    answered: float = 0.0
+    status: int = 0
+    outcome: str = ""  # accepted | merged | diverted
+    alarm_id: str | None = None
+
+
+@dataclass
+class CallLoad:
+    """The 110 centre at a steady rate (bursts as the stream schedules them), every call's
+    send and answer kept."""
+
+    client: httpx.AsyncClient
+    stream: AlarmStream
+    posted: list[Posted] = field(default_factory=list)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def offer(self, seconds: float, *, offset: float = 0.0) -> list[Posted]:
+        """Post the stream's calls due from `offset` to `offset + seconds`, each on time;
+        returns them once every one is answered."""
+        start = time.monotonic()
+        these: list[Posted] = []
+        tick = 0.0
+        while tick < seconds:
+            tick += 0.1
+            delay = start + tick - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for body in self.stream.due(offset + tick):
+                entry = Posted(time.time())
+                these.append(entry)
+                self.posted.append(entry)
+                task = asyncio.create_task(self._post(body, entry))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        return these
+
+    async def _post(self, body: dict[str, Any], entry: Posted) -> None:
+        entry.posted = time.time()
+        try:
+            response = await self.client.post(
+                "/v1/alarms", json=body, headers={"Authorization": f"Bearer {ALARM_TOKEN}"}
+            )
+        except httpx.HTTPError:
+            return
+        entry.answered = time.time()
+        entry.status = response.status_code
+        if response.status_code in (200, 201):
+            answer = response.json()
+            entry.outcome = answer.get("status", "")
+            entry.alarm_id = answer.get("alarm_id")
+
+
+# ---- the stack -------------------------------------------------------------------------------
+
+STAGES = (
+    # (name, from, to): each from the stamps the record holds (module docstring)
+    ("http_in", "posted", "intake_received"),
+    ("intake_to_dispatch", "intake_received", "dispatch_received"),
+    ("plan", "dispatch_received", "issued"),
+    ("workorder_to_notify", "issued", "notify_stored"),
+    ("push", "notify_stored", "on_screen"),
+)
+
+
+class E2EStack:
+    """Start with `async with E2EStack(...) as stack:`; everything it made is removed on exit."""
+
+    def __init__(
+        self,
+        *,
+        units: int,
+        terminals: int,
+        rate_per_s: float,
+        bursts: tuple[Burst, ...] = (),
+        work_dir: Path,
+        seed: int = 20,
+    ) -> None:
+        self.units, self.terminal_count, self.rate = units, terminals, rate_per_s
+        self.bursts, self.seed = bursts, seed
+        run = uuid.uuid4().hex[:8]
+        self.run_id = run
+        self.work_dir = work_dir / run
+        self.kafka = KafkaSettings(topic_prefix=f"bench-e2e-{run}.")
+        self.postgres = PostgresSettings(database=f"kj_bench_e2e_{run}")
+        self.dev_secret = uuid.uuid4().hex
+        ports = {name: free_port() for name in ("alarm", "tracking", "dispatch", "notify")}
+        self.services = ServiceProcesses(
+            self.work_dir / "logs",
+            services=(
+                Service("alarm", "kj-alarm", ports["alarm"], "KJ_ALARM_", pinned=True),
+                Service(
+                    "patrol-tracking",
+                    "kj-patrol-tracking",
+                    ports["tracking"],
+                    "KJ_TRACKING_",
+                    pinned=True,
+                ),
+                Service("dispatch", "kj-dispatch", ports["dispatch"], "KJ_DISPATCH_", pinned=True),
+                Service("notify", "kj-notify", ports["notify"], "KJ_NOTIFY_", pinned=True),
+            ),
+        )
+        self._created: list[str] = []
+        self._admin: asyncpg.Connection | None = None
+        self._pinger: multiprocessing.process.BaseProcess | None = None
+        self._stop_pings: Any = None
+        self._ping_report: Any = None
+        self.ping_stats: dict[str, Any] = {}
+        self.terminals: ScreenTerminals | None = None
+        self._terminal_stop = asyncio.Event()
+        self._terminal_task: asyncio.Task[None] | None = None
+        self.calls: CallLoad | None = None
+        self.pg: asyncpg.Connection | None = None
+        self.city: City | None = None
+        self.offset = 0.0  # the call stream's clock, past the warm-up
+
+    def url(self, name: str) -> str:
+        return self.services.services[name].url
+
+    async def __aenter__(self) -> "E2EStack":
+        try:
+            await self._start()
+        except BaseException:
+            await self._stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stop()
+
+    async def _start(self) -> None:
+        city_dir = self.work_dir / "city"
+        self.city = province_city(city_dir, units=self.units, terminals=self.terminal_count)
+        await wait_for_kafka(self.kafka, deadline_s=30)
+        self._admin = await asyncpg.connect(
+            self.postgres.model_copy(update={"database": "postgres"}).dsn()
+        )
+        await self._admin.execute(f'create database "{self.postgres.database}"')
+        apply_migrations(self.postgres)
+        await store_city(self.postgres, city_dir)
+        self._created, _ = await create_topics(self.kafka)
+        self.services.start(
+            {
+                "KJ_PG_DATABASE": self.postgres.database,
+                "KJ_KAFKA_TOPIC_PREFIX": self.kafka.topic_prefix,
+                "KJ_CITY_DIR": str(city_dir),
+                "KJ_NOTIFY_DEV_TOKEN_SECRET": self.dev_secret,
+                # consumer groups of the run's own: dispatch, tracking and notify name theirs
+                # without the topic prefix, and a group shared with another run's processes
+                # on the same broker rebalances whenever one of them starts or stops
+                "KJ_DISPATCH_GROUP_ID": f"e2e-{self.run_id}-dispatch",
+                "KJ_TRACKING_GROUP_ID": f"e2e-{self.run_id}-tracking",
+                "KJ_NOTIFY_CONSUMER_GROUP": f"e2e-{self.run_id}-notify",
+                "KJ_ALARM_LOG_LEVEL": "warning",
+                "KJ_TRACKING_LOG_LEVEL": "warning",
+                "KJ_DISPATCH_LOG_LEVEL": "warning",
+                "KJ_NOTIFY_LOG_LEVEL": "warning",
+            }
+        )
+        await self.services.wait_ready(deadline_s=180)
+        self.pg = await asyncpg.connect(self.postgres.dsn())
+        # positions first: dispatch knows no unit until tracking has published it
+        context = multiprocessing.get_context("spawn")
+        self._stop_pings, self._ping_report = context.Event(), context.Queue()
+        self._pinger = context.Process(
+            target=_drive_pings,
+            args=(
+                self.kafka.bootstrap,
+                self.kafka.topic_prefix,
+                str(city_dir),
+                self._stop_pings,
+                self._ping_report,
+            ),
+            daemon=True,
+        )
+        self._pinger.start()
+        self.terminals = ScreenTerminals(self.url("notify"), dev_secret=self.dev_secret)
+        local = self.city.model_copy(
+            update={"units": [u for u in self.city.units if u.platform.startswith("SY-")]}
+        )
+        roster = Fleet(local, np.random.default_rng(self.seed))
+        self._terminal_task = asyncio.create_task(self.terminals.run(roster, self._terminal_stop))
+        async with asyncio.timeout(120):
+            while self.terminals.connected < len(local.units):  # noqa: ASYNC110 - a count
+                await asyncio.sleep(0.5)
+        self.calls = CallLoad(
+            httpx.AsyncClient(base_url=self.url("alarm"), timeout=30),
+            AlarmStream(
+                self.city,
+                seed=self.seed,
+                per_hour=self.rate * 3600,
+                start=datetime.now(UTC),
+                bursts=self.bursts,
+                daily_profile=False,
+                id_prefix=f"E2E{self.run_id}",
+            ),
+        )
+
+    async def warm_up(self, deadline_s: float = 180) -> None:
+        """Calls until one reaches a screen: every consumer joined, the fleet known."""
+        assert self.calls is not None and self.terminals is not None
+        offset = 0.0
+        async with asyncio.timeout(deadline_s):
+            while True:
+                posted = await self.calls.offer(2.0, offset=offset)
+                offset += 2.0
+                await asyncio.sleep(1.0)
+                if any(p.alarm_id in self.terminals.screens for p in posted):
+                    self.offset = offset
+                    return
+
+    async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
+        """Offer calls for `seconds`, wait up to `settle_s` for their screens; every call
+        accepted (not merged or diverted) with its stages, or its reason for having none."""
+        assert self.calls is not None and self.terminals is not None
+        posted = await self.calls.offer(seconds, offset=self.offset)
+        self.offset += seconds
+        accepted = [p for p in posted if p.outcome == "accepted" and p.alarm_id]
+        give_up = time.monotonic() + settle_s
+        while time.monotonic() < give_up:
+            if all(p.alarm_id in self.terminals.screens for p in accepted):
+                break
+            await asyncio.sleep(0.5)
+        return await self.stages(posted)
+
+    async def stages(self, posted: list[Posted]) -> dict[str, Any]:
+        assert self.pg is not None and self.terminals is not None
+        screens = self.terminals.screens
+        accepted = [p for p in posted if p.outcome == "accepted" and p.alarm_id]
+        rows = await self.pg.fetch(
+            """select a.alarm_id::text as alarm_id,
+                      extract(epoch from a.received_at) as intake_received,
+                      extract(epoch from d.received_at) as dispatch_received,
+                      extract(epoch from w.issued_at) as issued,
+                      extract(epoch from t.stored_at) as notify_stored
+               from alarms a
+               join dispatch_alarms d using (alarm_id)
+               join work_orders w on w.alarm_id = a.alarm_id
+               join terminal_deliveries t
+                 on t.work_order_id = w.work_order_id and t.action = 'assign'
+               where w.work_order_id = any($1::uuid[])""",
+            [screens[p.alarm_id][1] for p in accepted if p.alarm_id in screens],
+        )
+        found = {r["alarm_id"]: r for r in rows}
+        stamps: list[dict[str, float]] = []
+        for p in accepted:
+            assert p.alarm_id is not None
+            row = found.get(p.alarm_id)
+            if row is None:
+                continue
+            stamps.append(
+                {
+                    "posted": p.posted,
+                    "answered": p.answered,
+                    "intake_received": float(row["intake_received"]),
+                    "dispatch_received": float(row["dispatch_received"]),
+                    "issued": float(row["issued"]),
+                    "notify_stored": float(row["notify_stored"]),
+                    "on_screen": screens[p.alarm_id][0],
+                }
+            )
+        return {
+            "offered": len(posted),
+            "answered": sum(1 for p in posted if p.status in (200, 201)),
+            "accepted": len(accepted),
+            "on_screen": len(stamps),
+            "stamps": stamps,
+        }
+
+    async def _stop(self) -> None:
+        if self.calls is not None:
+            await self.calls.client.aclose()
+        self._terminal_stop.set()
+        if self.terminals is not None:
+            await self.terminals.close()
+        if self._terminal_task is not None:
+            await asyncio.gather(self._terminal_task, return_exceptions=True)
+        if self._pinger is not None:
+            self._stop_pings.set()
+            with contextlib.suppress(Exception):
+                self.ping_stats = await asyncio.to_thread(self._ping_report.get, True, 30)
+            self._pinger.join(timeout=15)
+            if self._pinger.is_alive():
+                self._pinger.terminate()
+        await asyncio.to_thread(self.services.stop, 20)
+        if self.pg is not None:
+            await self.pg.close()
+        with contextlib.suppress(Exception):
+            await delete_topics(self.kafka, self._created)
+        if self._admin is not None:
+            await self._admin.execute(
+                f'drop database if exists "{self.postgres.database}" with (force)'
+            )
+            await self._admin.close()
+        if os.environ.get("KJ_BENCH_KEEP") != "1":
+            shutil.rmtree(self.work_dir / "city", ignore_errors=True)
+
+
+def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, float]:
+    """p50, p99 and max (ms) of the whole path and of every stage, and intake's answer."""
+    figures: dict[str, float] = {}
+    spans = {"call_to_screen": ("posted", "on_screen"), "answer_201": ("posted", "answered")}
+    spans |= {f"stage_{name}": (start, end) for name, start, end in STAGES}
+    for name, (start, end) in spans.items():
+        values = [1000 * (s[end] - s[start]) for s in stamps if s.get(start) and s.get(end)]
+        if not values:
+            continue
+        figures[f"{prefix}.{name}_p50_ms"] = round(percentile(values, 0.50), 1)
+        figures[f"{prefix}.{name}_p99_ms"] = round(percentile(values, 0.99), 1)
+        figures[f"{prefix}.{name}_max_ms"] = round(max(values), 1)
+    return figures
