@@ -41,7 +41,9 @@ CORNERS = {
     "race": ((27.206, 111.482), {"SY-P30-M1": 150, "SY-P30-M2": -150, "SY-P30-C1": 600}),
     "appear": ((27.226, 111.430), {"SY-P31-M1": 300}),
     "broadcast": ((27.2545, 111.424), {"SY-P25-M1": 400}),
-    "moved": ((27.232, 111.460), {}),
+    # its own unit, halfway along the 1.5 km the scene moves: with none, the moved alarm took
+    # one of the race's units and left it on an open order for the race test
+    "moved": ((27.232, 111.460), {"SY-P29-M1": 750}),
 }
 MOVING = Unit("SY-P28-M1", 27.249, 111.515, speed_m_s=15.0, circle_m=400.0)
 
@@ -97,6 +99,18 @@ class Stack:
             answer = await client.post(
                 f"/v1/alarms/{alarm_id}/updates",
                 json={"update_id": f"E2E-{uuid.uuid4().hex[:12]}", **changes},
+                headers={"Authorization": "Bearer dev-sy110-token"},
+            )
+        assert answer.status_code == 200, answer.text
+
+    async def cancel(self, alarm_id: str) -> None:
+        """The 110 centre cancels its alarm (resolved by phone): every unit on it stands down."""
+        import uuid
+
+        async with httpx.AsyncClient(base_url=self.platform.url("alarm")) as client:
+            answer = await client.post(
+                f"/v1/alarms/{alarm_id}/cancel",
+                json={"update_id": f"E2E-{uuid.uuid4().hex[:12]}", "reason": "resolved_by_phone"},
                 headers={"Authorization": "Bearer dev-sy110-token"},
             )
         assert answer.status_code == 200, answer.text

@@ -153,6 +153,19 @@ async def test_an_alarm_its_integration_moves_moves_on_the_map(
             await asyncio.sleep(0.2)
     assert off <= 3
     await shot(page, "incident-moved")
+    # the call ends here: whichever units it holds go back to patrol for the tests after it
+    await stack.cancel(alarm_id)
+    async with asyncio.timeout(10):
+        while held := [
+            unit
+            for unit, terminal in stack.terminals.items()
+            for (order_id, action), frame in list(terminal.orders.items())
+            if action == "assign"
+            and frame["work_order"]["alarm_id"] == alarm_id
+            and (order_id, "withdraw") not in terminal.orders
+        ]:
+            await asyncio.sleep(0.2)
+    assert held == []
 
 
 async def test_a_dispatcher_reassigns_and_the_terminals_hear_it_while_a_viewer_cannot(
