@@ -4,6 +4,7 @@ of open alarms, the plan PostgreSQL caches for the pooled connection must still 
 range scan per alarm (decision 0012: it once materialised every open alarm for each batch,
 9 ms a batch, half of PostgreSQL's time under load)."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,16 +24,27 @@ OPEN_ALARMS = 3000
 T0 = datetime(2031, 3, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-async def fresh(template_database: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
-    """A database of its own, with open alarms an hour apart and no statistics gathered."""
-    name = f"{template_database.database}_plan_{uuid.uuid4().hex[:6]}"
-    admin = await admin_connection(template_database)
-    await admin.execute(f'create database "{name}" template "{template_database.database}"')
-    own = template_database.model_copy(update={"database": name})
+@contextlib.asynccontextmanager
+async def own_database(template: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A database of its own, copied from the template, that autovacuum never analyzes."""
+    name = f"{template.database}_plan_{uuid.uuid4().hex[:6]}"
+    admin = await admin_connection(template)
+    await admin.execute(f'create database "{name}" template "{template.database}"')
+    own = template.model_copy(update={"database": name})
     connection = await asyncpg.connect(own.dsn())
     try:
         await connection.execute("alter table alarms set (autovacuum_enabled = false)")
+        yield connection
+    finally:
+        await connection.close()
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.close()
+
+
+@pytest.fixture
+async def fresh(template_database: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A database of its own, with open alarms an hour apart and no statistics gathered."""
+    async with own_database(template_database) as connection:
         await connection.execute(
             """insert into alarms (alarm_id, region, source, source_alarm_id, body_sha256,
                    reported_at, received_at, lat, lon, category, priority, tier, target_seconds,
@@ -46,10 +58,6 @@ async def fresh(template_database: PostgresSettings) -> AsyncIterator[asyncpg.Co
             OPEN_ALARMS,
         )
         yield connection
-    finally:
-        await connection.close()
-        await admin.execute(f'drop database if exists "{name}" with (force)')
-        await admin.close()
 
 
 async def test_the_search_reads_only_the_open_alarms_near_in_time(
@@ -76,18 +84,8 @@ async def test_the_search_reads_only_the_open_alarms_near_in_time(
 @pytest.fixture
 async def empty(template_database: PostgresSettings) -> AsyncIterator[asyncpg.Connection]:
     """A database of its own with no alarm yet and no statistics gathered: a fresh deployment."""
-    name = f"{template_database.database}_empty_{uuid.uuid4().hex[:6]}"
-    admin = await admin_connection(template_database)
-    await admin.execute(f'create database "{name}" template "{template_database.database}"')
-    own = template_database.model_copy(update={"database": name})
-    connection = await asyncpg.connect(own.dsn())
-    try:
-        await connection.execute("alter table alarms set (autovacuum_enabled = false)")
+    async with own_database(template_database) as connection:
         yield connection
-    finally:
-        await connection.close()
-        await admin.execute(f'drop database if exists "{name}" with (force)')
-        await admin.close()
 
 
 async def _intake_lookups(
