@@ -58,6 +58,8 @@ POISON = Counter(
 
 M = TypeVar("M")
 
+COMMIT_BOUND_S = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class Inbound(Generic[M]):
@@ -288,8 +290,8 @@ class Delivery:
 
 
 class Consumer:
-    """Runs one subscription until `stop`; raises only when it cannot go on (a bug here, or a
-    broker error on fetch that is not retriable), which the host reports as the task dying."""
+    """Runs one subscription until `stop`; raises only when it cannot go on (a bug here, or
+    broker errors on fetch for `fetch_give_up_s`), which the host reports as the task dying."""
 
     def __init__(
         self,
@@ -298,8 +300,13 @@ class Consumer:
         dead_letters: DeadLetters,
         kafka: KafkaSettings,
         assignments: Assignments | None = None,
+        *,
+        fetch_grace_s: float = 5.0,
+        fetch_give_up_s: float = 60.0,
     ) -> None:
         self.sub = subscription
+        self.fetch_grace_s = fetch_grace_s
+        self.fetch_give_up_s = fetch_give_up_s
         self.consumer = consumer
         self.assignments = assignments
         self.label = subscription.group or subscription.name
@@ -314,6 +321,7 @@ class Consumer:
         self._assigned: tuple[set[TopicPartition], int] | None = None
         self._ends: dict[TopicPartition, int] = {}
         self.started = asyncio.Event()  # the group has given it partitions
+        self._fetch_failing_since: float | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         if not await self._start(stop):
@@ -326,9 +334,7 @@ class Consumer:
             while not stop.is_set():
                 await self._check_caught_up()
                 await self._check_assignment()
-                fetched = await self.consumer.getmany(
-                    timeout_ms=self.sub.timeout_ms, max_records=self.sub.max_records
-                )
+                fetched = await self._fetch(stop)
                 if fetched:
                     batch = _Batch(fetched)
                     try:
@@ -350,6 +356,38 @@ class Consumer:
                 await self._note_read_up_to()
         finally:
             await self._final_commit()
+
+    async def _fetch(self, stop: asyncio.Event) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """One fetch, bounded in time. aiokafka's getmany waits for a rebalance to end with no
+        bound, and a coordination error (e.g. GroupLoadInProgress in SyncGroup, as a broker
+        restarts) is held for the next call while the group waits for it to be read: a fetch
+        waiting on the rebalance then waits forever, and the partitions stand still (a chaos
+        run: 3 poison records never handled, decision 0157). So a fetch is given up after its
+        timeout and `fetch_grace_s`, and the next call reads the held error. A Kafka error on
+        fetch is retried with backoff; one that lasts `fetch_give_up_s` ends the task (the
+        host then takes readiness down)."""
+        bound = self.sub.timeout_ms / 1000 + self.fetch_grace_s
+        try:
+            fetched = await asyncio.wait_for(
+                self.consumer.getmany(
+                    timeout_ms=self.sub.timeout_ms, max_records=self.sub.max_records
+                ),
+                bound,
+            )
+        except TimeoutError:
+            log.info("fetch_still_waiting", group=self.label, waited_s=round(bound, 1))
+            return {}
+        except KafkaError as error:
+            now = time.monotonic()
+            if self._fetch_failing_since is None:
+                self._fetch_failing_since = now
+            if now - self._fetch_failing_since > self.fetch_give_up_s:
+                raise
+            log.warning("fetch_failed_will_retry", group=self.label, error=repr(error)[:300])
+            await sleep_or_stop(stop, 1.0)
+            return {}
+        self._fetch_failing_since = None
+        return fetched
 
     async def _note_read_up_to(self) -> None:
         """Moves `read_up_to` to the oldest of the assigned partitions' last fetch answers, once
@@ -439,8 +477,10 @@ class Consumer:
         if not offsets:
             return
         try:
-            await self.consumer.commit(offsets)
-        except KafkaError as error:  # a rebalance or a broker blip: tried again next round
+            # aiokafka retries a commit until the coordinator answers; bounded here so that the
+            # loop goes on fetching (the commit is tried again next round)
+            await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_BOUND_S)
+        except (KafkaError, TimeoutError) as error:  # a rebalance or a broker blip
             log.warning("offset_commit_failed", group=self.label, error=repr(error))
         else:
             self._committed.update(offsets)

@@ -7,12 +7,14 @@ whole made a dead letter above the producer's size limit, and the consumer that 
 it retried forever while its partitions stood still (issue 14). `value_bytes` keeps the
 original size; `truncated` says the excerpt is not the whole record."""
 
+import asyncio
 import base64
 from collections.abc import Iterable
 from typing import Literal, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from prometheus_client import Counter
 
 from kj_runtime.settings import KafkaSettings
@@ -30,6 +32,7 @@ DEAD_LETTERS = Counter(
 EXCERPT_BYTES = 4096  # of the value; base64 makes it at most 5,462 characters
 KEY_CHARS = 1024
 DETAIL_CHARS = 4000
+SEND_BOUND_S = 20.0  # beyond the producer's own 15 s request timeout
 
 
 class RecordLike(Protocol):
@@ -105,5 +108,13 @@ class DeadLetters:
                     self.topic, encode(letter), key=letter.source_topic.encode()
                 )
             )
-        for future in futures:
-            await future
+        if not futures:
+            return
+        # a produced batch may wait on a producer that has not reconnected after a broker
+        # restart (aiokafka#1101): bounded, the consumer seeks back and tries again (may_heal)
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), SEND_BOUND_S)
+        except TimeoutError as error:
+            raise KafkaTimeoutError(
+                f"dead letters not stored in {SEND_BOUND_S:.0f} s; will try again"
+            ) from error
