@@ -10,6 +10,8 @@ STATE := $(or $(KJ_STATE_DIR),$(CURDIR)/.local)
 UV := $(STATE)/uv/bin/uv
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
+# make test: two pytest workers (decision 0159), then the serial tests (chaos) alone
+TEST_WORKERS ?= 2
 
 .PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench soak study chaos
 
@@ -55,7 +57,8 @@ schemas: ## regenerate the JSON Schema files in schemas/json from the models
 	@$(RUN) python -m kj_schemas.export
 
 test: up ## everything: unit, integration and end-to-end tests against the real broker and database
-	@$(RUN) pytest $(PYTEST_ARGS)
+	@$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	@$(RUN) pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: nothing selected
 
 test-unit: install ## unit tests only (no servers), in seconds
 	@$(RUN) pytest tests/unit -q $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ import pytest
 from kj_sim.chaos.profiles import PROFILES
 from kj_sim.chaos.run import run_chaos
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.timeout(1200)]
 
 # zeros measured on main (2 ci and 3 full runs) and asserted
 HOLDS = (

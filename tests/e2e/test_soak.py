@@ -15,6 +15,7 @@ from bench.soak import soak
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.serial,
     pytest.mark.timeout(900),
     pytest.mark.skipif(os.environ.get("KJ_SOAK_CI") != "1", reason="KJ_SOAK_CI=1 runs the soak"),
 ]
