@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from kj_console.service_layer.console import Console
 from kj_runtime.host import Host
 from kj_runtime.settings import KafkaSettings
-from kj_schemas.alarms import Amendment
+from kj_schemas.alarms import AlarmAccepted, Amendment
 from kj_schemas.base import GeoPoint
 from kj_schemas.codec import decode
 from kj_schemas.commands import CommandHandled, DispatchCommand
@@ -195,12 +195,35 @@ async def test_an_accepted_alarm_is_on_the_screen_at_once_and_positions_come_bat
     assert all(g > 0.15 for g in gaps), gaps
 
 
+async def record(db: asyncpg.Connection, call: AlarmAccepted) -> None:
+    """The alarm as the alarm service stores it before publishing it: the console's reconcile
+    (every second here) closes an incident PostgreSQL does not hold as open."""
+    await db.execute(
+        "insert into alarms (alarm_id, region, source, source_alarm_id, body_sha256, reported_at,"
+        " received_at, lat, lon, category, priority, tier, target_seconds, status) values"
+        " ($1, $2, $3, $4, '\\x00', $5, $6, $7, $8, $9, $10, $11, $12, 'accepted')",
+        call.alarm_id,
+        call.region,
+        call.source,
+        call.source_alarm_id,
+        call.reported_at,
+        call.received_at,
+        call.location.lat,
+        call.location.lon,
+        str(call.category),
+        call.priority,
+        str(call.tier),
+        call.target_seconds,
+    )
+
+
 async def test_an_alarm_moved_by_its_integration_moves_on_the_screen(
-    sign_in: Any, screen: Any, peers: Peers
+    sign_in: Any, screen: Any, peers: Peers, db: asyncpg.Connection
 ) -> None:
     shown = await screen(await sign_in("wang_fang"))
     await shown.wait_for(lambda m: m["t"] == "snapshot")
     call = alarm(east(0, north=-900))
+    await record(db, call)
     await peers.alarm(call)
     await shown.wait_for(
         lambda m: m["t"] == "incident" and m["incident"]["id"] == str(call.alarm_id)

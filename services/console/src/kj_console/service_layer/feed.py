@@ -59,7 +59,10 @@ class Feed:
 
     async def reconcile(self) -> int:
         """Open incidents PostgreSQL has and the view lacks come in; those it has closed go.
-        Returns how many changed."""
+        Returns how many changed. Only incidents the view held before PostgreSQL was read can
+        go: one accepted while these queries ran is newer than their answer (it was closed
+        here, and so never shown again, when its alarm came in during the reconcile)."""
+        held_before = set(self.view.incidents)
         open_ids = await history.open_alarm_ids(self.pool, self.region)
         missing = [a for a in open_ids if a not in self.view.incidents]
         changed = 0
@@ -69,7 +72,7 @@ class Feed:
                 if patch is not None:
                     self.hub.publish(patch)
                     changed += 1
-        for alarm_id in [a for a in self.view.incidents if a not in open_ids]:
+        for alarm_id in [a for a in self.view.incidents if a in held_before - open_ids]:
             self.hub.publish(self.view.close(alarm_id))
             changed += 1
         duty = await history.unit_duty(self.pool)
