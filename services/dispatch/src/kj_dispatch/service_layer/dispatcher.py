@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence, Set
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -21,8 +21,8 @@ from kj_dispatch.domain.model import Assignment
 from kj_dispatch.domain.plans import ResponsePlans
 from kj_dispatch.domain.policy import PolicyParams, decide
 from kj_dispatch.domain.repositions import OpenReposition
-from kj_dispatch.domain.workorder import UNACCEPTED, OpenOrder
-from kj_dispatch.service_layer import telemetry
+from kj_dispatch.domain.workorder import OpenOrder
+from kj_dispatch.service_layer import acceptance, telemetry
 from kj_dispatch.service_layer.amendments import catch_up
 from kj_dispatch.service_layer.assignment import (
     REFUSED,
@@ -33,12 +33,10 @@ from kj_dispatch.service_layer.assignment import (
 )
 from kj_dispatch.service_layer.coverage_report import CoverageReport
 from kj_dispatch.service_layer.ownership import Fenced, Ownership
-from kj_dispatch.service_layer.withdrawal import Tell, withdraw
 from kj_runtime.consume import ReadUpTo
 from kj_runtime.outbox import Outbox
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.base import utcnow
-from kj_schemas.enums import NoticeKind
 from kj_schemas.tracking import UnitState
 
 
@@ -269,7 +267,7 @@ class Dispatcher:
         alarms taken by another dispatcher are not ours to plan."""
         for alarm, orders, preempted in outcome.assigned:
             for old in preempted:
-                self._lost(old, reason="preempted")
+                self.lost(old, reason="preempted")
             self.book.assigned(alarm.alarm_id, orders)
             telemetry.assigned(alarm, orders)
             for order in orders:  # a post its unit held is a hole now (decision 0063)
@@ -308,7 +306,7 @@ class Dispatcher:
         telemetry.replanned(alarm, held)
         self.wake.set()
 
-    def _lost(self, order: OpenOrder, *, reason: str) -> None:
+    def lost(self, order: OpenOrder, *, reason: str) -> None:
         """`order` was withdrawn and committed: the book lets it go; its alarm may wait again."""
         telemetry.lost(reason)
         if self.book.requeue_after_losing(order):
@@ -318,7 +316,7 @@ class Dispatcher:
         """After the commit: a timely acceptance got its job back (service_layer/restoration)."""
         self.fleet.answered(order.unit_id)  # it did answer: no hold for silence
         if gave_way is not None and self.book.order(gave_way.work_order_id) is not None:
-            self._lost(gave_way, reason="superseded_by_timely_accept")
+            self.lost(gave_way, reason="superseded_by_timely_accept")
         if order.primary:
             self.book.assigned(order.alarm_id, [order])
         else:
@@ -328,49 +326,8 @@ class Dispatcher:
     # ---- timers ---------------------------------------------------------------------------
 
     async def expire_unaccepted(self) -> int:
-        """Withdraw work orders not accepted in time; mark their units unresponsive. A deadline
-        is judged only once the officers' answers are read past it: while the broker cannot be
-        read, an acceptance the gateway took in time may be waiting there (issue 14)."""
-        now = self.clock()
-        judged = now
-        if self.answers_read is not None:
-            if self.answers_read.until is None:
-                return 0
-            read = datetime.fromtimestamp(self.answers_read.until, now.tzinfo)
-            judged = min(now, read - timedelta(seconds=self.timings.answers_grace_s))
-        expired = self.book.unaccepted(judged)
-        for order in expired:
-            alarm = self.book.alarm(order.alarm_id)
-            tell = Tell(
-                alarm,
-                NoticeKind.unresponsive_unit,
-                "not_accepted_in_time",
-                self.timings.accept_timeout_s,
-            )
-            try:
-                async with self.pool.acquire() as connection, connection.transaction():
-                    await self.ownership.fence(connection)
-                    done = await withdraw(
-                        connection,
-                        self.outbox,
-                        order,
-                        reason="accept_timeout",
-                        at=now,
-                        only_from=UNACCEPTED,
-                        tell=tell,
-                    )
-            except Fenced as fenced:
-                self.ownership.fenced(fenced)
-                return len(expired)
-            if done:
-                self._lost(order, reason="accept_timeout")
-                self.fleet.mark_unresponsive(
-                    order.unit_id, now + timedelta(seconds=self.timings.unresponsive_hold_s)
-                )
-                telemetry.not_accepted(order)
-            else:  # answered meanwhile or closed by someone else: the events will tell
-                self.book.leave_to_events(order)
-        return len(expired)
+        """Withdraw work orders not accepted in time (service_layer/acceptance.py)."""
+        return await acceptance.expire_unaccepted(self)
 
     async def report_coverage(self) -> list[str]:
         """Tell the command centre about platforms newly left uncovered, with a move-up."""
