@@ -91,17 +91,19 @@ async def empty(template_database: PostgresSettings) -> AsyncIterator[asyncpg.Co
 async def _intake_lookups(
     connection: asyncpg.Connection, keys: list[tuple[str, str]], boxes: list[Any]
 ) -> int:
-    """Eight lookups in the intake's own transaction (`begin`); the alarm rows they read."""
-    await begin(connection, [])
-    try:
-        for _ in range(8):
+    """Eight batches' lookups, each in the intake's own transaction (`begin`, one lookup, as a
+    batch does); the alarm rows they read."""
+    read = 0
+    for _ in range(8):
+        await begin(connection, [])
+        try:
             await repeats_and_open_nearby(connection, keys, boxes)
-        read: int = await connection.fetchval(
-            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) "
-            "from pg_stat_xact_user_tables where relname = 'alarms'"
-        )
-    finally:
-        await connection.execute("commit")
+            read += await connection.fetchval(
+                "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) "
+                "from pg_stat_xact_user_tables where relname = 'alarms'"
+            )
+        finally:
+            await connection.execute("commit")
     return read
 
 
