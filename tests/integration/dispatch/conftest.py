@@ -79,6 +79,10 @@ def start_dispatch(dispatch_settings: DispatchSettings, quiet_city: None) -> Sta
         async with hosted(await build(settings)) as host:
             async with asyncio.timeout(30):
                 await host.core.fleet_ready.wait()
+                # the region is held: a command read before its lease is taken is left to the
+                # holder (commands.handle_command), and here there is no other
+                while not host.core.leases:
+                    await asyncio.sleep(0.02)
             yield host.core
 
     return start
