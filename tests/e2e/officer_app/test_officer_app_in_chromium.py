@@ -147,7 +147,9 @@ async def test_an_officer_takes_a_call_rides_to_it_and_closes_it_through_a_dead_
     assert alarm["response_seconds"] is not None  # measured to the arrival found from GPS
 
     await page.get_by_role("button", name="完成").click()
-    await expect(sheet).to_have_attribute("data-state", "none")
+    # the call's sheet is gone: the screen is empty, or shows the post that positioning sends
+    # the unit, free again, to (as the clean clone on two workers did before this line)
+    await expect(sheet).to_have_attribute("data-state", re.compile(r"^(none|post)$"))
 
 
 async def test_an_order_not_accepted_in_time_is_withdrawn_on_the_screen_in_english(
