@@ -72,7 +72,7 @@ class Feed:
                 if patch is not None:
                     self.hub.publish(patch)
                     changed += 1
-        for alarm_id in [a for a in self.view.incidents if a in held_before - open_ids]:
+        for alarm_id in [a for a in held_before - open_ids if a in self.view.incidents]:
             self.hub.publish(self.view.close(alarm_id))
             changed += 1
         duty = await history.unit_duty(self.pool)
