@@ -7,7 +7,7 @@ not the 413, and retried forever. So the rest of the body is read and thrown awa
 `drain_bytes` (and within the server's read deadline, decision 0074), before the 413 goes out
 and the connection closes; only a body declared larger than that is answered at once. Nothing
 is buffered on the way: the app reads the body as it comes, and the count runs beside it; a
-body that grows over the limit as it streams is drained where it is read, and the reader gets
+body sent without a length (chunked) that grows over the limit as it streams is drained where it is read, and the reader gets
 `BodyTooLarge`, an HTTP 413 that the app's problem handler answers (FastAPI turns any other
 error met while reading a body into a 400)."""
 
@@ -55,6 +55,10 @@ class BodyLimit:
                     await self._drain(receive, 0)
                 await self._refuse(send, close=True)
                 return
+            # the server's parser frames the body by its declared length: no more can come,
+            # and the app reads it unwatched (the common case: every 110 call's POST)
+            await self.app(scope, receive, send)
+            return
         size = 0
         over = started = False
 
