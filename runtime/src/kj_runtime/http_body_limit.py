@@ -6,10 +6,11 @@ client still sending (RFC 9112 §9.6): an asynchronous client (httpx) saw "conne
 not the 413, and retried forever. So the rest of the body is read and thrown away, up to
 `drain_bytes` (and within the server's read deadline, decision 0074), before the 413 goes out
 and the connection closes; only a body declared larger than that is answered at once. Nothing
-is buffered on the way: the app reads the body as it comes, and the count runs beside it; a
-body sent without a length (chunked) that grows over the limit as it streams is drained where it is read, and the reader gets
-`BodyTooLarge`, an HTTP 413 that the app's problem handler answers (FastAPI turns any other
-error met while reading a body into a 400)."""
+is buffered on the way: a body of a declared length within the limit goes to the app as it is
+(the parser frames it by that length); for one sent without a length (chunked) the count runs
+beside the app's reading, and a body that grows over the limit is drained where it is read, and
+the reader gets `BodyTooLarge`, an HTTP 413 that the app's problem handler answers (FastAPI
+turns any other error met while reading a body into a 400)."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any

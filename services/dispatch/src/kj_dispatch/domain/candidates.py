@@ -49,8 +49,11 @@ class CandidateIndex:
     def rebuild(self, units: Iterable[FleetUnit], *, at: float) -> None:
         self._units = list(units)
         if self._units:
-            points = np.array([self.projection.xy(u.lat, u.lon) for u in self._units])
-            self._tree = cKDTree(points)
+            n = len(self._units)
+            lats = np.fromiter([u.lat for u in self._units], np.float64, n)
+            lons = np.fromiter([u.lon for u in self._units], np.float64, n)
+            x, y = self.projection.xy_arrays(lats, lons)
+            self._tree = cKDTree(np.column_stack((x, y)))
         else:
             self._tree = None
         self._built_at = at

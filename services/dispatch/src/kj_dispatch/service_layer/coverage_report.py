@@ -49,7 +49,14 @@ class CoverageReport:
         if not self.book.coverage_dirty or not self.areas or not fleet_ready:
             return []
         self.book.coverage_dirty = False
-        gaps = coverage_gaps(self.areas, fleet, self.eta, now)
+        gaps = coverage_gaps(
+            self.areas,
+            fleet,
+            self.eta,
+            now,
+            projection=fleet.index.projection,
+            max_range_m=fleet.index.max_range_m,
+        )
         new = [gap for gap in gaps if gap.platform_id not in self._gaps]
         if new:
             async with self.pool.acquire() as connection, connection.transaction():
