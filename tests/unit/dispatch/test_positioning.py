@@ -4,13 +4,14 @@ an idle unit up, and what it says the coverage is."""
 import pytest
 
 from kj_dispatch.domain.book import Book
-from kj_dispatch.domain.positioning import Move, MoveUpRule, PlannerLimits
+from kj_dispatch.domain.positioning import Move, MoveUpRule, PlannerLimits, PositionPlanner
+from kj_dispatch.domain.reach import Reach
 from kj_dispatch.service_layer.ownership import Ownership
 from kj_dispatch.service_layer.positioning import Positioning
 from kj_schemas.enums import ResponseTier, UnitKind
 
 from .factories import NOW, east, make_fleet, put
-from .planning_world import demand, planner, unit
+from .planning_world import ETA, POSTS, PROJECTION, SURE, at, demand, planner, unit
 
 HOUR = 10
 
@@ -197,6 +198,9 @@ class _RegionLostWhilePlanning:
 
     posts: tuple[()] = ()
 
+    def serves(self, platform_id: str) -> bool:
+        return True
+
     def __init__(self, ownership: Ownership) -> None:
         self.ownership = ownership
 
@@ -223,3 +227,21 @@ async def test_a_pass_whose_region_went_elsewhere_while_it_planned_writes_nothin
     )
     # the loop's task used to die here (StopIteration: no region held), taking dispatch down
     assert await positioning.plan(NOW) == 0
+
+
+def test_units_of_platforms_far_from_the_citys_demand_are_not_the_planners() -> None:
+    """Issue 20: one dispatch process reads a province's fleet; units at a prefecture seat
+    70 km away reach none of this city's calls, so the planner neither posts nor counts them
+    (20,000 of them cost it a third of a core and diluted its busy share)."""
+    far = {"P1": at(0, 0), "P2": at(2500, 0), "FAR": at(70_000, 0)}
+    model = demand()
+    plan = PositionPlanner(
+        posts=POSTS,
+        demand=model,
+        reach=Reach(ETA, model, patrol_radius_m=50.0, spread=SURE),
+        platforms=far,
+        projection=PROJECTION,
+    )
+    assert plan.serves("P1") and plan.serves("P2")
+    assert not plan.serves("FAR")
+    assert plan.serves("NOT-IN-THE-CITY-FILE")  # unknown: counted, as before

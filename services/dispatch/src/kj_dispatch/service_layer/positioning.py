@@ -84,11 +84,12 @@ class Positioning:
     # ---- what the planner sees --------------------------------------------------------------
 
     def snapshot(self, now: datetime) -> list[UnitPosition]:
-        """Every unit on duty or busy, as the planner sees it."""
+        """Every unit on duty or busy that the planner serves, as the planner sees it."""
         repositions = self.book.repositions
+        serves = self.planner.serves
         units = []
         for unit in self.fleet:
-            if not unit.on_patrol_or_busy():
+            if not unit.on_patrol_or_busy() or not serves(unit.platform_id):
                 continue
             post = repositions.of(unit.unit_id)
             units.append(
