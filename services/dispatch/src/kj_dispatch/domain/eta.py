@@ -87,10 +87,15 @@ class EtaModel(Protocol):
         ...
 
     def estimates_to(
-        self, units: Sequence[FleetUnit], places: Sequence[tuple[float, float]], now: datetime
+        self,
+        units: Sequence[FleetUnit],
+        places: Sequence[tuple[float, float]],
+        now: datetime,
+        among: Sequence[np.ndarray] | None = None,
     ) -> list[Etas]:
         """`estimate` for many units at once, to each of many (lat, lon) places (the coverage
-        report asks about the whole fleet for every platform)."""
+        report asks about the fleet for every platform); with `among`, to place k only for the
+        units at the indices `among[k]`, in that order."""
         ...
 
 
@@ -159,11 +164,16 @@ class StraightLineEta:
         return self.estimates_to(units, [(lat, lon)], now)[0]
 
     def estimates_to(
-        self, units: Sequence[FleetUnit], places: Sequence[tuple[float, float]], now: datetime
+        self,
+        units: Sequence[FleetUnit],
+        places: Sequence[tuple[float, float]],
+        now: datetime,
+        among: Sequence[np.ndarray] | None = None,
     ) -> list[Etas]:
-        """`estimates` to each of `places`, the units' fields gathered once: gathered again for
-        every place, a province's 20,000 units to its 300 platforms held the event loop for
-        seconds at each coverage report (issue 20)."""
+        """`estimates` to each of `places` (with `among`, to place k for the units at the
+        indices `among[k]` only), the units' fields gathered once: gathered again for every
+        place, a province's 20,000 units to its 300 platforms held the event loop for seconds
+        at each coverage report (issue 20)."""
         p = self.params
         self._at(now)
         n = len(units)
@@ -178,19 +188,20 @@ class StraightLineEta:
         stale = age > p.stale_after_s
         widen = np.where(stale, p.stale_widen_factor * age, 0.0)
         dropped = age > p.drop_after_s
+        columns = (lats, lons, cos_lats, diameter, speed, start, widen, dropped, stale)
         out = []
-        for lat, lon in places:
-            p2 = np.radians(lat)
-            a = (
-                np.sin((p2 - lats) / 2) ** 2
-                + cos_lats * np.cos(p2) * np.sin(np.radians(lon - lons) / 2) ** 2
+        for k, (lat, lon) in enumerate(places):
+            la, lo, cl, di, sp, st, wi, dr, sl = (
+                columns if among is None else tuple(c[among[k]] for c in columns)
             )
-            metres = diameter * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+            p2 = np.radians(lat)
+            a = np.sin((p2 - la) / 2) ** 2 + cl * np.cos(p2) * np.sin(np.radians(lon - lo) / 2) ** 2
+            metres = di * np.arcsin(np.minimum(1.0, np.sqrt(a)))
             if self._on_startup:
-                seconds = (metres / speed + start) * self._factor
+                seconds = (metres / sp + st) * self._factor
             else:
-                seconds = metres / speed * self._factor + start
-            seconds += widen
-            seconds[dropped] = np.inf
-            out.append(Etas(seconds, stale))
+                seconds = metres / sp * self._factor + st
+            seconds += wi
+            seconds[dr] = np.inf
+            out.append(Etas(seconds, sl))
         return out
