@@ -337,6 +337,8 @@ class E2EStack:
         self.pg: asyncpg.Connection | None = None
         self.city: City | None = None
         self.offset = 0.0  # the call stream's clock, past the warm-up
+        self.ready_s = 0.0  # the services' start, seconds
+        self.shift_plan_s = 0.0  # the services' start to dispatch's first shift plan, seconds
 
     def url(self, name: str) -> str:
         return self.services.services[name].url
@@ -381,7 +383,9 @@ class E2EStack:
                 "KJ_NOTIFY_LOG_LEVEL": "warning",
             }
         )
+        begun = time.monotonic()
         await self.services.wait_ready(deadline_s=180)
+        self.ready_s = time.monotonic() - begun
         self.pg = await asyncpg.connect(self.postgres.dsn())
         # positions first: dispatch knows no unit until tracking has published it
         context = multiprocessing.get_context("spawn")
@@ -420,9 +424,20 @@ class E2EStack:
             ),
         )
 
-    async def warm_up(self, deadline_s: float = 180) -> None:
-        """Calls until one reaches a screen: every consumer joined, the fleet known."""
-        assert self.calls is not None and self.terminals is not None
+    async def warm_up(self, deadline_s: float = 180, *, posts_deadline_s: float = 600) -> None:
+        """The steady state before anything is measured: dispatch's first shift plan written
+        (its planner's process works on it for tens of seconds at a province's scale, and a
+        shift's plan comes three times a day, not with every call), then calls until one
+        reaches a screen: every consumer joined, the fleet known. `shift_plan_s` keeps how long
+        the plan took from the stack's start."""
+        assert self.calls is not None and self.terminals is not None and self.pg is not None
+        started = time.monotonic()
+        async with asyncio.timeout(posts_deadline_s):
+            while not await self.pg.fetchval(
+                "select exists (select 1 from dispatch_repositions where reason = 'shift_plan')"
+            ):
+                await asyncio.sleep(1.0)
+        self.shift_plan_s = self.ready_s + time.monotonic() - started
         offset = 0.0
         async with asyncio.timeout(deadline_s):
             while True:
