@@ -6,11 +6,11 @@ and 1,000 terminals connected. The stack, the load and the stamps are `bench/e2e
 
 The stack is measured in its steady state: after dispatch's first shift plan
 (`e2e.shift_plan_s` from the services' start; tens of seconds of the planner's process at this
-scale). Calls are offered at a steady 3/s (the simulator's 110 stream: its category mix, repeat callers
-merged, non-police calls diverted; only calls accepted as new incidents get a work order), so
-the figure is latency, not saturation. After a warm-up (calls until one reaches a screen),
-three rounds of `--seconds` (60) each; every figure is the median of the rounds' (`_max_ms`:
-the largest of the rounds'):
+scale). Calls are offered at a steady 3/s (the simulator's 110 stream: its category mix, repeat
+callers merged, non-police calls diverted; only calls accepted as new incidents get a work
+order), so the figure is latency, not saturation. After a warm-up (calls until one reaches a
+screen), three rounds of `--seconds` (60) each; every figure is the median of the rounds'
+(`_max_ms`: the largest of the rounds'):
 
 - `e2e.call_to_screen_p50_ms`, `_p99_ms`, `_max_ms`: the POST's send to the frame read on
   the terminal;

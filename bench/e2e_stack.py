@@ -433,7 +433,7 @@ class E2EStack:
         assert self.calls is not None and self.terminals is not None and self.pg is not None
         started = time.monotonic()
         async with asyncio.timeout(posts_deadline_s):
-            while not await self.pg.fetchval(
+            while not await self.pg.fetchval(  # noqa: ASYNC110 - a row in PostgreSQL
                 "select exists (select 1 from dispatch_repositions where reason = 'shift_plan')"
             ):
                 await asyncio.sleep(1.0)
