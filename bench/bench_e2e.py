@@ -43,6 +43,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         terminals=args.terminals,
         rate_per_s=args.rate,
         work_dir=state_dir() / "bench" / "e2e",
+        split_tracking=args.split_tracking,
     ) as stack:
         await stack.warm_up()
         rounds = []
@@ -101,6 +102,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="each round's length")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
+    parser.add_argument(
+        "--split-tracking",
+        action="store_true",
+        help="tracking's state and tracks roles in two processes (decision 0020)",
+    )
     args = parser.parse_args()
     import uvloop
 

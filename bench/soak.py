@@ -185,6 +185,7 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         rate_per_s=args.rate,
         bursts=bursts(args.duration),
         work_dir=out,
+        split_tracking=args.split_tracking,
     ) as stack:
         await stack.warm_up()
         assert stack.calls is not None
@@ -237,6 +238,11 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=3.0, help="calls a second, bursts aside")
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--split-tracking",
+        action="store_true",
+        help="tracking's state and tracks roles in two processes (decision 0020)",
+    )
     args = parser.parse_args()
     import uvloop
 
