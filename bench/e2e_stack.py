@@ -312,46 +312,29 @@ class E2EStack:
         ports = {
             name: free_port() for name in ("alarm", "tracking", "tracks", "dispatch", "notify")
         }
+
         # `split_tracking`: tracking's two roles in two processes, as decision 0020 runs them
         # at scale (the tracks' COPY, a quarter of the one process's time at 20,000 pings/s,
         # off the unit states' path). On this 2-core machine it did not help: the soak's unit
         # states fell behind at the same pace either way (the cores are the limit), and the
         # extra process lengthened every other stage's wait for a core
-        tracking = (
+        def tracking(name: str, port: int, role: str | None) -> Service:
+            env = (("KJ_TRACKING_ROLE", role),) if role else ()
+            return Service(name, "kj-patrol-tracking", port, "KJ_TRACKING_", env, pinned=True)
+
+        trackers = (
             (
-                Service(
-                    "patrol-tracking",
-                    "kj-patrol-tracking",
-                    ports["tracking"],
-                    "KJ_TRACKING_",
-                    env=(("KJ_TRACKING_ROLE", "state"),),
-                    pinned=True,
-                ),
-                Service(
-                    "patrol-tracking-tracks",
-                    "kj-patrol-tracking",
-                    ports["tracks"],
-                    "KJ_TRACKING_",
-                    env=(("KJ_TRACKING_ROLE", "tracks"),),
-                    pinned=True,
-                ),
+                tracking("patrol-tracking", ports["tracking"], "state"),
+                tracking("patrol-tracking-tracks", ports["tracks"], "tracks"),
             )
             if split_tracking
-            else (
-                Service(
-                    "patrol-tracking",
-                    "kj-patrol-tracking",
-                    ports["tracking"],
-                    "KJ_TRACKING_",
-                    pinned=True,
-                ),
-            )
+            else (tracking("patrol-tracking", ports["tracking"], None),)
         )
         self.services = ServiceProcesses(
             self.work_dir / "logs",
             services=(
                 Service("alarm", "kj-alarm", ports["alarm"], "KJ_ALARM_", pinned=True),
-                *tracking,
+                *trackers,
                 Service("dispatch", "kj-dispatch", ports["dispatch"], "KJ_DISPATCH_", pinned=True),
                 Service("notify", "kj-notify", ports["notify"], "KJ_NOTIFY_", pinned=True),
             ),

@@ -245,3 +245,30 @@ def test_units_of_platforms_far_from_the_citys_demand_are_not_the_planners() -> 
     assert plan.serves("P1") and plan.serves("P2")
     assert not plan.serves("FAR")
     assert plan.serves("NOT-IN-THE-CITY-FILE")  # unknown: counted, as before
+
+
+def test_the_planner_is_shown_only_the_units_it_serves() -> None:
+    """What dispatch hands its planner each pass: a unit of a platform 70 km from the city's
+    calls is left out (put back the filter in `Positioning.snapshot` and it is planned)."""
+    model = demand()
+    plan = PositionPlanner(
+        posts=POSTS,
+        demand=model,
+        reach=Reach(ETA, model, patrol_radius_m=50.0, spread=SURE),
+        platforms={"P1": at(0, 0), "P2": at(2500, 0), "FAR": at(70_000, 0)},
+        projection=PROJECTION,
+    )
+    fleet = make_fleet()
+    put(fleet, "NEAR", east(0), platform="P1")
+    put(fleet, "AWAY", east(70_000), platform="FAR")
+    book = Book(fleet)
+    positioning = Positioning(
+        planner=plan,
+        book=book,
+        ownership=Ownership(None, book, "test"),  # type: ignore[arg-type]
+        pool=None,  # type: ignore[arg-type]  # nothing is written
+        outbox=None,  # type: ignore[arg-type]
+        vacated=[],
+        worker=_Here(plan),  # type: ignore[arg-type]
+    )
+    assert [u.unit_id for u in positioning.snapshot(NOW)] == ["NEAR"]
