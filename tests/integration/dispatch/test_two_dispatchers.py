@@ -58,6 +58,13 @@ async def test_two_dispatchers_never_give_a_unit_or_an_alarm_two_work_orders(
         )
     )
     await wait_ready(*two_dispatchers)
+    # the calls come once units patrol at posts, so that calls take units bound for posts (the
+    # shift's plan takes seconds in the planner's process on a loaded machine)
+    async with asyncio.timeout(90):
+        while not await db.fetchval(
+            "select count(*) from dispatch_repositions where status = 'open'"
+        ):
+            await asyncio.sleep(0.2)
     alarms = [
         alarm(
             east(rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)),
