@@ -38,7 +38,7 @@ async def test_a_scripted_drive_yields_one_on_scene_event_and_a_check_in(
     topics: KafkaSettings,
     db: asyncpg.Connection,
 ) -> None:
-    service = await start_service()
+    service = await start_service(tracks_min_move_m=0)  # every trusted fix stored
     unit = service.tracker.units[UNIT]
     order = work_order(CHECKPOINT)
     await send_work_order(producer, topics, order)
@@ -79,6 +79,31 @@ async def test_a_scripted_drive_yields_one_on_scene_event_and_a_check_in(
     await service.tracker.tracks.drain()
     track = await unit_track(db, UNIT, start, end)
     assert [round(p.fix_at.timestamp(), 3) for p in track] == [round(f.ts, 3) for f in fixes]
+
+
+async def test_a_parked_unit_stores_one_fix_in_30_s_and_a_driving_one_each_20_m(
+    start_service: StartService,
+    producer: AIOKafkaProducer,
+    topics: KafkaSettings,
+    db: asyncpg.Connection,
+) -> None:
+    """Stored tracks thinned as decision 0161 sets by default: 90 s parked at 1 Hz are 3 rows,
+    the drive that follows at 27 m a second is every fix."""
+    await start_service()
+    unit_id = "SY-P01-M4"
+    t0 = time.time() - 200
+    parked = drive((27.25, 111.46), (27.25, 111.46), t0, 89, unit=unit_id)  # seconds 0-89
+    away = drive((27.25, 111.46), (27.2527, 111.46), t0 + 89, 11, unit=unit_id)[1:]  # 27 m/s
+    await send_fixes(producer, topics, parked + away)
+    start = datetime.fromtimestamp(t0 - 1, UTC)
+    last = datetime.fromtimestamp(away[-1].ts, UTC)
+    await eventually(  # the last fix is stored either way (it moved), and comes in the last COPY
+        lambda: db.fetchval(
+            "select count(*) from tracks where unit_id = $1 and fix_at = $2", unit_id, last
+        )
+    )
+    track = await unit_track(db, unit_id, start, start + timedelta(hours=1))
+    assert [round(p.fix_at.timestamp() - t0) for p in track] == [0, 30, 60, *range(90, 101)]
 
 
 async def test_a_silent_unit_loses_contact_and_its_next_ping_restores_it(

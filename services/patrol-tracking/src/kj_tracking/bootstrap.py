@@ -23,7 +23,7 @@ from kj_tracking.adapters.state_publisher import StatePublisher
 from kj_tracking.adapters.state_topic import rebuild_units
 from kj_tracking.adapters.tracks import TrackWriter, drop_expired_partitions, ensure_partitions
 from kj_tracking.domain.checkins import Checkpoint
-from kj_tracking.domain.publication import PublishRules
+from kj_tracking.domain.publication import PublishRules, TrackRules
 from kj_tracking.domain.units import registry
 from kj_tracking.domain.validation import Rules
 from kj_tracking.entrypoints.access import Operators
@@ -51,6 +51,9 @@ def policy_from(settings: TrackingSettings) -> Policy:
             jump_slack_m=settings.jump_slack_m,
         ),
         publish=PublishRules(min_move_m=settings.min_move_m, heartbeat_s=settings.heartbeat_s),
+        tracks=TrackRules(
+            min_move_m=settings.tracks_min_move_m, max_gap_s=settings.tracks_max_gap_s
+        ),
         arrival_radius_m=settings.arrival_radius_m,
         base_radius_m=settings.base_radius_m,
         returning_timeout_s=settings.returning_timeout_s,
@@ -170,6 +173,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
         recorder = TrackRecorder(
             registry([(u.id, u.platform, u.kind.value) for u in city.units]),
             tracker.policy.rules,
+            tracker.policy.tracks,
             writer,
         )
         service.subscriptions.append(

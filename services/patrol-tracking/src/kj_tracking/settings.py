@@ -47,6 +47,11 @@ class TrackingSettings(ServiceSettings):
     # tracks
     # track rows waiting for COPY, at most (more are dropped and counted, decision 0021)
     track_queue_rows: int = 320_000
+    # a trusted fix is stored in the track this far from the unit's last stored fix (decision
+    # 0161; 0: every fix is stored)
+    tracks_min_move_m: float = Field(default=20.0, ge=0)
+    # a trusted fix is stored in the track this long after the last stored one, however near
+    tracks_max_gap_s: float = Field(default=30.0, gt=0)
     track_retention_days: int = 30  # daily track partitions older than this are dropped
     track_max_hours: float = Field(default=24.0, gt=0)  # GET /units/{id}/track spans at most this
 

@@ -52,6 +52,9 @@ class UnitTrack:
         "dwell_since",
         "fix_at",
         "heading_deg",
+        "kept_at",
+        "kept_lat",
+        "kept_lon",
         "kind",
         "lat",
         "lon",
@@ -96,6 +99,10 @@ class UnitTrack:
         self.published_lon = 0.0
         self.published_ts = 0.0  # receive time of the last publication
         self.published_status: UnitStatus | None = None
+        # the fix last kept in the stored track (publication.worth_keeping)
+        self.kept_at: datetime | None = None
+        self.kept_lat = 0.0
+        self.kept_lon = 0.0
 
     @property
     def has_fix(self) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kj_tracking.adapters.ping_codec import PingWire
 from kj_tracking.adapters.tracks import TrackWriter, track_rows
+from kj_tracking.domain.publication import TrackRules, worth_keeping
 from kj_tracking.domain.units import UnitTrack
 from kj_tracking.domain.validation import Outcome, Rules, classify, window
 
@@ -17,14 +18,16 @@ from kj_tracking.domain.validation import Outcome, Rules, classify, window
 class TrackRecorder:
     units: dict[str, UnitTrack]
     rules: Rules
+    keep: TrackRules  # which trusted fixes are stored
     tracks: TrackWriter
 
     async def handle_pings(self, batch: Sequence[PingWire]) -> None:
         """Undecodable pings never reach here, and are dead-lettered by the state role."""
         now = time.time()
-        units, rules, accepted, late = (
+        units, rules, keep, accepted, late = (
             self.units,
             self.rules,
+            self.keep,
             Outcome.accepted,
             Outcome.out_of_order,
         )
@@ -37,7 +40,9 @@ class TrackRecorder:
             outcome = classify(unit, wire.ts, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
             if outcome is accepted:
                 unit.move(wire.ts, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
+                if not worth_keeping(unit, wire.ts, wire.lat, wire.lon, keep):
+                    continue
             elif outcome is not late:
                 continue
-            fixes.append(wire)
+            fixes.append(wire)  # kept, or late (a dead zone's fixes are all kept)
         self.tracks.offer(track_rows(fixes, now))

@@ -23,7 +23,13 @@ from kj_tracking.domain import status as unit_status
 from kj_tracking.domain.arrival import Arrival, detect
 from kj_tracking.domain.checkins import CheckIn, Checkpoint, CheckpointIndex, observe
 from kj_tracking.domain.posts import reach_post
-from kj_tracking.domain.publication import PublishRules, due, mark_published
+from kj_tracking.domain.publication import (
+    PublishRules,
+    TrackRules,
+    due,
+    mark_published,
+    worth_keeping,
+)
 from kj_tracking.domain.status import regain_contact
 from kj_tracking.domain.units import UnitTrack
 from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, classify, window
@@ -47,6 +53,7 @@ PublishStates = Callable[[list[tuple[str, bytes]]], Awaitable[None]]
 class Policy:
     rules: Rules = field(default_factory=Rules)
     publish: PublishRules = field(default_factory=PublishRules)
+    tracks: TrackRules = field(default_factory=TrackRules)  # which trusted fixes are stored
     arrival_radius_m: float = 100.0
     base_radius_m: float = 150.0
     returning_timeout_s: float = 1800.0
@@ -100,7 +107,7 @@ class Tracker:
         accepted = 0
         outcomes: Counter[str] = Counter()
         rejects: list[Refusal] = []
-        keep_rows = self.tracks is not None
+        keep_rows, keep, track_rules = self.tracks is not None, worth_keeping, policy.tracks
         fixes: list[PingWire] = []  # trusted and late fixes, for the track rows
         changed: dict[str, UnitTrack] = {}
         for index, wire in enumerate(batch):
@@ -117,7 +124,7 @@ class Tracker:
                     PING_DELAY.observe(max(now - at.timestamp(), 0.0))
                 restored = unit.status is lost and regain_contact(unit)
                 unit.move(at, wire.lat, wire.lon, wire.speed_kmh, wire.heading_deg, now)
-                if keep_rows:
+                if keep_rows and keep(unit, at, wire.lat, wire.lon, track_rules):
                     fixes.append(wire)
                 arrival = detect(unit, radius_m) if unit.work_order_id is not None else None
                 if arrival is None and unit.post is not None and not unit.post.reached:
