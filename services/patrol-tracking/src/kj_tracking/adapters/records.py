@@ -3,6 +3,7 @@ detected from GPS (with their `on_scene` event through the outbox, in one transa
 check-ins with the per-platform, per-shift report of checkpoints not visited."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,51 +90,68 @@ async def checkpoints_not_visited(
     return [MissedCheckpoint(r["checkpoint_id"], r["name"]) for r in rows]
 
 
-async def open_work_order(
-    connection: asyncpg.Connection,
-    work_order_id: str,
-    unit_id: str,
-    scene_lat: float,
-    scene_lon: float,
-    *,
-    post_id: str | None = None,
-    patrol_radius_m: float | None = None,
-) -> str:
-    """Follow an assigned work order, or a reposition to a post (a repeat changes nothing).
-    Returns its status, so a replayed order that is over does not reopen it."""
-    status = await connection.fetchval(
-        "insert into tracking_work_orders "
-        "(work_order_id, unit_id, scene_lat, scene_lon, status, post_id, patrol_radius_m) "
-        "values ($1, $2, $3, $4, 'open', $5, $6) on conflict (work_order_id) "
-        "do update set updated_at = tracking_work_orders.updated_at returning status",
-        uuid.UUID(work_order_id),
-        unit_id,
-        scene_lat,
-        scene_lon,
-        post_id,
-        patrol_radius_m,
+@dataclass(slots=True)
+class Followed:
+    """A row of `tracking_work_orders` as a batch of work orders and events leaves it."""
+
+    work_order_id: str
+    unit_id: str
+    status: str  # open | on_scene | closed
+    post_id: str | None
+    scene_lat: float = 0.0
+    scene_lon: float = 0.0
+    patrol_radius_m: float | None = None
+    new: bool = False  # not in the table before the batch
+    changed: bool = False  # its status changed in the batch
+
+
+async def followed(
+    connection: asyncpg.Connection, work_order_ids: Sequence[str], called_units: Sequence[str]
+) -> list[Followed]:
+    """The rows a batch can touch, in one query: its own work orders, and the posts still held
+    by the units its calls take (a call supersedes the post)."""
+    rows = await connection.fetch(
+        "select work_order_id, unit_id, status, post_id from tracking_work_orders "
+        "where work_order_id = any($1::uuid[]) "
+        "or (unit_id = any($2::text[]) and post_id is not null and status <> 'closed')",
+        [uuid.UUID(w) for w in work_order_ids],
+        list(called_units),
     )
-    return str(status)
+    return [
+        Followed(str(r["work_order_id"]), r["unit_id"], r["status"], r["post_id"]) for r in rows
+    ]
 
 
-async def close_posts_of(connection: asyncpg.Connection, unit_id: str) -> None:
-    """A call took the unit: the post it held is no longer its."""
-    await connection.execute(
-        "update tracking_work_orders set status = 'closed', updated_at = now() "
-        "where unit_id = $1 and post_id is not null and status <> 'closed'",
-        unit_id,
-    )
-
-
-async def set_work_order_status(
-    connection: asyncpg.Connection, work_order_id: str, status: str
-) -> None:
-    await connection.execute(
-        "update tracking_work_orders set status = $2, updated_at = now() "
-        "where work_order_id = $1 and status <> 'closed'",
-        uuid.UUID(work_order_id),
-        status,
-    )
+async def write_followed(connection: asyncpg.Connection, rows: Sequence[Followed]) -> None:
+    """A batch's new and changed rows, in one transaction: new ones as the batch left them (a
+    row another process wrote meanwhile is kept), changed ones never out of `closed`."""
+    new = [r for r in rows if r.new]
+    changed = [r for r in rows if r.changed and not r.new]
+    async with connection.transaction():
+        if new:
+            await connection.executemany(
+                "insert into tracking_work_orders (work_order_id, unit_id, scene_lat, "
+                "scene_lon, status, post_id, patrol_radius_m) "
+                "values ($1, $2, $3, $4, $5, $6, $7) on conflict (work_order_id) do nothing",
+                [
+                    (
+                        uuid.UUID(r.work_order_id),
+                        r.unit_id,
+                        r.scene_lat,
+                        r.scene_lon,
+                        r.status,
+                        r.post_id,
+                        r.patrol_radius_m,
+                    )
+                    for r in new
+                ],
+            )
+        if changed:
+            await connection.executemany(
+                "update tracking_work_orders set status = $2, updated_at = now() "
+                "where work_order_id = $1 and status <> 'closed'",
+                [(uuid.UUID(r.work_order_id), r.status) for r in changed],
+            )
 
 
 @dataclass(frozen=True, slots=True)
