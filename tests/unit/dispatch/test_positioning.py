@@ -1,6 +1,7 @@
 """The positioning planner: where free units are posted, what it may not do, when it moves
 an idle unit up, and what it says the coverage is."""
 
+import numpy as np
 import pytest
 
 from kj_dispatch.domain.book import Book
@@ -272,3 +273,41 @@ def test_the_planner_is_shown_only_the_units_it_serves() -> None:
         worker=_Here(plan),  # type: ignore[arg-type]
     )
     assert [u.unit_id for u in positioning.snapshot(NOW)] == ["NEAR"]
+
+
+def test_a_pass_gives_free_units_the_posts_best_post_gives_them_one_after_another() -> None:
+    """The pass divides each unit's factor out of the fleet's coverage instead of computing it
+    again per unit: the same posts as asking best_post for each in turn, the fleet moved."""
+    rng = np.random.default_rng(7)
+    kinds = [UnitKind.motorcycle, UnitKind.car, UnitKind.command_vehicle]
+    names = [p.post_id for p in POSTS]
+    fleet = [
+        unit(
+            f"U{n}",
+            kind=kinds[n % 3],
+            platform="P1" if n % 2 else "P2",
+            post=None if n % 3 == 0 else names[int(rng.integers(len(names)))],
+            where=(float(rng.uniform(-3000, 3000)), float(rng.uniform(-3000, 3000))),
+            available=bool(rng.uniform() > 0.2),
+        )
+        for n in range(60)
+    ]
+    plan = planner()
+    moves = plan.running_pass(fleet, hour=HOUR, busy_fraction=0.2, free_limit=12)
+    expected, units = [], list(fleet)
+    lonely = [u.unit_id for u in fleet if u.available and u.post_id is None][:12]
+    for unit_id in lonely:
+        move = plan.best_post(unit_id, units, hour=HOUR, busy_fraction=0.2)
+        if move is None:
+            continue
+        expected.append(move)
+        post = next(p for p in POSTS if p.post_id == move.post_id)
+        units = [
+            u._replace(lat=post.lat, lon=post.lon, post_id=post.post_id, settled=False)
+            if u.unit_id == unit_id
+            else u
+            for u in units
+        ]
+    assert len(expected) >= 8
+    assert [(m.unit_id, m.post_id) for m in moves] == [(m.unit_id, m.post_id) for m in expected]
+    assert [m.gain for m in moves] == pytest.approx([m.gain for m in expected], rel=1e-4)
