@@ -44,26 +44,36 @@ def encode_pings(
     speed_m_s: NDArray[np.float64],
     heading_deg: NDArray[np.float64],
 ) -> list[tuple[bytes, bytes]]:
+    """One second's pings as (key, JSON) records. The rounding is done on the arrays and the
+    rows read as Python floats: indexing numpy arrays and rounding one value at a time was
+    over half of the load generator's CPU at 20,000 units (py-spy, the soak)."""
     stamp = ts.isoformat()
-    out = []
-    for i, unit_id in enumerate(unit_ids):
-        out.append(
-            (
-                unit_id.encode(),
-                orjson.dumps(
-                    {
-                        "unit_id": unit_id,
-                        "ts": stamp,
-                        "lat": round(float(lat[i]), 6),
-                        "lon": round(float(lon[i]), 6),
-                        "speed_kmh": round(float(speed_m_s[i]) * 3.6, 1),
-                        "heading_deg": round(float(heading_deg[i]) % 360.0, 1),
-                        "accuracy_m": 5.0,
-                    }
-                ),
-            )
+    rows = zip(
+        unit_ids,
+        np.round(lat, 6).tolist(),
+        np.round(lon, 6).tolist(),
+        np.round(speed_m_s * 3.6, 1).tolist(),
+        np.round(np.mod(heading_deg, 360.0), 1).tolist(),
+        strict=True,
+    )
+    dumps = orjson.dumps
+    return [
+        (
+            unit_id.encode(),
+            dumps(
+                {
+                    "unit_id": unit_id,
+                    "ts": stamp,
+                    "lat": la,
+                    "lon": lo,
+                    "speed_kmh": speed,
+                    "heading_deg": heading,
+                    "accuracy_m": 5.0,
+                }
+            ),
         )
-    return out
+        for unit_id, la, lo, speed, heading in rows
+    ]
 
 
 class PingPublisher:
