@@ -31,7 +31,7 @@ from kj_tracking.domain.publication import (
     worth_keeping,
 )
 from kj_tracking.domain.status import regain_contact
-from kj_tracking.domain.units import UnitTrack
+from kj_tracking.domain.units import NO_FIX, UnitTrack
 from kj_tracking.domain.validation import REJECTIONS, Outcome, Rules, classify, window
 from kj_tracking.metrics import (
     ARRIVALS,
@@ -225,19 +225,29 @@ class Tracker:
         status gauge is refreshed."""
         now = self.clock()
         changed = []
-        by_status: Counter[str] = Counter()
+        by_status: dict[UnitStatus, int] = {}
         owned = self.owned
+        # every unit each second (20,000 at province scale): the common case, a unit heard
+        # from within the silence interval and not returning, is two comparisons
+        heard_since = now - self.policy.silence_s
+        lost, returning, no_fix = UnitStatus.lost_contact, UnitStatus.returning, NO_FIX
         for unit in self.units.values():
             if owned is not None and unit.unit_id not in owned:
                 continue
-            if unit_status.fall_silent(unit, now, self.policy.silence_s):
+            status = unit.status
+            if (
+                status is not lost
+                and unit.seen_at <= heard_since
+                and unit_status.fall_silent(unit, now, self.policy.silence_s)
+            ):
                 LOST_CONTACT.inc()
                 log.info("unit_lost_contact", unit_id=unit.unit_id)
                 changed.append(unit)
-            elif unit.status is UnitStatus.returning and self._back_at_base(unit, now):
+            elif status is returning and self._back_at_base(unit, now):
                 changed.append(unit)
-            if unit.has_fix:
-                by_status[unit.status] += 1
+            if unit.fix_at is not no_fix:
+                status = unit.status
+                by_status[status] = by_status.get(status, 0) + 1
         for status_name in UnitStatus:
             UNITS_BY_STATUS.labels(status_name.value).set(by_status.get(status_name, 0))
         await self.publish(changed, now)
