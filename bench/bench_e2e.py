@@ -122,8 +122,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # the two-replica run's figures beside the one-process run's
     figures = {f"{key}_two_replicas": value for key, value in figures.items()}
     figures |= check.figures(REPLICAS) | split
+    # eight service processes start on the same cores: their start is part of the picture
+    figures[f"{REPLICAS}_services_ready_s"] = round(stack.ready_s, 1)
     print(
-        f"two replicas: {check.calls_accepted} calls accepted, {len(check.lost)} lost, "
+        f"two replicas: services ready in {stack.ready_s:.0f} s; "
+        f"{check.calls_accepted} calls accepted, {len(check.lost)} lost, "
         f"{len(check.assigned_twice)} assigned twice, {check.published_twice} published twice, "
         f"{check.unanswered} unanswered; {split_line(split, REPLICAS)}",
         flush=True,
