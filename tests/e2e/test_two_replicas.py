@@ -21,7 +21,7 @@ async def figures() -> dict[str, Any]:
         units=2000,
         terminals=100,
         rate=2.0,
-        seconds=25.0,
+        seconds=20.0,
         rounds=1,
         split_tracking=False,
         replicas=2,
