@@ -329,6 +329,7 @@ class E2EStack:
         self.kafka = KafkaSettings(topic_prefix=f"bench-e2e-{run}.")
         self.postgres = PostgresSettings(database=f"kj_bench_e2e_{run}")
         self.dev_secret = uuid.uuid4().hex
+        self.replicas = replicas
         # the processes of each service, by the service's own name: `replicas` of every one
         # (issue 20, item 2), named `alarm-1`, `alarm-2`... when there are several
         self.processes: dict[str, list[str]] = {}
@@ -420,7 +421,9 @@ class E2EStack:
             }
         )
         begun = time.monotonic()
-        await self.services.wait_ready(deadline_s=180)
+        # every replica starts on the same cores: eight processes take about twice as long as
+        # four (at 20,000 units the last of eight was not ready within 180 s)
+        await self.services.wait_ready(deadline_s=180 * self.replicas)
         self.ready_s = time.monotonic() - begun
         self.pg = await asyncpg.connect(self.postgres.dsn())
         # positions first: dispatch knows no unit until tracking has published it
