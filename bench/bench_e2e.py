@@ -20,8 +20,16 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
 - `e2e.answer_201_*`: the POST's answer, beside;
 - `e2e.on_screen_share`: calls accepted that reached a screen within 30 s of the round's end.
 
+`--replicas 2` runs two processes of every service that scales (alarm intake, tracking,
+dispatch, notify's gateway; the terminals alternate between the two gateways, the calls
+between the two intakes) and names every figure `e2e.*_two_replicas`, beside the one-process
+run's. After the rounds, the record is checked (`bench/e2e_replicas.py`):
+`e2e.two_replicas_lost` and `e2e.two_replicas_assigned_twice` must be 0, and the work each
+process did is kept as `e2e.two_replicas_<what>.<process>`; a violation ends the bench with an
+error naming it, after its figures are printed (and not recorded).
+
     uv run python -m bench.bench_e2e [--units 20000] [--terminals 1000] [--rate 3]
-                                     [--seconds 60] [--rounds 3] [--no-record]
+                                     [--seconds 60] [--rounds 3] [--replicas 1] [--no-record]
 """
 
 import argparse
@@ -31,19 +39,33 @@ from typing import Any
 
 import orjson
 
+from bench.e2e_replicas import (
+    ReplicaCheck,
+    ReplicasViolated,
+    check_record,
+    split_line,
+    work_split,
+)
 from bench.e2e_stack import E2EStack, stage_figures
 from bench.record import record
 from kj_runtime.settings import state_dir
 
+REPLICAS = "e2e.two_replicas"  # the prefix of the two-replica run's own figures
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures; with replicas, raises ReplicasViolated (after printing them) when the
+    record shows a call lost or anything assigned twice."""
     load_at_start = round(os.getloadavg()[0], 2)
+    check: ReplicaCheck | None = None
+    split: dict[str, float] = {}
     async with E2EStack(
         units=args.units,
         terminals=args.terminals,
         rate_per_s=args.rate,
         work_dir=state_dir() / "bench" / "e2e",
         split_tracking=args.split_tracking,
+        replicas=args.replicas,
     ) as stack:
         await stack.warm_up()
         rounds = []
@@ -58,6 +80,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             rounds.append((result, figures))
+        if args.replicas > 1:  # before the stack removes its database
+            check = await check_record(stack)
+            split = await work_split(stack, REPLICAS)
     keys = sorted({k for _, f in rounds for k in f})
     figures = {
         k: round(
@@ -70,7 +95,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     accepted = sum(r["accepted"] for r, _ in rounds)
     pings = stack.ping_stats
-    return figures | {
+    figures |= {
         "e2e.on_screen_share": round(sum(r["on_screen"] for r, _ in rounds) / accepted, 4)
         if accepted
         else 0.0,
@@ -92,6 +117,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e.loadavg_1m_at_start": load_at_start,
         "e2e.loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
+    if check is None:
+        return figures
+    # the two-replica run's figures beside the one-process run's
+    figures = {f"{key}_two_replicas": value for key, value in figures.items()}
+    figures |= check.figures(REPLICAS) | split
+    # eight service processes start on the same cores: their start is part of the picture
+    figures[f"{REPLICAS}_services_ready_s"] = round(stack.ready_s, 1)
+    print(
+        f"two replicas: services ready in {stack.ready_s:.0f} s; "
+        f"{check.calls_accepted} calls accepted, {len(check.lost)} lost, "
+        f"{len(check.assigned_twice)} assigned twice, {check.published_twice} published twice, "
+        f"{check.unanswered} unanswered; {split_line(split, REPLICAS)}",
+        flush=True,
+    )
+    if problems := check.violations():
+        print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode(), flush=True)
+        raise ReplicasViolated("; ".join(problems))
+    return figures
 
 
 def main() -> None:
@@ -106,6 +149,13 @@ def main() -> None:
         "--split-tracking",
         action="store_true",
         help="tracking's state and tracks roles in two processes (decision 0020)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="processes of every service that scales; 2: figures named e2e.*_two_replicas",
     )
     args = parser.parse_args()
     import uvloop

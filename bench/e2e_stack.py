@@ -15,6 +15,10 @@ calls posted to alarm intake, each followed from `POST /v1/alarms` to the frame 
   a few seconds, close the call some seconds later (the unit is free again). Each frame's
   arrival is stamped before anything else is done with it.
 - Calls: the simulator's 110 stream (`kj_sim.alarms`) at a steady rate, no daily profile.
+- Replicas (`replicas=2`, issue 20 item 2): two processes of every service that scales, each
+  under its own name where its settings need one; the calls alternate between the intakes and
+  the terminals between the gateways. One city is one dispatch region: one dispatch replica
+  holds its lease and decides, the other stands by (decision 0032).
 
 Every stage's time comes from the stamps the record already holds, all on this machine's clock:
 the POST's send, `alarms.received_at` (intake's receipt), `dispatch_alarms.received_at`
@@ -29,6 +33,7 @@ import shutil
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +55,7 @@ from kj_sim.fleet import Fleet
 from kj_sim.pings import PingPublisher
 from kj_sim.runner import Simulation
 from kj_sim.services import Service, ServiceProcesses
-from kj_sim.terminals import GatewayTerminals
+from kj_sim.terminals import GatewayTerminals, gateway_ws_url
 
 SAMPLE_CITY = REPO_ROOT / "cities" / "shaoyang"
 ALARM_TOKEN = "dev-sy110-token"  # noqa: S105 - intake's documented development token
@@ -178,13 +183,26 @@ async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: 
 class ScreenTerminals(GatewayTerminals):
     """The simulator's terminals, each call's work order stamped the moment its frame is read,
     answered off the socket's reading task (the officer's seconds must not hold the next
-    frame), and closed after a short stay so the unit is free again."""
+    frame), and closed after a short stay so the unit is free again. With several notify
+    gateways the terminals alternate between them, as a load balancer would spread them: a
+    work order then often reaches the gateway that does not hold its unit's socket."""
 
-    def __init__(self, notify_url: str, *, dev_secret: str, on_scene_s: float = 20.0) -> None:
-        super().__init__(notify_url, dev_secret=dev_secret, seed=20, never_answer_share=0.0)
+    def __init__(
+        self, notify_urls: Sequence[str], *, dev_secret: str, on_scene_s: float = 20.0
+    ) -> None:
+        super().__init__(notify_urls[0], dev_secret=dev_secret, seed=20, never_answer_share=0.0)
+        self.gateways = [gateway_ws_url(url) for url in notify_urls]
+        self.gateway_of: dict[str, int] = {}  # unit id -> the index of its gateway
         self.on_scene_s = on_scene_s
         self.screens: dict[str, tuple[float, str]] = {}  # alarm id -> (receipt, work order id)
         self._calls: set[asyncio.Task[None]] = set()
+
+    async def run(self, fleet: Fleet, stop: asyncio.Event) -> None:
+        self.gateway_of = {u: i % len(self.gateways) for i, u in enumerate(fleet.unit_ids)}
+        await super().run(fleet, stop)
+
+    def gateway_for(self, unit_id: str) -> str:
+        return self.gateways[self.gateway_of.get(unit_id, 0)]
 
     async def _on_frame(self, unit_id: str, socket: Any, frame: dict[str, Any]) -> None:
         seen = time.time()
@@ -222,6 +240,7 @@ class ScreenTerminals(GatewayTerminals):
 @dataclass
 class Posted:
     posted: float  # the POST's send, this machine's clock
+    intake: int = 0  # which alarm intake process it was sent to (CallLoad.clients' index)
     answered: float = 0.0
     status: int = 0
     outcome: str = ""  # accepted | merged | diverted
@@ -231,9 +250,9 @@ class Posted:
 @dataclass
 class CallLoad:
     """The 110 centre at a steady rate (bursts as the stream schedules them), every call's
-    send and answer kept."""
+    send and answer kept; with several intake processes the calls alternate between them."""
 
-    client: httpx.AsyncClient
+    clients: Sequence[httpx.AsyncClient]
     stream: AlarmStream
     posted: list[Posted] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -250,7 +269,7 @@ class CallLoad:
             if delay > 0:
                 await asyncio.sleep(delay)
             for body in self.stream.due(offset + tick):
-                entry = Posted(time.time())
+                entry = Posted(time.time(), intake=len(self.posted) % len(self.clients))
                 these.append(entry)
                 self.posted.append(entry)
                 task = asyncio.create_task(self._post(body, entry))
@@ -262,7 +281,7 @@ class CallLoad:
     async def _post(self, body: dict[str, Any], entry: Posted) -> None:
         entry.posted = time.time()
         try:
-            response = await self.client.post(
+            response = await self.clients[entry.intake].post(
                 "/v1/alarms", json=body, headers={"Authorization": f"Bearer {ALARM_TOKEN}"}
             )
         except httpx.HTTPError:
@@ -300,6 +319,7 @@ class E2EStack:
         work_dir: Path,
         seed: int = 20,
         split_tracking: bool = False,
+        replicas: int = 1,
     ) -> None:
         self.units, self.terminal_count, self.rate = units, terminals, rate_per_s
         self.bursts, self.seed = bursts, seed
@@ -309,36 +329,38 @@ class E2EStack:
         self.kafka = KafkaSettings(topic_prefix=f"bench-e2e-{run}.")
         self.postgres = PostgresSettings(database=f"kj_bench_e2e_{run}")
         self.dev_secret = uuid.uuid4().hex
-        ports = {
-            name: free_port() for name in ("alarm", "tracking", "tracks", "dispatch", "notify")
-        }
+        self.replicas = replicas
+        # the processes of each service, by the service's own name: `replicas` of every one
+        # (issue 20, item 2), named `alarm-1`, `alarm-2`... when there are several
+        self.processes: dict[str, list[str]] = {}
+        services: list[Service] = []
 
+        def add(command: str, prefix: str, name: str, *, role: str = "", named: str = "") -> None:
+            for n in range(1, replicas + 1):
+                process = name if replicas == 1 else f"{name}-{n}"
+                env = [("KJ_TRACKING_ROLE", role)] if role else []
+                # each replica under its own name where the service's settings need one (the
+                # lease's owner and events group of dispatch, tracking's work-order group,
+                # notify's NOTIFY sender); one process keeps the services' defaults, as before
+                env += [(named, process)] if named and replicas > 1 else []
+                services.append(Service(process, command, free_port(), prefix, tuple(env), True))
+                self.processes.setdefault(name, []).append(process)
+
+        add("kj-alarm", "KJ_ALARM_", "alarm")
         # `split_tracking`: tracking's two roles in two processes, as decision 0020 runs them
         # at scale (the tracks' COPY, a quarter of the one process's time at 20,000 pings/s,
         # off the unit states' path). On this 2-core machine it did not help: the soak's unit
         # states fell behind at the same pace either way (the cores are the limit), and the
         # extra process lengthened every other stage's wait for a core
-        def tracking(name: str, port: int, role: str | None) -> Service:
-            env = (("KJ_TRACKING_ROLE", role),) if role else ()
-            return Service(name, "kj-patrol-tracking", port, "KJ_TRACKING_", env, pinned=True)
-
-        trackers = (
-            (
-                tracking("patrol-tracking", ports["tracking"], "state"),
-                tracking("patrol-tracking-tracks", ports["tracks"], "tracks"),
-            )
-            if split_tracking
-            else (tracking("patrol-tracking", ports["tracking"], None),)
-        )
-        self.services = ServiceProcesses(
-            self.work_dir / "logs",
-            services=(
-                Service("alarm", "kj-alarm", ports["alarm"], "KJ_ALARM_", pinned=True),
-                *trackers,
-                Service("dispatch", "kj-dispatch", ports["dispatch"], "KJ_DISPATCH_", pinned=True),
-                Service("notify", "kj-notify", ports["notify"], "KJ_NOTIFY_", pinned=True),
-            ),
-        )
+        tracking = ("kj-patrol-tracking", "KJ_TRACKING_")
+        if split_tracking:
+            add(*tracking, "patrol-tracking", role="state", named="KJ_TRACKING_INSTANCE")
+            add(*tracking, "patrol-tracking-tracks", role="tracks", named="KJ_TRACKING_INSTANCE")
+        else:
+            add(*tracking, "patrol-tracking", named="KJ_TRACKING_INSTANCE")
+        add("kj-dispatch", "KJ_DISPATCH_", "dispatch", named="KJ_DISPATCH_INSTANCE")
+        add("kj-notify", "KJ_NOTIFY_", "notify", named="KJ_NOTIFY_REPLICA_ID")
+        self.services = ServiceProcesses(self.work_dir / "logs", services=services)
         self._created: list[str] = []
         self._admin: asyncpg.Connection | None = None
         self._pinger: multiprocessing.process.BaseProcess | None = None
@@ -399,7 +421,9 @@ class E2EStack:
             }
         )
         begun = time.monotonic()
-        await self.services.wait_ready(deadline_s=180)
+        # every replica starts on the same cores: eight processes take about twice as long as
+        # four (at 20,000 units the last of eight was not ready within 180 s)
+        await self.services.wait_ready(deadline_s=180 * self.replicas)
         self.ready_s = time.monotonic() - begun
         self.pg = await asyncpg.connect(self.postgres.dsn())
         # positions first: dispatch knows no unit until tracking has published it
@@ -417,7 +441,9 @@ class E2EStack:
             daemon=True,
         )
         self._pinger.start()
-        self.terminals = ScreenTerminals(self.url("notify"), dev_secret=self.dev_secret)
+        self.terminals = ScreenTerminals(
+            [self.url(name) for name in self.processes["notify"]], dev_secret=self.dev_secret
+        )
         local = self.city.model_copy(
             update={"units": [u for u in self.city.units if u.platform.startswith("SY-")]}
         )
@@ -427,7 +453,10 @@ class E2EStack:
             while self.terminals.connected < len(local.units):  # noqa: ASYNC110 - a count
                 await asyncio.sleep(0.5)
         self.calls = CallLoad(
-            httpx.AsyncClient(base_url=self.url("alarm"), timeout=30),
+            [
+                httpx.AsyncClient(base_url=self.url(name), timeout=30)
+                for name in self.processes["alarm"]
+            ],
             AlarmStream(
                 self.city,
                 seed=self.seed,
@@ -523,7 +552,8 @@ class E2EStack:
 
     async def _stop(self) -> None:
         if self.calls is not None:
-            await self.calls.client.aclose()
+            for client in self.calls.clients:
+                await client.aclose()
         self._terminal_stop.set()
         if self.terminals is not None:
             await self.terminals.close()

@@ -19,7 +19,14 @@ At the end: `report.json` (every sample, the summary) and `soak.png` in
 `soak.lag_max_s`, `soak.lag_end_s`, `soak.e2e_p99_ms` (every call of the soak),
 `soak.db_growth_mb_per_h` (and per table in the report).
 
+`--replicas 2`: two processes of every service that scales, each sampled on its own
+(`soak.rss_growth_mb_per_h.alarm-1`, ...), and at the end the record checked as the bench
+checks it (`bench/e2e_replicas.py`): `soak.two_replicas_lost` and
+`soak.two_replicas_assigned_twice` must be 0 (the soak ends with an error naming what broke,
+after its report is written), and the work split per process.
+
     uv run python -m bench.soak [--duration 180] [--units 20000] [--terminals 1000] [--rate 3]
+                                [--replicas 1]
 """
 
 import argparse
@@ -34,6 +41,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.e2e_replicas import ReplicaCheck, ReplicasViolated, check_record, work_split
 from bench.e2e_stack import E2EStack, Posted, percentile
 from bench.record import record
 from bench.soak_report import plot, summarise
@@ -41,6 +49,7 @@ from kj_runtime.settings import run_dir, state_dir
 from kj_sim.alarms import Burst
 
 SAMPLE_S = 30.0
+REPLICAS = "soak.two_replicas"  # the prefix of the two-replica check's figures
 BURST_EVERY_S = 600.0
 BURST_CALLERS = 40
 
@@ -179,6 +188,8 @@ async def e2e_window(stack: E2EStack, posted: list[Posted]) -> dict[str, float]:
 async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     out = run_dir("soak")
     samples: list[dict[str, Any]] = []
+    check: ReplicaCheck | None = None
+    split: dict[str, float] = {}
     async with E2EStack(
         units=args.units,
         terminals=args.terminals,
@@ -186,6 +197,7 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         bursts=bursts(args.duration),
         work_dir=out,
         split_tracking=args.split_tracking,
+        replicas=args.replicas,
     ) as stack:
         await stack.warm_up()
         assert stack.calls is not None
@@ -220,14 +232,22 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
                     break  # the last window's calls had their 30 s
             whole = [p for p in stack.calls.posted if p.posted >= began]
             overall = await stack.stages(whole)
+            if args.replicas > 1:  # before the stack removes its database
+                check = await check_record(stack)
+                split = await work_split(stack, REPLICAS)
         finally:
             offering.cancel()
             await lag.close()
     summary = summarise(samples, overall, args)
+    if check is not None:
+        summary |= check.figures(REPLICAS) | split
+        summary["two_replicas_violations"] = check.lost + check.assigned_twice
     (out / "report.json").write_text(
         json.dumps({"summary": summary, "samples": samples}, indent=2), encoding="utf-8"
     )
     plot(samples, out / "soak.png")
+    if check is not None and (problems := check.violations()):
+        raise ReplicasViolated(f"{'; '.join(problems)} (report: {out / 'report.json'})")
     return summary, out
 
 
@@ -242,6 +262,13 @@ def main() -> None:
         "--split-tracking",
         action="store_true",
         help="tracking's state and tracks roles in two processes (decision 0020)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="processes of every service that scales (issue 20, item 2)",
     )
     args = parser.parse_args()
     import uvloop

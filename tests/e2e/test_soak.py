@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 @pytest.fixture(scope="module")
 async def soaked() -> tuple[dict[str, Any], Path]:
     args = argparse.Namespace(
-        duration=180.0, units=2000, terminals=100, rate=2.0, split_tracking=False
+        duration=180.0, units=2000, terminals=100, rate=2.0, split_tracking=False, replicas=1
     )
     return await soak(args)
 

@@ -28,6 +28,11 @@ def dev_token(secret: str, unit_id: str) -> str:
     return hmac.new(secret.encode(), f"unit:{unit_id}".encode(), hashlib.sha256).hexdigest()
 
 
+def gateway_ws_url(notify_url: str) -> str:
+    """The terminals' WebSocket address on the notify gateway at `notify_url`."""
+    return notify_url.replace("http://", "ws://").rstrip("/") + "/v1/terminals/ws"
+
+
 def _text(frame: dict[str, Any]) -> str:
     """Frames go as text frames, as the gateway documents (JSON in UTF-8)."""
     return orjson.dumps(frame).decode()
@@ -43,7 +48,7 @@ class GatewayTerminals:
         never_answer_share: float = 0.03,
         button_share: float = 0.5,
     ) -> None:
-        self.ws_url = notify_url.replace("http://", "ws://").rstrip("/") + "/v1/terminals/ws"
+        self.ws_url = gateway_ws_url(notify_url)
         self.dev_secret = dev_secret
         self.rng = np.random.default_rng(seed + 17)
         self.never_answer_share = never_answer_share
@@ -69,7 +74,7 @@ class GatewayTerminals:
         while not stop.is_set():
             try:
                 async with websockets.connect(
-                    f"{self.ws_url}?unit_id={unit_id}", additional_headers=headers
+                    f"{self.gateway_for(unit_id)}?unit_id={unit_id}", additional_headers=headers
                 ) as socket:
                     self.sockets[unit_id] = socket
                     self.connected += 1
@@ -84,6 +89,11 @@ class GatewayTerminals:
                 log.debug("terminal_disconnected", unit_id=unit_id, error=repr(error))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    def gateway_for(self, unit_id: str) -> str:
+        """The gateway's WebSocket address this unit's terminal connects to: one gateway here;
+        a load generator spreading terminals over several gateway replicas says otherwise."""
+        return self.ws_url
 
     async def _on_frame(self, unit_id: str, socket: Any, frame: dict[str, Any]) -> None:
         if frame.get("type") != "work_order":
