@@ -2,16 +2,28 @@
 scales (`bench/bench_e2e.py --replicas 2`, small: 2,000 units pinging, 100 terminals split over
 the two notify gateways, calls alternating between the two intakes), checked in PostgreSQL:
 nothing lost, nothing assigned twice, and both processes of alarm intake and of tracking did
-part of the work. About two minutes with the stack's start."""
+part of the work. Four to five minutes with the stack's start on this machine."""
 
 import argparse
+import os
 from typing import Any
 
 import pytest
 
 from bench.bench_e2e import REPLICAS, run
 
-pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.timeout(600)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.serial,
+    pytest.mark.timeout(600),
+    # nine processes on two cores take 4-5 minutes here, and the CI's 20 minutes are spent (the
+    # 3-minute soak runs in it); `KJ_REPLICAS_CI=1 make test` runs it, `bench_e2e --replicas 2`
+    # measures the same at a province's scale
+    pytest.mark.skipif(
+        os.environ.get("KJ_REPLICAS_CI") != "1",
+        reason="KJ_REPLICAS_CI=1 runs the two-replica stack",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
