@@ -16,9 +16,9 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.serial,
     pytest.mark.timeout(600),
-    # nine processes on two cores take 4-5 minutes here, and the CI's 20 minutes are spent (the
-    # 3-minute soak runs in it); `KJ_REPLICAS_CI=1 make test` runs it, `bench_e2e --replicas 2`
-    # measures the same at a province's scale
+    # nine processes on two cores take 4-5 minutes here, and the CI's 20 minutes have no room
+    # for them (nor for the 3-minute soak); `KJ_REPLICAS_CI=1 make test` runs it, and
+    # `bench_e2e --replicas 2` measures the same at a province's scale
     pytest.mark.skipif(
         os.environ.get("KJ_REPLICAS_CI") != "1",
         reason="KJ_REPLICAS_CI=1 runs the two-replica stack",
