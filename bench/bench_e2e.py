@@ -46,7 +46,7 @@ from bench.e2e_replicas import (
     split_line,
     work_split,
 )
-from bench.e2e_stack import E2EStack, stage_figures
+from bench.e2e_stack import E2EStack, add_stack_options, stage_figures
 from bench.record import record
 from kj_runtime.settings import state_dir
 
@@ -145,18 +145,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="each round's length")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
-    parser.add_argument(
-        "--split-tracking",
-        action="store_true",
-        help="tracking's state and tracks roles in two processes (decision 0020)",
-    )
-    parser.add_argument(
-        "--replicas",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="processes of every service that scales; 2: figures named e2e.*_two_replicas",
-    )
+    add_stack_options(parser)  # --split-tracking, --replicas
     args = parser.parse_args()
     import uvloop
 

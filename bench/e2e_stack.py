@@ -25,6 +25,7 @@ the POST's send, `alarms.received_at` (intake's receipt), `dispatch_alarms.recei
 (dispatch's recording transaction), `work_orders.issued_at` (the planning transaction),
 `terminal_deliveries.stored_at` (notify's storing transaction) and the terminal's receipt."""
 
+import argparse
 import asyncio
 import contextlib
 import multiprocessing
@@ -77,6 +78,22 @@ PREFECTURES = {
 }
 PLATFORMS_PER_PREFECTURE = 20
 KINDS = ("motorcycle", "car", "motorcycle", "car", "command_vehicle")
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """The stack's shape, the same for the e2e bench and the soak."""
+    parser.add_argument(
+        "--split-tracking",
+        action="store_true",
+        help="tracking's state and tracks roles in two processes (decision 0020)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="processes of every service that scales (decision 0165)",
+    )
 
 
 def free_port() -> int:

@@ -42,7 +42,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.e2e_replicas import ReplicaCheck, ReplicasViolated, check_record, work_split
-from bench.e2e_stack import E2EStack, Posted, percentile
+from bench.e2e_stack import E2EStack, Posted, add_stack_options, percentile
 from bench.record import record
 from bench.soak_report import plot, summarise
 from kj_runtime.settings import run_dir, state_dir
@@ -258,18 +258,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=3.0, help="calls a second, bursts aside")
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument(
-        "--split-tracking",
-        action="store_true",
-        help="tracking's state and tracks roles in two processes (decision 0020)",
-    )
-    parser.add_argument(
-        "--replicas",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="processes of every service that scales (issue 20, item 2)",
-    )
+    add_stack_options(parser)  # --split-tracking, --replicas
     args = parser.parse_args()
     import uvloop
 
