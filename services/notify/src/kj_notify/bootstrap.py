@@ -41,11 +41,6 @@ from kj_schemas.workorders import WorkOrder
 
 log = structlog.get_logger(__name__)
 
-# The broker answers a waiting fetch as soon as a record arrives, so the wait bound only matters
-# when the topic is idle: a short one costs latency nothing but makes each idle consumer poll 50
-# times a second (about 35 ms of CPU a second each, measured; 8 at 500).
-FETCH_MAX_WAIT_MS = 500
-
 
 @dataclass
 class Notify:
@@ -163,7 +158,6 @@ async def build(settings: NotifySettings) -> Service[Notify]:
     service.resources.push_async_callback(notify.callbacks.close)
     if settings.consume:
         group = settings.consumer_group
-        options = {"fetch_max_wait_ms": FETCH_MAX_WAIT_MS}
         service.subscriptions += [
             Subscription(
                 "workorders",
@@ -182,7 +176,6 @@ async def build(settings: NotifySettings) -> Service[Notify]:
                 # (decision 0041)
                 commit=CommitEvery(0.5),
                 timeout_ms=50,
-                options=options,
             ),
             Subscription(
                 "callbacks",
@@ -196,14 +189,12 @@ async def build(settings: NotifySettings) -> Service[Notify]:
                     ),
                 ),
                 timeout_ms=50,
-                options=options,
             ),
             Subscription(
                 "broadcasts",
                 f"{group}-broadcasts",
                 (Route.of(NOTIFY_BROADCASTS.name, BroadcastRequested, notify.on_broadcasts),),
                 timeout_ms=50,
-                options=options,
             ),
         ]
         if hotline:
@@ -220,7 +211,6 @@ async def build(settings: NotifySettings) -> Service[Notify]:
                         ),
                     ),
                     timeout_ms=50,
-                    options=options,
                 )
             )
         else:
