@@ -44,20 +44,13 @@ async def find(
 async def begin(connection: asyncpg.Connection, cells: Sequence[int]) -> None:
     """BEGIN, and the transaction-scoped locks on duplicate-call grid cells, in one round trip
     (the simple query protocol takes both statements; the cells are our own integers). The
-    cells are sorted and unnest keeps their order, so no two intakes deadlock.
-
-    The transaction's statements are planned for the table as it is at each call, not once for
-    the table as it was (`plan_cache_mode`): a plan cached while `alarms` was nearly empty and
-    not yet analyzed found a repeat through the board index (source, status, ...) and filtered
-    every row of the source, 3-4 ms per key, until autovacuum analyzed the table (decision
-    0140). Planning these two statements costs well under a millisecond per batch."""
-    begin = "begin; set local plan_cache_mode = force_custom_plan"
+    cells are sorted and unnest keeps their order, so no two intakes deadlock."""
     if not cells:
-        await connection.execute(begin)
+        await connection.execute("begin")
         return
     listed = ",".join(str(int(c)) for c in cells)
     await connection.execute(
-        f"{begin}; select pg_advisory_xact_lock({MERGE_LOCK_NAMESPACE}, c) "  # noqa: S608
+        f"begin; select pg_advisory_xact_lock({MERGE_LOCK_NAMESPACE}, c) "  # noqa: S608
         f"from unnest('{{{listed}}}'::int[]) as c"
     )
 
@@ -70,9 +63,6 @@ async def light_reset(connection: asyncpg.Connection) -> None:
         await connection.execute("rollback")
 
 
-_OPEN = "status in ('accepted', 'assigned', 'on_scene')"
-
-
 async def repeats_and_open_nearby(
     connection: asyncpg.Connection,
     keys: Sequence[tuple[str, str]],
@@ -81,32 +71,16 @@ async def repeats_and_open_nearby(
     """In one round trip: the alarms already recorded under any of `keys` (source,
     source_alarm_id), as plain rows, and the open alarms inside any of `boxes` (min_lat,
     max_lat, min_lon, max_lon, reported_at, window_s): those reported within window_s of
-    reported_at.
+    reported_at. Keys and boxes go as one JSON document each, like the rows
+    `record_new_alarms` writes.
 
-    Both halves are a lateral subquery per key or box, kept apart from the outer query by
-    `offset 0`, so each is an index lookup whatever the planner believes of the table's size:
-    without statistics (a fresh deployment) it once chose to read every alarm, or every open
-    alarm, for each batch (decision 0012). Keys and boxes go as one JSON document each, like
-    the rows `record_new_alarms` writes."""
+    The query is the function `alarm_intake_lookup` (migration 0166): its body is planned at
+    every call for the table as it is then, never from a plan cached while `alarms` was empty
+    (decision 0140), and each half is an index lookup per key or box whatever the planner
+    believes of the table's size (decision 0012). The write that follows keeps its cached
+    plan (it has no index to choose)."""
     rows = await connection.fetch(
-        f"""select true as repeat, {_ALARM_COLUMNS}
-            from jsonb_to_recordset($1::text::jsonb) as k(s text, i text)
-            cross join lateral (
-                select * from alarms where source = k.s and source_alarm_id = k.i
-                offset 0
-            ) as alarms
-            union all
-            select false, {_ALARM_COLUMNS}
-            from jsonb_to_recordset($2::text::jsonb)
-                 as b(la0 float8, la1 float8, lo0 float8, lo1 float8, t timestamptz, w float8)
-            cross join lateral (  -- per box, so each is an index range scan on reported_at
-                select * from alarms
-                where {_OPEN}
-                  and reported_at between b.t - make_interval(secs => b.w)
-                                      and b.t + make_interval(secs => b.w)
-                  and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1
-                offset 0
-            ) as alarms""",  # noqa: S608
+        "select * from alarm_intake_lookup($1, $2)",
         orjson.dumps([{"s": s, "i": i} for s, i in keys]).decode(),
         orjson.dumps(
             [
@@ -115,9 +89,6 @@ async def repeats_and_open_nearby(
             ]
         ).decode(),
     )
-    # the write that follows has no index to choose: its plan is cached again (decision 0140;
-    # planning it per batch was a fifth of PostgreSQL's CPU in the intake bench)
-    await connection.execute("set local plan_cache_mode = auto")
     repeats = {(r["source"], r["source_alarm_id"]): dict(r) for r in rows if r["repeat"]}
     nearby = {
         r["alarm_id"]: OpenAlarm(
