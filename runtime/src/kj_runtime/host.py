@@ -24,7 +24,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
-from kj_runtime import heap
+from kj_runtime import heap, loop_lag
 from kj_runtime.consume import Consumer, Subscription
 from kj_runtime.deadletters import DeadLetters
 from kj_runtime.http_body_limit import BodyLimit
@@ -148,6 +148,7 @@ class Host(Generic[C]):
             await self._joined(runners)
         for name, loop in service.loops.items():
             self._spawn(name, loop)
+        self._spawn("loop-lag", loop_lag.probe)
         if http:
             options = {**server_options(settings), **service.uvicorn_options}
             self._serve(app, settings.http_host, settings.http_port, options, "http")
