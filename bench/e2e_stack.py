@@ -23,7 +23,8 @@ calls posted to alarm intake, each followed from `POST /v1/alarms` to the frame 
 Every stage's time comes from the stamps the record already holds, all on this machine's clock:
 the POST's send, `alarms.received_at` (intake's receipt), `dispatch_alarms.received_at`
 (dispatch's recording transaction), `work_orders.issued_at` (the planning transaction),
-`terminal_deliveries.stored_at` (notify's storing transaction) and the terminal's receipt."""
+`terminal_deliveries.stored_at` (notify's storing transaction) and the terminal's receipt;
+beside them the two relays' sends, read from the records' timestamps (`RelayStamps`)."""
 
 import argparse
 import asyncio
@@ -43,14 +44,21 @@ from typing import Any
 import asyncpg
 import httpx
 import numpy as np
+import orjson
 import yaml
 
 from kj_runtime.city_store import store_city
-from kj_runtime.kafka import create_topics, delete_topics, make_producer, wait_for_kafka
+from kj_runtime.kafka import (
+    create_topics,
+    delete_topics,
+    make_consumer,
+    make_producer,
+    wait_for_kafka,
+)
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 from kj_schemas.city import City, load_city
-from kj_schemas.topics import PATROL_PINGS
+from kj_schemas.topics import ALARMS_ACCEPTED, DISPATCH_WORKORDERS, PATROL_PINGS
 from kj_sim.alarms import AlarmStream, Burst
 from kj_sim.fleet import Fleet
 from kj_sim.pings import PingPublisher
@@ -150,6 +158,11 @@ def province_city(out: Path, *, units: int, terminals: int) -> City:
 # ---- positions, in a process of their own -------------------------------------------------
 
 
+# each second's pings in ten slices, 100 ms apart: devices ping at their own moment in the
+# second, not all at its top (decision 0167)
+PING_SLICES = 10
+
+
 def _drive_pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: Any) -> None:
     import uvloop
 
@@ -170,6 +183,7 @@ async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: 
         pings=PingPublisher(producer, kafka.topic(PATROL_PINGS.name)),
         poster=None,
         terminals=None,
+        ping_slices=PING_SLICES,
     )
     done = asyncio.Event()
 
@@ -311,6 +325,62 @@ class CallLoad:
             entry.alarm_id = answer.get("alarm_id")
 
 
+# ---- the relays' sends ------------------------------------------------------------------------
+
+
+class RelayStamps:
+    """When each relay handed a call's message to the broker: the record's timestamp (the
+    producer's clock at `send`, this machine's) of the call's `alarms.accepted` record and of
+    its primary `assign` on `dispatch.workorders`, read by a consumer of no group beside the
+    services. They split the two hops through an outbox (commit, relay, broker, consumer) in
+    two: the wait for the relay to send, and the broker and the consumer after it."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.accepted: dict[str, float] = {}  # alarm id -> the relay's send
+        self.ordered: dict[str, float] = {}  # alarm id -> its primary assign's send
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = make_consumer(
+            self.kafka, ALARMS_ACCEPTED.name, DISPATCH_WORKORDERS.name, group_id=None
+        )
+        await consumer.start()
+        self._task = asyncio.create_task(self._read(consumer))
+
+    async def _read(self, consumer: Any) -> None:
+        accepted = self.kafka.topic(ALARMS_ACCEPTED.name)
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self._stamp(record, is_alarm=tp.topic == accepted)
+        finally:
+            await consumer.stop()
+
+    def _stamp(self, record: Any, *, is_alarm: bool) -> None:
+        try:
+            value = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            return
+        sent = record.timestamp / 1000
+        if is_alarm and value.get("alarm_id") and not value.get("amendment"):
+            self.accepted.setdefault(str(value["alarm_id"]), sent)
+        elif (
+            not is_alarm
+            and value.get("action") == "assign"
+            and value.get("alarm_id")
+            and value.get("role", "primary") == "primary"
+        ):
+            self.ordered.setdefault(str(value["alarm_id"]), sent)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
 # ---- the stack -------------------------------------------------------------------------------
 
 STAGES = (
@@ -320,6 +390,11 @@ STAGES = (
     ("plan", "dispatch_received", "issued"),
     ("workorder_to_notify", "issued", "notify_stored"),
     ("push", "notify_stored", "on_screen"),
+    # the two outbox hops, each split at its relay's send (RelayStamps)
+    ("intake_to_relay", "intake_received", "alarm_relayed"),
+    ("relay_to_dispatch", "alarm_relayed", "dispatch_received"),
+    ("issued_to_relay", "issued", "order_relayed"),
+    ("relay_to_notify", "order_relayed", "notify_stored"),
 )
 
 
@@ -384,6 +459,7 @@ class E2EStack:
         self._stop_pings: Any = None
         self._ping_report: Any = None
         self.ping_stats: dict[str, Any] = {}
+        self.relays = RelayStamps(self.kafka)
         self.terminals: ScreenTerminals | None = None
         self._terminal_stop = asyncio.Event()
         self._terminal_task: asyncio.Task[None] | None = None
@@ -443,6 +519,7 @@ class E2EStack:
         await self.services.wait_ready(deadline_s=180 * self.replicas)
         self.ready_s = time.monotonic() - begun
         self.pg = await asyncpg.connect(self.postgres.dsn())
+        await self.relays.start()
         # positions first: dispatch knows no unit until tracking has published it
         context = multiprocessing.get_context("spawn")
         self._stop_pings, self._ping_report = context.Event(), context.Queue()
@@ -559,6 +636,11 @@ class E2EStack:
                     "on_screen": screens[p.alarm_id][0],
                 }
             )
+            relayed = (
+                ("alarm_relayed", self.relays.accepted),
+                ("order_relayed", self.relays.ordered),
+            )
+            stamps[-1] |= {name: sent[p.alarm_id] for name, sent in relayed if p.alarm_id in sent}
         return {
             "offered": len(posted),
             "answered": sum(1 for p in posted if p.status in (200, 201)),
@@ -576,6 +658,7 @@ class E2EStack:
             await self.terminals.close()
         if self._terminal_task is not None:
             await asyncio.gather(self._terminal_task, return_exceptions=True)
+        await self.relays.stop()
         if self._pinger is not None:
             self._stop_pings.set()
             with contextlib.suppress(Exception):

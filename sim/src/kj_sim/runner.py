@@ -80,8 +80,14 @@ class Simulation:
         pings: PingPublisher,
         poster: AlarmPoster | None,
         terminals: Terminals | None,
+        ping_slices: int = 1,
     ) -> None:
+        """`ping_slices` > 1 spreads each second's pings over the second in that many equal
+        slices, each stamped when it is sent: a province's devices each ping once a second at
+        their own moment, so the platform receives them at a steady rate, not all at the top of
+        the second (decision 0167). 1: the whole fleet at once, as the demo city sends it."""
         self.city = city
+        self.ping_slices = max(ping_slices, 1)
         self.fleet = fleet
         self.alarms = alarms
         self.pings = pings
@@ -122,16 +128,23 @@ class Simulation:
     async def _tick(self, second: float) -> None:
         arrivals, cleared = self.fleet.step(second, 1.0)
         lat, lon = self.fleet.positions()
-        records = encode_pings(
-            self.fleet.unit_ids,
-            datetime.now(UTC),
-            lat,
-            lon,
-            self.fleet.current_speed,
-            self.fleet.heading,
-        )
-        await self.pings.publish(records)
-        self.stats.pings_sent += len(records)
+        units = self.fleet.unit_ids
+        speed, heading = self.fleet.current_speed, self.fleet.heading
+        started, n = time.monotonic(), len(units)
+        for i in range(self.ping_slices):
+            if i:  # the slice's moment in the second; the last one ends before the next tick
+                await asyncio.sleep(max(started + i / self.ping_slices - time.monotonic(), 0.0))
+            part = slice(i * n // self.ping_slices, (i + 1) * n // self.ping_slices)
+            records = encode_pings(
+                units[part],
+                datetime.now(UTC),
+                lat[part],
+                lon[part],
+                speed[part],
+                heading[part],
+            )
+            await self.pings.publish(records)
+            self.stats.pings_sent += len(records)
         if self.terminals is not None:
             for arrival in arrivals:
                 unit_id = self.fleet.unit_ids[arrival.unit]

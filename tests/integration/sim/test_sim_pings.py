@@ -1,9 +1,11 @@
 """The simulator drives the real broker as 2,000 terminals would."""
 
 import asyncio
+from datetime import datetime
 
 import numpy as np
 import orjson
+import pytest
 
 from kj_runtime.kafka import create_topics, delete_topics, make_consumer, make_producer
 from kj_runtime.settings import KafkaSettings
@@ -16,9 +18,15 @@ from kj_sim.runner import Simulation
 from ...stack import SAMPLE_CITY
 
 
-async def test_two_thousand_units_each_ping_once_a_second(topics: KafkaSettings) -> None:
+@pytest.mark.parametrize("slices", [1, 10])
+async def test_two_thousand_units_each_ping_once_a_second(
+    topics: KafkaSettings, slices: int
+) -> None:
+    """With `ping_slices` the second's pings leave in that many slices over the second, each
+    stamped when it leaves (a province's devices, each at its own moment), every unit still
+    once a second."""
     # a topic of its own: the services' tests must not see 8,000 pings of units they don't know
-    topics = topics.model_copy(update={"topic_prefix": f"{topics.topic_prefix}sim."})
+    topics = topics.model_copy(update={"topic_prefix": f"{topics.topic_prefix}sim{slices}."})
     await create_topics(topics, (PATROL_PINGS,))
     city = scaled_city(load_city(SAMPLE_CITY), 2000)
     producer = make_producer(topics, linger_ms=20)
@@ -31,6 +39,7 @@ async def test_two_thousand_units_each_ping_once_a_second(topics: KafkaSettings)
             pings=PingPublisher(producer, topics.topic(PATROL_PINGS.name)),
             poster=None,
             terminals=None,
+            ping_slices=slices,
         )
         stats = await simulation.run(asyncio.Event(), duration_s=4)
     finally:
@@ -52,3 +61,10 @@ async def test_two_thousand_units_each_ping_once_a_second(topics: KafkaSettings)
     assert len(per_unit) == 2000
     assert {len(stamps) for stamps in per_unit.values()} == {4}
     assert stats.lag.summary()["ticks"] == 4
+    stamps = sorted({datetime.fromisoformat(ts) for ts in set().union(*per_unit.values())})
+    assert len(stamps) == 4 * slices
+    seconds = [stamps[k : k + slices] for k in range(0, len(stamps), slices)]
+    # each slice waits for its moment, so a second's last slice leaves at least 0.9 s after its
+    # first (less the first slice's encoding): spread, not sent at the top of the second
+    spread = [(second[-1] - second[0]).total_seconds() for second in seconds]
+    assert all(s >= 0.8 for s in spread) if slices > 1 else spread == [0.0] * 4
