@@ -79,7 +79,9 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
     await registry.load()  # before the HTTP server opens
     relay = LingeringRelay(
         relay_pool,
-        lambda: make_producer(settings.kafka),
+        # no producer linger: a pass's rows are handed over together and go in one request
+        # anyway; the relay's own linger is the one that waits for company (decision 0167)
+        lambda: make_producer(settings.kafka, linger_ms=0),
         outbox,
         linger_s=settings.relay_linger_ms / 1000,
     )
