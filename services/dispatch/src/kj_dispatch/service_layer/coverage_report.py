@@ -1,14 +1,16 @@
 """The coverage report: platforms newly left without a unit that could reach them in time, told
 to the command centre with a suggested move-up (domain/coverage.py decides the gaps)."""
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import asyncpg
 
 from kj_dispatch.domain.book import Book
-from kj_dispatch.domain.coverage import PlatformArea, coverage_gaps
+from kj_dispatch.domain.coverage import CoverageGap, PlatformArea, coverage_gaps
 from kj_dispatch.domain.eta import EtaModel
+from kj_dispatch.domain.model import FleetUnit
 from kj_dispatch.service_layer import telemetry
 from kj_dispatch.service_layer.messages import notice, send_notice
 from kj_runtime.outbox import Outbox
@@ -41,22 +43,17 @@ class CoverageReport:
         covered again); none until the fleet is known or while nothing freed or took a unit."""
         now = self.clock()
         fleet = self.book.fleet
-        free: dict[str, int] = {area.platform_id: 0 for area in self.areas}
-        for unit in fleet:
-            if unit.dispatchable(now):
-                free[unit.platform_id] = free.get(unit.platform_id, 0) + 1
+        judge = bool(self.book.coverage_dirty and self.areas and fleet_ready)
+        self.book.coverage_dirty = self.book.coverage_dirty and not judge
+        # off the event loop, on a snapshot of the fleet: at a province's 20,000 units the
+        # count and the gaps took 60 ms of one call every 2 s, and every alarm, work order and
+        # answer in flight waited behind it (issue 20, `kj_event_loop_lag_seconds`). The
+        # states applied meanwhile change a unit's fields one by one; a report that reads a
+        # unit half-updated is as good as one a moment older, and the next comes in 2 s.
+        free, gaps = await asyncio.to_thread(self._survey, list(fleet), now, judge)
         telemetry.units_available(free)
-        if not self.book.coverage_dirty or not self.areas or not fleet_ready:
+        if gaps is None:
             return []
-        self.book.coverage_dirty = False
-        gaps = coverage_gaps(
-            self.areas,
-            fleet,
-            self.eta,
-            now,
-            projection=fleet.index.projection,
-            max_range_m=fleet.index.max_range_m,
-        )
         new = [gap for gap in gaps if gap.platform_id not in self._gaps]
         if new:
             async with self.pool.acquire() as connection, connection.transaction():
@@ -78,3 +75,24 @@ class CoverageReport:
                     )
         self._gaps = {gap.platform_id for gap in gaps}
         return [gap.platform_id for gap in new]
+
+    def _survey(
+        self, units: list[FleetUnit], now: datetime, judge: bool
+    ) -> tuple[dict[str, int], list[CoverageGap] | None]:
+        """The free units per platform and, when `judge`, the gaps (in a worker thread)."""
+        free: dict[str, int] = {area.platform_id: 0 for area in self.areas}
+        for unit in units:
+            if unit.dispatchable(now):
+                free[unit.platform_id] = free.get(unit.platform_id, 0) + 1
+        if not judge:
+            return free, None
+        index = self.book.fleet.index
+        gaps = coverage_gaps(
+            self.areas,
+            units,
+            self.eta,
+            now,
+            projection=index.projection,
+            max_range_m=index.max_range_m,
+        )
+        return free, gaps
