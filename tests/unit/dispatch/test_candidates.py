@@ -1,6 +1,8 @@
+from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.model import FleetUnit
 from kj_schemas.enums import UnitKind, UnitStatus
+from kj_schemas.geo import LocalProjection
 
 from .factories import NOW, east, make_fleet, north, put
 
@@ -52,3 +54,30 @@ def put_quiet(fleet: Fleet, unit_id: str, at: tuple[float, float]) -> None:
         fix_at=NOW,
         last_seen_at=NOW,
     )
+
+
+def test_an_index_built_elsewhere_serves_the_next_plan_unless_a_unit_joined_meanwhile() -> None:
+    """Dispatch builds the index in a worker thread (decision 0167): a plan uses that build as
+    long as no unit joined after its snapshot; a unit that joined is never missed."""
+    fleet = Fleet(CandidateIndex(LocalProjection(*north(0)), make_fleet().index.eta))
+    put_quiet(fleet, "A", north(0))
+    fleet.refresh_index(0.0)
+    put_quiet(fleet, "A", north(2000))  # A drove off
+    units, joined = fleet.index_snapshot()
+    built = fleet.index.build(units)
+    fleet.install_index(built, joined=joined, at=1.0)
+    builds = fleet.index.builds
+    fleet.ready_index(1.1)  # a plan: the build from elsewhere is fresh enough
+    assert fleet.index.builds == builds
+    near = fleet.index.nearest(*north(2000), NOW, accept=lambda u: True, want=1)
+    assert [o.unit_id for o in near.options] == ["A"]
+
+    units, joined = fleet.index_snapshot()
+    built = fleet.index.build(units)
+    put_quiet(fleet, "B", north(10))  # joined while the build ran: not in it
+    fleet.install_index(built, joined=joined, at=2.0)
+    fleet.ready_index(2.1)
+    assert fleet.index.builds == builds + 2  # the plan built it again, with B
+    found = fleet.index.nearest(*north(0), NOW, accept=lambda u: True, want=1)
+    assert found.options[0].unit_id == "B"
+    assert not fleet.index.install(built, at=1.5)  # an older build never replaces a newer one

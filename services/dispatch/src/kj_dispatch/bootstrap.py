@@ -24,6 +24,7 @@ from kj_dispatch.entrypoints.consumers import on_alarms, on_unit_states
 from kj_dispatch.entrypoints.loops import (
     run_coverage,
     run_duty_refresh,
+    run_index_builds,
     run_planner,
     run_positioning,
     run_reconcile,
@@ -227,6 +228,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                 window_s=settings.batch_window_ms / 1000,
                 retry_s=settings.queue_retry_s,
             ),
+            "index": lambda stop: run_index_builds(dispatcher, stop),
             "timers": lambda stop: run_timers(
                 dispatcher, stop, interval_s=settings.timer_interval_s
             ),

@@ -5,7 +5,7 @@ went silent), and the candidate index over their positions."""
 from collections.abc import Iterator
 from datetime import datetime
 
-from kj_dispatch.domain.candidates import CandidateIndex
+from kj_dispatch.domain.candidates import Built, CandidateIndex
 from kj_dispatch.domain.model import Commitment, FleetUnit
 from kj_schemas.enums import UnitKind, UnitStatus
 
@@ -24,6 +24,7 @@ class Fleet:
         # whatever their terminals report, until put back on duty
         self._stood_down: set[str] = set()
         self._new_units = False
+        self.joined = 0  # units that joined the fleet so far
 
     def __iter__(self) -> Iterator[FleetUnit]:
         return iter(self.units.values())
@@ -53,6 +54,7 @@ class Fleet:
             unit = FleetUnit(unit_id, platform_id, kind, lat, lon, fix_at, status in ON_PATROL)
             self.units[unit_id] = unit
             self._new_units = True
+            self.joined += 1
         else:
             unit.platform_id, unit.kind = platform_id, kind
             unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at
@@ -127,4 +129,20 @@ class Fleet:
         a unit joined (positions may lag by the interval, availability never does)."""
         if self._new_units or self.index.due(at):
             self.index.rebuild(self.units.values(), at=at)
+            self._new_units = False
+
+    def ready_index(self, at: float) -> None:
+        """Before a plan, with the index built in the background (`index_snapshot`): rebuilt
+        here only when a unit joined since the last build or the builds fell behind."""
+        if self._new_units or self.index.behind(at):
+            self.refresh_index(at)
+
+    def index_snapshot(self) -> tuple[list[FleetUnit], int]:
+        """The units to build the index from elsewhere (`CandidateIndex.build`), and how many
+        units had joined by then, for `install_index`."""
+        self.index.dirty = False  # states applied from here on make it dirty again
+        return list(self.units.values()), self.joined
+
+    def install_index(self, built: Built, *, joined: int, at: float) -> None:
+        if self.index.install(built, at=at) and joined == self.joined:
             self._new_units = False

@@ -26,7 +26,9 @@ async def run_planner(
     dispatcher: Dispatcher, stop: asyncio.Event, *, window_s: float, retry_s: float
 ) -> None:
     """Alarms that arrive while a batch is decided, plus a short window, are decided together;
-    queued alarms are retried when a unit frees up, and every `retry_s` anyway."""
+    queued alarms are retried when a unit frees up, and every `retry_s` anyway. The window
+    opens only after a pass that decided several calls (a burst): a call that comes alone is
+    planned at once (decision 0167)."""
     await wait_any(dispatcher.fleet_ready, stop, 3600)
     while not stop.is_set():
         await wait_any(dispatcher.wake, stop, retry_s)
@@ -35,7 +37,7 @@ async def run_planner(
         if not dispatcher.waiting:
             dispatcher.wake.clear()
             continue
-        if window_s > 0 and dispatcher.wake.is_set():
+        if window_s > 0 and dispatcher.wake.is_set() and dispatcher.last_batch_calls > 1:
             # the window runs from the first waiting alarm's arrival, not from this wake-up
             opened = dispatcher.batch_opened_at
             left = window_s if opened is None else window_s - (time.monotonic() - opened)
@@ -48,6 +50,20 @@ async def run_planner(
             log.warning("plan_failed_will_retry", error=repr(error))
             dispatcher.wake.set()
             await sleep_or_stop(stop, 0.5)
+
+
+async def run_index_builds(dispatcher: Dispatcher, stop: asyncio.Event) -> None:
+    """The candidate index, built off the plan's path every rebuild interval while units move
+    (decision 0167). An interval of 0 (tests) leaves every plan to build it itself."""
+    interval_s = dispatcher.fleet.index.rebuild_interval_s
+    if interval_s <= 0:
+        await stop.wait()
+        return
+    await wait_any(dispatcher.fleet_ready, stop, 3600)
+    while not stop.is_set():
+        await sleep_or_stop(stop, interval_s)
+        if dispatcher.fleet.index.dirty and not stop.is_set():
+            await dispatcher.build_index()
 
 
 async def run_timers(dispatcher: Dispatcher, stop: asyncio.Event, *, interval_s: float) -> None:
