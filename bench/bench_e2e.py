@@ -1,7 +1,7 @@
 """Call to the officer's screen (issue 20): `POST /v1/alarms` to the work order's frame on a
 connected terminal's WebSocket, through alarm intake, its outbox relay, dispatch (its batch
 window, plan and outbox), notify's gateway, with a province's GPS load beside it: 20,000 units
-pinging at 1 Hz on `patrol.pings` (tracking publishing their states, dispatch indexing them)
+pinging at 1 Hz on `patrol.pings` (spread over each second, decision 0167) (tracking publishing their states, dispatch indexing them)
 and 1,000 terminals connected. The stack, the load and the stamps are `bench/e2e_stack.py`.
 
 The stack is measured in its steady state: after dispatch's first shift plan
@@ -17,6 +17,8 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
 - `e2e.stage_<name>_*`: http_in (send -> intake's receipt), intake_to_dispatch (group commit,
   relay, broker, dispatch's consumer), plan (batch window, plan, write), workorder_to_notify
   (commit, relay, broker, notify's consumer and store), push (notify's push to the frame read);
+  the two outbox hops also split at their relay's send (the record's timestamp):
+  intake_to_relay + relay_to_dispatch, issued_to_relay + relay_to_notify;
 - `e2e.answer_201_*`: the POST's answer, beside;
 - `e2e.on_screen_share`: calls accepted that reached a screen within 30 s of the round's end.
 
