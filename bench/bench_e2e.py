@@ -1,8 +1,9 @@
 """Call to the officer's screen (issue 20): `POST /v1/alarms` to the work order's frame on a
 connected terminal's WebSocket, through alarm intake, its outbox relay, dispatch (its batch
 window, plan and outbox), notify's gateway, with a province's GPS load beside it: 20,000 units
-pinging at 1 Hz on `patrol.pings` (spread over each second, decision 0167) (tracking publishing their states, dispatch indexing them)
-and 1,000 terminals connected. The stack, the load and the stamps are `bench/e2e_stack.py`.
+pinging at 1 Hz on `patrol.pings`, spread over each second (decision 0167), tracking publishing
+their states, dispatch indexing them, and 1,000 terminals connected. The stack, the load and
+the stamps are `bench/e2e_stack.py`.
 
 The stack is measured in its steady state: after dispatch's first shift plan
 (`e2e.shift_plan_s` from the services' start; tens of seconds of the planner's process at this

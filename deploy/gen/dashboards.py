@@ -337,7 +337,17 @@ def service_health() -> Dashboard:
             ),
         ],
         [
-            (ts("Consumer lag", "short", (rules.LAG, "{{group}} {{topic}}")), 12, 8),
+            (ts("Consumer lag", "short", (rules.LAG, "{{group}} {{topic}}")), 8, 8),
+            (
+                # every stage in flight waits as long as its service's loop is held
+                ts(
+                    "Event loop stalls (p99)",
+                    "s",
+                    (_quantile(0.99, m.LOOP_LAG.name, "job, le"), "{{job}}"),
+                ),
+                8,
+                8,
+            ),
             (
                 ts(
                     "Outbox",
@@ -349,7 +359,7 @@ def service_health() -> Dashboard:
                         "published/s {{stream}}",
                     ),
                 ),
-                12,
+                8,
                 8,
             ),
         ],

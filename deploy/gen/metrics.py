@@ -61,6 +61,13 @@ OUTBOX_PUBLISHED = _m(
 OUTBOX_ERRORS = _m(
     "kj_outbox_relay_errors_total", "counter", ("stream",), "runtime", "relay attempts that failed"
 )
+LOOP_LAG = _m(
+    "kj_event_loop_lag_seconds",
+    "histogram",
+    (),
+    "runtime",
+    "how late a 100 ms wake-up came: the event loop's stalls",
+)
 DEAD_LETTERS = _m(
     "kj_dead_letters_total",
     "counter",
