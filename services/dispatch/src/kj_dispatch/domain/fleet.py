@@ -23,8 +23,8 @@ class Fleet:
         # units a dispatcher put off duty or out of service: kept out of every assignment,
         # whatever their terminals report, until put back on duty
         self._stood_down: set[str] = set()
-        self._new_units = False
-        self.joined = 0  # units that joined the fleet so far
+        self.joined = 0  # units that joined the fleet so far (units never leave it)
+        self._indexed = 0  # of those, how many the index in use was built with
 
     def __iter__(self) -> Iterator[FleetUnit]:
         return iter(self.units.values())
@@ -53,7 +53,6 @@ class Fleet:
         if unit is None:
             unit = FleetUnit(unit_id, platform_id, kind, lat, lon, fix_at, status in ON_PATROL)
             self.units[unit_id] = unit
-            self._new_units = True
             self.joined += 1
         else:
             unit.platform_id, unit.kind = platform_id, kind
@@ -127,15 +126,18 @@ class Fleet:
     def refresh_index(self, at: float) -> None:
         """Rebuild when units moved and the last build is older than the interval; at once when
         a unit joined (positions may lag by the interval, availability never does)."""
-        if self._new_units or self.index.due(at):
-            self.index.rebuild(self.units.values(), at=at)
-            self._new_units = False
+        if self.joined > self._indexed or self.index.due(at):
+            self._rebuild(at)
 
     def ready_index(self, at: float) -> None:
         """Before a plan, with the index built in the background (`index_snapshot`): rebuilt
         here only when a unit joined since the last build or the builds fell behind."""
-        if self._new_units or self.index.behind(at):
-            self.refresh_index(at)
+        if self.joined > self._indexed or self.index.behind(at):
+            self._rebuild(at)
+
+    def _rebuild(self, at: float) -> None:
+        self.index.rebuild(self.units.values(), at=at)
+        self._indexed = self.joined
 
     def index_snapshot(self) -> tuple[list[FleetUnit], int]:
         """The units to build the index from elsewhere (`CandidateIndex.build`), and how many
@@ -144,5 +146,6 @@ class Fleet:
         return list(self.units.values()), self.joined
 
     def install_index(self, built: Built, *, joined: int, at: float) -> None:
-        if self.index.install(built, at=at) and joined == self.joined:
-            self._new_units = False
+        """Use an index built from `index_snapshot`'s units (the first `joined` to join)."""
+        if self.index.install(built, at=at):
+            self._indexed = joined

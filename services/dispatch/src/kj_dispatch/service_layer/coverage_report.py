@@ -44,7 +44,8 @@ class CoverageReport:
         now = self.clock()
         fleet = self.book.fleet
         judge = bool(self.book.coverage_dirty and self.areas and fleet_ready)
-        self.book.coverage_dirty = self.book.coverage_dirty and not judge
+        if judge:
+            self.book.coverage_dirty = False  # what changes meanwhile makes the next report
         # off the event loop, on a snapshot of the fleet: at a province's 20,000 units the
         # count and the gaps took 60 ms of one call every 2 s, and every alarm, work order and
         # answer in flight waited behind it (issue 20, `kj_event_loop_lag_seconds`). The
