@@ -74,13 +74,31 @@ async def repeats_and_open_nearby(
     reported_at. Keys and boxes go as one JSON document each, like the rows
     `record_new_alarms` writes.
 
-    The query is the function `alarm_intake_lookup` (migration 0166): its body is planned at
-    every call for the table as it is then, never from a plan cached while `alarms` was empty
-    (decision 0140), and each half is an index lookup per key or box whatever the planner
-    believes of the table's size (decision 0012). The write that follows keeps its cached
-    plan (it has no index to choose)."""
+    Both halves are a lateral subquery per key or box, kept apart from the outer query by
+    `offset 0`, so each is an index lookup whatever the planner believes of the table's size
+    (decision 0012). The statement's plan is cached for the connection, as every other one:
+    the plan made while `alarms` is still empty finds a repeat through the unique index, which
+    migration 0168 made the newest index on `source` (decision 0168; the board index once won
+    that tie and read every alarm of the source per key, decision 0140)."""
     rows = await connection.fetch(
-        "select * from alarm_intake_lookup($1, $2)",
+        f"""select true as repeat, {_ALARM_COLUMNS}
+            from jsonb_to_recordset($1::text::jsonb) as k(s text, i text)
+            cross join lateral (
+                select * from alarms where source = k.s and source_alarm_id = k.i
+                offset 0
+            ) as alarms
+            union all
+            select false, {_ALARM_COLUMNS}
+            from jsonb_to_recordset($2::text::jsonb)
+                 as b(la0 float8, la1 float8, lo0 float8, lo1 float8, t timestamptz, w float8)
+            cross join lateral (  -- per box, so each is an index range scan on reported_at
+                select * from alarms
+                where status in ('accepted', 'assigned', 'on_scene')
+                  and reported_at between b.t - make_interval(secs => b.w)
+                                      and b.t + make_interval(secs => b.w)
+                  and lat between b.la0 and b.la1 and lon between b.lo0 and b.lo1
+                offset 0
+            ) as alarms""",  # noqa: S608
         orjson.dumps([{"s": s, "i": i} for s, i in keys]).decode(),
         orjson.dumps(
             [
