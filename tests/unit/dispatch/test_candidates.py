@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.fleet import Fleet
 from kj_dispatch.domain.model import FleetUnit
@@ -63,21 +65,64 @@ def test_an_index_built_elsewhere_serves_the_next_plan_unless_a_unit_joined_mean
     put_quiet(fleet, "A", north(0))
     fleet.refresh_index(0.0)
     put_quiet(fleet, "A", north(2000))  # A drove off
-    units, joined = fleet.index_snapshot()
-    built = fleet.index.build(units)
-    fleet.install_index(built, joined=joined, at=1.0)
+    snapshot = fleet.index_snapshot()
+    built = fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons)
+    fleet.install_index(built, joined=snapshot.joined, at=1.0)
     builds = fleet.index.builds
     fleet.ready_index(1.1)  # a plan: the build from elsewhere is fresh enough
     assert fleet.index.builds == builds
     near = fleet.index.nearest(*north(2000), NOW, accept=lambda u: True, want=1)
     assert [o.unit_id for o in near.options] == ["A"]
 
-    units, joined = fleet.index_snapshot()
-    built = fleet.index.build(units)
+    snapshot = fleet.index_snapshot()
+    built = fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons)
     put_quiet(fleet, "B", north(10))  # joined while the build ran: not in it
-    fleet.install_index(built, joined=joined, at=2.0)
+    fleet.install_index(built, joined=snapshot.joined, at=2.0)
     fleet.ready_index(2.1)
     assert fleet.index.builds == builds + 2  # the plan built it again, with B
     found = fleet.index.nearest(*north(0), NOW, accept=lambda u: True, want=1)
     assert found.options[0].unit_id == "B"
     assert not fleet.index.install(built, at=1.5)  # an older build never replaces a newer one
+
+
+def test_a_build_from_the_fleet_s_positions_finds_every_unit_where_it_last_was() -> None:
+    """The fleet keeps each unit's position as its states arrive, and a build elsewhere reads
+    those (decision 0169): past the arrays' first growth, a unit that moved is found where it
+    went, and a state older than the one held moves nothing."""
+    fleet = Fleet(CandidateIndex(LocalProjection(*north(0)), make_fleet().index.eta))
+    for n in range(2500):  # the arrays start at 1,024 units and grow
+        put_quiet(fleet, f"U{n}", north(100_000 + n))
+    fleet.update(
+        unit_id="U7",
+        platform_id="SY-P01",
+        kind=UnitKind.motorcycle,
+        status=UnitStatus.available,
+        lat=north(0)[0],
+        lon=north(0)[1],
+        fix_at=NOW + timedelta(seconds=1),
+        last_seen_at=NOW + timedelta(seconds=1),
+    )
+    fleet.update(  # older than U7's last state: ignored
+        unit_id="U7",
+        platform_id="SY-P01",
+        kind=UnitKind.motorcycle,
+        status=UnitStatus.available,
+        lat=north(50_000)[0],
+        lon=north(50_000)[1],
+        fix_at=NOW,
+        last_seen_at=NOW,
+    )
+    put_quiet(fleet, "U2100", north(5000))  # moved, past the first 1,024
+    snapshot = fleet.index_snapshot()
+    assert snapshot.joined == len(snapshot.units) == len(snapshot.lats) == 2500
+    fleet.install_index(
+        fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons),
+        joined=snapshot.joined,
+        at=1.0,
+    )
+    near = fleet.index.nearest(*north(0), NOW, accept=lambda u: True, want=1)
+    assert near.options[0].unit_id == "U7"
+    near = fleet.index.nearest(*north(5000), NOW, accept=lambda u: True, want=1)
+    assert near.options[0].unit_id == "U2100"
+    far = fleet.index.nearest(*north(102_400), NOW, accept=lambda u: True, want=1)
+    assert far.options[0].unit_id == "U2400"

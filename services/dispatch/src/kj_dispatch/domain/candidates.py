@@ -2,7 +2,7 @@
 and the last build is older than a short interval. A query takes the nearest k by distance and
 re-ranks them by ETA; it never looks at every unit."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,14 +54,21 @@ class CandidateIndex:
         self.dirty = True
         self.builds = 0
 
-    def build(self, units: list[FleetUnit]) -> "Built":
-        """The tree over `units` as they are now; reads the units and changes nothing, so it
-        may run in a worker thread while the units' states are applied (decision 0167)."""
+    def build(
+        self,
+        units: list[FleetUnit],
+        lats: np.ndarray | None = None,
+        lons: np.ndarray | None = None,
+    ) -> "Built":
+        """The tree over `units` at `lats`, `lons` (their positions in the same order; read from
+        the units when not given). Changes nothing, so it may run in a worker thread while the
+        units' states are applied (decision 0167)."""
         if not units:
             return Built(units, None)
         n = len(units)
-        lats = np.fromiter([u.lat for u in units], np.float64, n)
-        lons = np.fromiter([u.lon for u in units], np.float64, n)
+        if lats is None or lons is None:
+            lats = np.fromiter([u.lat for u in units], np.float64, n)
+            lons = np.fromiter([u.lon for u in units], np.float64, n)
         x, y = self.projection.xy_arrays(lats, lons)
         # the sliding-midpoint build: 20,000 units in 3.5 ms against 6.1 for the balanced one;
         # a plan's few queries do not notice
@@ -77,9 +84,16 @@ class CandidateIndex:
         self._use(built, at)
         return True
 
-    def rebuild(self, units: Iterable[FleetUnit], *, at: float) -> None:
+    def rebuild(
+        self,
+        units: list[FleetUnit],
+        lats: np.ndarray | None = None,
+        lons: np.ndarray | None = None,
+        *,
+        at: float,
+    ) -> None:
         self.dirty = False
-        self._use(self.build(list(units)), at)
+        self._use(self.build(units, lats, lons), at)
 
     def _use(self, built: "Built", at: float) -> None:
         self._units, self._tree = built.units, built.tree
