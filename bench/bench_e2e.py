@@ -38,6 +38,7 @@ error naming it, after its figures are printed (and not recorded).
 import argparse
 import os
 import statistics
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -83,6 +84,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             rounds.append((result, figures))
+            if args.stamps:  # every call's stamps, to read the slowest calls stage by stage
+                with args.stamps.open("ab") as out:
+                    for stamp in result["stamps"]:
+                        out.write(orjson.dumps({"round": number, **stamp}) + b"\n")
         if args.replicas > 1:  # before the stack removes its database
             check = await check_record(stack)
             split = await work_split(stack, REPLICAS)
@@ -148,6 +153,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="each round's length")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
+    parser.add_argument(
+        "--stamps", type=Path, help="append every call's stamps to this file (JSON lines)"
+    )
     add_stack_options(parser)  # --split-tracking, --replicas
     args = parser.parse_args()
     import uvloop
