@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.fleet import Fleet
@@ -44,8 +44,10 @@ def test_search_widens_past_busy_neighbours() -> None:
     assert [o.unit_id for o in search.options] == ["FREE"]
 
 
-def put_quiet(fleet: Fleet, unit_id: str, at: tuple[float, float]) -> None:
-    """Add a unit without rebuilding the index (the test rebuilds once)."""
+def put_quiet(
+    fleet: Fleet, unit_id: str, at: tuple[float, float], *, fix_at: datetime = NOW
+) -> None:
+    """Add or move a unit without rebuilding the index (the test rebuilds once)."""
     fleet.update(
         unit_id=unit_id,
         platform_id="SY-P01",
@@ -53,7 +55,7 @@ def put_quiet(fleet: Fleet, unit_id: str, at: tuple[float, float]) -> None:
         status=UnitStatus.available,
         lat=at[0],
         lon=at[1],
-        fix_at=NOW,
+        fix_at=fix_at,
         last_seen_at=NOW,
     )
 
@@ -92,26 +94,8 @@ def test_a_build_from_the_fleet_s_positions_finds_every_unit_where_it_last_was()
     fleet = Fleet(CandidateIndex(LocalProjection(*north(0)), make_fleet().index.eta))
     for n in range(2500):  # the arrays start at 1,024 units and grow
         put_quiet(fleet, f"U{n}", north(100_000 + n))
-    fleet.update(
-        unit_id="U7",
-        platform_id="SY-P01",
-        kind=UnitKind.motorcycle,
-        status=UnitStatus.available,
-        lat=north(0)[0],
-        lon=north(0)[1],
-        fix_at=NOW + timedelta(seconds=1),
-        last_seen_at=NOW + timedelta(seconds=1),
-    )
-    fleet.update(  # older than U7's last state: ignored
-        unit_id="U7",
-        platform_id="SY-P01",
-        kind=UnitKind.motorcycle,
-        status=UnitStatus.available,
-        lat=north(50_000)[0],
-        lon=north(50_000)[1],
-        fix_at=NOW,
-        last_seen_at=NOW,
-    )
+    put_quiet(fleet, "U7", north(0), fix_at=NOW + timedelta(seconds=1))
+    put_quiet(fleet, "U7", north(50_000))  # older than U7's last state: ignored
     put_quiet(fleet, "U2100", north(5000))  # moved, past the first 1,024
     snapshot = fleet.index_snapshot()
     assert snapshot.joined == len(snapshot.units) == len(snapshot.lats) == 2500
