@@ -69,7 +69,7 @@ def test_an_index_built_elsewhere_serves_the_next_plan_unless_a_unit_joined_mean
     put_quiet(fleet, "A", north(2000))  # A drove off
     snapshot = fleet.index_snapshot()
     built = fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons)
-    fleet.install_index(built, joined=snapshot.joined, at=1.0)
+    fleet.install_index(built, at=1.0)
     builds = fleet.index.builds
     fleet.ready_index(1.1)  # a plan: the build from elsewhere is fresh enough
     assert fleet.index.builds == builds
@@ -79,7 +79,7 @@ def test_an_index_built_elsewhere_serves_the_next_plan_unless_a_unit_joined_mean
     snapshot = fleet.index_snapshot()
     built = fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons)
     put_quiet(fleet, "B", north(10))  # joined while the build ran: not in it
-    fleet.install_index(built, joined=snapshot.joined, at=2.0)
+    fleet.install_index(built, at=2.0)
     fleet.ready_index(2.1)
     assert fleet.index.builds == builds + 2  # the plan built it again, with B
     found = fleet.index.nearest(*north(0), NOW, accept=lambda u: True, want=1)
@@ -98,12 +98,8 @@ def test_a_build_from_the_fleet_s_positions_finds_every_unit_where_it_last_was()
     put_quiet(fleet, "U7", north(50_000))  # older than U7's last state: ignored
     put_quiet(fleet, "U2100", north(5000))  # moved, past the first 1,024
     snapshot = fleet.index_snapshot()
-    assert snapshot.joined == len(snapshot.units) == len(snapshot.lats) == 2500
-    fleet.install_index(
-        fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons),
-        joined=snapshot.joined,
-        at=1.0,
-    )
+    assert len(snapshot.units) == len(snapshot.lats) == 2500
+    fleet.install_index(fleet.index.build(snapshot.units, snapshot.lats, snapshot.lons), at=1.0)
     near = fleet.index.nearest(*north(0), NOW, accept=lambda u: True, want=1)
     assert near.options[0].unit_id == "U7"
     near = fleet.index.nearest(*north(5000), NOW, accept=lambda u: True, want=1)

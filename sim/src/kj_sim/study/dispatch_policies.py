@@ -94,7 +94,7 @@ class _DomainView:
             unit.fix_at = now  # only fix_ts is read by the ETA; the age is in it
             unit.on_patrol = state == UnitState.idle
             unit.commitment = commitment
-        self.index.rebuild(self._units, at=0.0)
+        self.index.rebuild(self._units, lat, lon, at=0.0)
 
 
 class SmallestEta:

@@ -18,12 +18,11 @@ ON_PATROL = frozenset({UnitStatus.available, UnitStatus.returning})
 @dataclass(frozen=True, slots=True)
 class IndexSnapshot:
     """What a build of the candidate index elsewhere needs: the units in the order they joined,
-    their positions then (copies, in the same order), and how many had joined."""
+    and their positions then (copies, in the same order)."""
 
     units: list[FleetUnit]
     lats: np.ndarray
     lons: np.ndarray
-    joined: int
 
 
 class Fleet:
@@ -37,8 +36,8 @@ class Fleet:
         # units a dispatcher put off duty or out of service: kept out of every assignment,
         # whatever their terminals report, until put back on duty
         self._stood_down: set[str] = set()
-        self.joined = 0  # units that joined the fleet so far (units never leave it)
-        self._indexed = 0  # of those, how many the index in use was built with
+        # units never leave the fleet: the first `_indexed` to join are in the index in use
+        self._indexed = 0
         # every unit's position in the order it joined, kept as states arrive, so that a build
         # of the index copies two arrays instead of reading 20,000 units' attributes in Python
         # while it holds the GIL against the loop (decision 0169)
@@ -72,9 +71,8 @@ class Fleet:
         was_free = unit is not None and unit.dispatchable(last_seen_at)
         if unit is None:
             unit = FleetUnit(unit_id, platform_id, kind, lat, lon, fix_at, status in ON_PATROL)
+            slot = self._slot[unit_id] = len(self.units)
             self.units[unit_id] = unit
-            slot = self._slot[unit_id] = self.joined
-            self.joined += 1
             if slot == len(self._lat):
                 self._lat = np.concatenate((self._lat, np.zeros(slot)))
                 self._lon = np.concatenate((self._lon, np.zeros(slot)))
@@ -152,30 +150,29 @@ class Fleet:
     def refresh_index(self, at: float) -> None:
         """Rebuild when units moved and the last build is older than the interval; at once when
         a unit joined (positions may lag by the interval, availability never does)."""
-        if self.joined > self._indexed or self.index.due(at):
+        if len(self.units) > self._indexed or self.index.due(at):
             self._rebuild(at)
 
     def ready_index(self, at: float) -> None:
         """Before a plan, with the index built in the background (`index_snapshot`): rebuilt
         here only when a unit joined since the last build or the builds fell behind."""
-        if self.joined > self._indexed or self.index.behind(at):
+        if len(self.units) > self._indexed or self.index.behind(at):
             self._rebuild(at)
 
     def _rebuild(self, at: float) -> None:
-        n = self.joined
+        n = len(self.units)
         self.index.rebuild(list(self.units.values()), self._lat[:n], self._lon[:n], at=at)
         self._indexed = n
 
     def index_snapshot(self) -> IndexSnapshot:
         """The units and their positions to build the index from elsewhere
-        (`CandidateIndex.build`), and how many units had joined by then, for `install_index`."""
+        (`CandidateIndex.build`, then `install_index`)."""
         self.index.dirty = False  # states applied from here on make it dirty again
-        n = self.joined
-        return IndexSnapshot(
-            list(self.units.values()), self._lat[:n].copy(), self._lon[:n].copy(), n
-        )
+        n = len(self.units)
+        return IndexSnapshot(list(self.units.values()), self._lat[:n].copy(), self._lon[:n].copy())
 
-    def install_index(self, built: Built, *, joined: int, at: float) -> None:
-        """Use an index built from `index_snapshot`'s units (the first `joined` to join)."""
+    def install_index(self, built: Built, *, at: float) -> None:
+        """Use an index built from `index_snapshot`'s units: the first of them to join, so a
+        unit that joined since is missing and the next plan builds it again."""
         if self.index.install(built, at=at):
-            self._indexed = joined
+            self._indexed = len(built.units)

@@ -186,7 +186,7 @@ class Dispatcher:
         built = await asyncio.to_thread(
             self.fleet.index.build, snapshot.units, snapshot.lats, snapshot.lons
         )
-        self.fleet.install_index(built, joined=snapshot.joined, at=at)
+        self.fleet.install_index(built, at=at)
 
     async def plan_once(self) -> None:
         """Decide every waiting alarm together, then write the whole batch in one transaction
