@@ -289,17 +289,17 @@ class CallLoad:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def offer(self, seconds: float, *, offset: float = 0.0) -> list[Posted]:
-        """Post the stream's calls due from `offset` to `offset + seconds`, each on time;
-        returns them once every one is answered."""
+        """Post the stream's calls due from `offset` to `offset + seconds`, each at its own
+        moment, as a 110 centre pushes a call when it is taken; returns them once every one is
+        answered. (Posted in 100 ms ticks, a quarter of the calls left at the same instant as
+        another: the stream's times are continuous.)"""
         start = time.monotonic()
         these: list[Posted] = []
-        tick = 0.0
-        while tick < seconds:
-            tick += 0.1
-            delay = start + tick - time.monotonic()
+        while (at := self.stream.next_due()) <= offset + seconds:
+            delay = start + (at - offset) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            for body in self.stream.due(offset + tick):
+            for body in self.stream.due(at):
                 entry = Posted(time.time(), intake=len(self.posted) % len(self.clients))
                 these.append(entry)
                 self.posted.append(entry)

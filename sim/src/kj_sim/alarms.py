@@ -202,6 +202,12 @@ class AlarmStream:
                 at, self._body(at, burst.category, lat + float(jitter[0]), lon + float(jitter[1]))
             )
 
+    def next_due(self) -> float:
+        """When the next call is placed, in seconds after the start (it is the first that
+        `due` returns once that time is reached)."""
+        head = self._queue[0].due if self._queue else float("inf")
+        return min(head, self._next_at)
+
     def due(self, now: float) -> list[dict[str, Any]]:
         """Every call placed up to `now` seconds after the start, in order."""
         while self._next_at <= now:

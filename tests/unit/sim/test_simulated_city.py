@@ -31,6 +31,24 @@ def test_same_seed_gives_the_same_calls_and_another_seed_does_not(city: City) ->
     assert calls(7) != calls(8)
 
 
+def test_each_call_can_be_posted_at_its_own_moment(city: City) -> None:
+    """The e2e bench posts every call when it is placed, not in ticks: `next_due` names that
+    moment, and taking the calls one moment at a time gives the same calls, at their times."""
+    stream = AlarmStream(city, seed=2, per_hour=3 * 3600, start=EVENING, daily_profile=False)
+    moments, one_by_one = [], []
+    while (at := stream.next_due()) <= 60:
+        assert not stream.due(at - 1e-6)  # nothing is placed before that moment
+        calls = stream.due(at)
+        assert calls
+        moments.append(at)
+        one_by_one += calls
+    again = AlarmStream(city, seed=2, per_hour=3 * 3600, start=EVENING, daily_profile=False)
+    assert one_by_one == again.due(60)
+    assert moments == sorted(moments)
+    assert len(set(moments)) > 0.95 * len(moments)  # continuous times: few share a moment
+    assert 120 < len(one_by_one) < 260
+
+
 def test_a_second_run_on_the_same_day_gets_new_alarm_ids(city: City) -> None:
     """The intake answers 409 to a known id with another body: a rerun must not reuse ids."""
     first = AlarmStream(city, seed=1, per_hour=600, start=EVENING).due(600)
