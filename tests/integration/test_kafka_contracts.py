@@ -190,3 +190,34 @@ async def test_a_batch_put_in_one_statement_is_published_in_order(
         for raw in await _read_keys(topics, "alarms.intake", {key.encode()})
     ]
     assert seen == [f"{key}-{n}" for n in range(5)]  # one key, one partition, in order
+
+
+async def test_a_put_wakes_the_relay_at_its_commit(
+    topics: KafkaSettings, database: PostgresSettings
+) -> None:
+    """A work order leaves when its transaction commits, not at the relay's next poll: the
+    put's own statement tells the relay."""
+    pool = await create_pool(database)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
+    base = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+
+    async def put_and_wait_until_sent(n: int) -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            message = base.model_copy(update={"source_alarm_id": f"wake-{n}"})
+            await outbox.put(connection, "alarms.intake", "wake", message)
+        async with asyncio.timeout(10):  # the relay's poll is 60 s away
+            while await pool.fetchval(
+                "select count(*) from outbox where stream = $1", outbox.stream
+            ):
+                await asyncio.sleep(0.05)
+
+    try:
+        await put_and_wait_until_sent(1)  # the relay is up and listening
+        await put_and_wait_until_sent(2)  # and it is woken again by the next commit
+    finally:
+        stop.set()
+        await running
+        await pool.close()
