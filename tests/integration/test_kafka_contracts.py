@@ -107,14 +107,17 @@ async def _relay_until_drained(
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     try:
-        async with asyncio.timeout(deadline_s):
-            while await pool.fetchval(
-                "select count(*) from outbox where stream = $1", outbox.stream
-            ):
-                await asyncio.sleep(0.05)
+        await _drained(pool, outbox, deadline_s)
     finally:
         stop.set()
         await running
+
+
+async def _drained(pool: asyncpg.Pool, outbox: Outbox, deadline_s: float) -> None:
+    """Until the stream's rows have left the outbox table (TimeoutError after `deadline_s`)."""
+    async with asyncio.timeout(deadline_s):
+        while await pool.fetchval("select count(*) from outbox where stream = $1", outbox.stream):
+            await asyncio.sleep(0.05)
 
 
 async def _read_keys(topics: KafkaSettings, topic: str, keys: set[bytes]) -> list[bytes]:
@@ -208,11 +211,7 @@ async def test_a_put_wakes_the_relay_at_its_commit(
         async with pool.acquire() as connection, connection.transaction():
             message = base.model_copy(update={"source_alarm_id": f"wake-{n}"})
             await outbox.put(connection, "alarms.intake", "wake", message)
-        async with asyncio.timeout(10):  # the relay's poll is 60 s away
-            while await pool.fetchval(
-                "select count(*) from outbox where stream = $1", outbox.stream
-            ):
-                await asyncio.sleep(0.05)
+        await _drained(pool, outbox, deadline_s=10)  # the relay's poll is 60 s away
 
     try:
         await put_and_wait_until_sent(1)  # the relay is up and listening
