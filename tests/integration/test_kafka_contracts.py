@@ -220,3 +220,61 @@ async def test_a_put_wakes_the_relay_at_its_commit(
         stop.set()
         await running
         await pool.close()
+
+
+async def test_a_commit_in_the_relays_own_process_wakes_it_without_the_notification(
+    topics: KafkaSettings, database: PostgresSettings
+) -> None:
+    """Intake and dispatch tell their own relay at commit (`Outbox.committed`), so a call does
+    not wait for PostgreSQL to deliver the notification through another backend. The row here
+    is written without one: only the process's own word can wake the relay before its poll."""
+    pool = await create_pool(database)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
+    message = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            await outbox.put(connection, "alarms.intake", "first", message)
+        await _drained(pool, outbox, deadline_s=10)  # the relay leads and waits
+        await pool.execute(
+            "insert into outbox (stream, topic, key, value) values ($1, $2, $3, $4)",
+            outbox.stream,
+            outbox.topic("alarms.intake"),
+            b"quiet",
+            codec.encode(message),
+        )
+        outbox.committed()
+        await _drained(pool, outbox, deadline_s=10)  # the relay's poll is 60 s away
+    finally:
+        stop.set()
+        await running
+        await pool.close()
+
+
+async def test_the_relays_connection_goes_back_to_the_pool_with_durable_commits(
+    topics: KafkaSettings, database: PostgresSettings
+) -> None:
+    """The relay deletes what it sent without waiting for the WAL flush, on the connection it
+    leads with. That setting must not follow the connection back into the pool, where the next
+    borrower may be committing an accepted alarm."""
+    pool = await create_pool(database, min_size=2, max_size=2)
+    outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
+    message = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            await outbox.put(connection, "alarms.intake", "durable", message)
+        await _drained(pool, outbox, deadline_s=10)
+        stop.set()
+        await running
+        async with pool.acquire() as one, pool.acquire() as other:  # every connection there is
+            settings = [await c.fetchval("show synchronous_commit") for c in (one, other)]
+        assert settings == ["on", "on"]
+    finally:
+        stop.set()
+        await running
+        await pool.close()

@@ -38,6 +38,15 @@ class Outbox:
     def __init__(self, stream: str, kafka: KafkaSettings | None = None) -> None:
         self.stream = stream
         self.kafka = kafka or KafkaSettings()
+        self._relays: list[Callable[[], None]] = []  # wakers of this process's leading relay
+
+    def committed(self) -> None:
+        """A transaction that put rows here has committed: this process's relay, if it leads,
+        wakes now. PostgreSQL's notification wakes it too, but later: through the listening
+        connection's backend, one more process to be scheduled on a busy machine. Relays of
+        other processes still wake on the notification."""
+        for wake in self._relays:
+            wake()
 
     def topic(self, name: str) -> str:
         """The deployment's name of a catalogue topic (KafkaSettings.topic)."""
@@ -104,6 +113,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
+        self._leader: asyncpg.Connection | None = None  # the lock's connection, while leading
         self._producer: AIOKafkaProducer | None = None
         self._last_gauge = 0.0
 
@@ -128,6 +138,13 @@ class OutboxRelay:
             if stop.is_set():
                 return
         await connection.add_listener(self.outbox.channel, self._on_notify)
+        # the passes run on this connection: a read and a delete, two round trips. The delete
+        # need not wait for the WAL flush: if a database crash loses it, the rows are published
+        # again, and consumers deduplicate by message id. (The pool resets the setting when the
+        # connection goes back to it.)
+        await connection.execute("set synchronous_commit to off")
+        self._leader = connection
+        self.outbox._relays.append(self._on_notify)
         try:
             failures = 0
             while not stop.is_set():
@@ -148,6 +165,8 @@ class OutboxRelay:
                 if published < self.batch_size:
                     await wait_any(self._wake, stop, self.poll_interval_s)
         finally:
+            self.outbox._relays.remove(self._on_notify)
+            self._leader = None
             await connection.remove_listener(self.outbox.channel, self._on_notify)
             await connection.execute("select pg_advisory_unlock(hashtext($1))", lock_key)
 
@@ -155,7 +174,15 @@ class OutboxRelay:
         self._wake.set()
 
     async def relay_once(self) -> int:
-        rows = await self.pool.fetch(
+        """One pass: publish up to `batch_size` rows in id order, then delete them."""
+        if self._leader is not None:
+            return await self._pass(self._leader)
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("set local synchronous_commit to off")
+            return await self._pass(connection)
+
+    async def _pass(self, connection: asyncpg.Connection) -> int:
+        rows = await connection.fetch(
             "select id, topic, key, value from outbox where stream = $1 order by id limit $2",
             self.outbox.stream,
             self.batch_size,
@@ -167,13 +194,9 @@ class OutboxRelay:
             await producer.send(row["topic"], value=row["value"], key=row["key"]) for row in rows
         ]
         await asyncio.gather(*futures)
-        async with self.pool.acquire() as connection, connection.transaction():
-            # the delete need not wait for the WAL flush: if a database crash loses it, the rows
-            # are published again, and consumers deduplicate by message id
-            await connection.execute("set local synchronous_commit to off")
-            await connection.execute(
-                "delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows]
-            )
+        await connection.execute(
+            "delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows]
+        )
         for row in rows:
             OUTBOX_PUBLISHED.labels(self.outbox.stream, row["topic"]).inc()
         return len(rows)

@@ -195,6 +195,8 @@ async def _write_batch(
             await _resolve_callers(connection, decision.fresh)
             await _record(connection, decision.fresh, deps)
         await connection.execute("commit")
+        if decision.fresh:
+            deps.outbox.committed()
     except asyncpg.UniqueViolationError as error:
         await _rollback(connection)
         if error.constraint_name == "alarms_one_per_source_id":

@@ -278,8 +278,9 @@ class Dispatcher:
         return alarm
 
     def _committed(self, outcome: BatchOutcome) -> None:
-        """The book after the batch's commit: the orders are ours, preempted calls wait again,
-        alarms taken by another dispatcher are not ours to plan."""
+        """After the batch's commit: this process's relay sends now; the orders are ours,
+        preempted calls wait again, alarms another dispatcher took are not ours to plan."""
+        self.outbox.committed()
         for alarm, orders, preempted in outcome.assigned:
             for old in preempted:
                 self.lost(old, reason="preempted")
@@ -299,10 +300,7 @@ class Dispatcher:
                 self.book.forget_alarm(alarm.alarm_id)
 
     async def _conflict(
-        self,
-        alarm: AlarmAccepted,
-        assignments: list[Assignment],
-        error: asyncpg.PostgresError,
+        self, alarm: AlarmAccepted, assignments: list[Assignment], error: asyncpg.PostgresError
     ) -> None:
         """The database refused: a unit already holds an open work order (another dispatcher
         took it), or the alarm already has its primary (or two dispatchers deadlocked on
