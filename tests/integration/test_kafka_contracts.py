@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -113,6 +114,21 @@ async def _relay_until_drained(
         await running
 
 
+@asynccontextmanager
+async def _relay_polling_rarely(
+    pool: asyncpg.Pool, topics: KafkaSettings, outbox: Outbox
+) -> AsyncIterator[None]:
+    """The real relay, its poll 60 s away: whatever it sends within a test, it was woken for."""
+    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await running
+
+
 async def _drained(pool: asyncpg.Pool, outbox: Outbox, deadline_s: float) -> None:
     """Until the stream's rows have left the outbox table (TimeoutError after `deadline_s`)."""
     async with asyncio.timeout(deadline_s):
@@ -203,9 +219,6 @@ async def test_a_put_wakes_the_relay_at_its_commit(
     pool = await create_pool(database)
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     base = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
-    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop))
 
     async def put_and_wait_until_sent(n: int) -> None:
         async with pool.acquire() as connection, connection.transaction():
@@ -214,11 +227,10 @@ async def test_a_put_wakes_the_relay_at_its_commit(
         await _drained(pool, outbox, deadline_s=10)  # the relay's poll is 60 s away
 
     try:
-        await put_and_wait_until_sent(1)  # the relay is up and listening
-        await put_and_wait_until_sent(2)  # and it is woken again by the next commit
+        async with _relay_polling_rarely(pool, topics, outbox):
+            await put_and_wait_until_sent(1)  # the relay is up and listening
+            await put_and_wait_until_sent(2)  # and it is woken again by the next commit
     finally:
-        stop.set()
-        await running
         await pool.close()
 
 
@@ -231,25 +243,21 @@ async def test_a_commit_in_the_relays_own_process_wakes_it_without_the_notificat
     pool = await create_pool(database)
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     message = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
-    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop))
     try:
-        async with pool.acquire() as connection, connection.transaction():
-            await outbox.put(connection, "alarms.intake", "first", message)
-        await _drained(pool, outbox, deadline_s=10)  # the relay leads and waits
-        await pool.execute(
-            "insert into outbox (stream, topic, key, value) values ($1, $2, $3, $4)",
-            outbox.stream,
-            outbox.topic("alarms.intake"),
-            b"quiet",
-            codec.encode(message),
-        )
-        outbox.committed()
-        await _drained(pool, outbox, deadline_s=10)  # the relay's poll is 60 s away
+        async with _relay_polling_rarely(pool, topics, outbox):
+            async with pool.acquire() as connection, connection.transaction():
+                await outbox.put(connection, "alarms.intake", "first", message)
+            await _drained(pool, outbox, deadline_s=10)  # the relay leads and waits
+            await pool.execute(
+                "insert into outbox (stream, topic, key, value) values ($1, $2, $3, $4)",
+                outbox.stream,
+                outbox.topic("alarms.intake"),
+                b"quiet",
+                codec.encode(message),
+            )
+            outbox.committed()
+            await _drained(pool, outbox, deadline_s=10)  # the relay's poll is 60 s away
     finally:
-        stop.set()
-        await running
         await pool.close()
 
 
@@ -262,19 +270,13 @@ async def test_the_relays_connection_goes_back_to_the_pool_with_durable_commits(
     pool = await create_pool(database, min_size=2, max_size=2)
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     message = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
-    relay = OutboxRelay(pool, lambda: make_producer(topics), outbox, poll_interval_s=60)
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop))
     try:
-        async with pool.acquire() as connection, connection.transaction():
-            await outbox.put(connection, "alarms.intake", "durable", message)
-        await _drained(pool, outbox, deadline_s=10)
-        stop.set()
-        await running
+        async with _relay_polling_rarely(pool, topics, outbox):
+            async with pool.acquire() as connection, connection.transaction():
+                await outbox.put(connection, "alarms.intake", "durable", message)
+            await _drained(pool, outbox, deadline_s=10)
         async with pool.acquire() as one, pool.acquire() as other:  # every connection there is
             settings = [await c.fetchval("show synchronous_commit") for c in (one, other)]
         assert settings == ["on", "on"]
     finally:
-        stop.set()
-        await running
         await pool.close()
