@@ -177,8 +177,8 @@ class OutboxRelay:
         """One pass: publish up to `batch_size` rows in id order, then delete them."""
         if self._leader is not None:
             return await self._pass(self._leader)
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute("set local synchronous_commit to off")
+        async with self.pool.acquire() as connection:  # no transaction held over the send
+            await connection.execute("set synchronous_commit to off")  # reset on release
             return await self._pass(connection)
 
     async def _pass(self, connection: asyncpg.Connection) -> int:
