@@ -43,6 +43,7 @@ from kj_alarm.settings import DEV_TOKEN
 from kj_runtime.city_store import store_city
 from kj_runtime.kafka import create_topics, delete_topics
 from kj_runtime.migrations import apply_migrations
+from kj_runtime.outbox import rows_waiting
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 
 
@@ -170,7 +171,7 @@ async def _outbox_drained(pg: PostgresSettings) -> None:
     try:
         async with asyncio.timeout(120):
             while True:
-                if not await connection.fetchval("select count(*) from outbox"):
+                if not await rows_waiting(connection):
                     return
                 await asyncio.sleep(0.2)
     finally:

@@ -4,6 +4,7 @@ and deletes them once the broker has them. At least once: a crash between publis
 publishes again, and consumers deduplicate by message id."""
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -30,6 +31,27 @@ OUTBOX_PUBLISHED = Counter(
 OUTBOX_ERRORS = Counter(
     "kj_outbox_relay_errors_total", "Relay attempts that failed and will be retried", ["stream"]
 )
+
+
+def rows_sql(stream: str, topics: str, keys: str, values: str) -> str:
+    """The outbox rows as one part of a caller's own statement (a data-modifying CTE's body),
+    for a writer that puts its tables and its messages in one round trip: the rows for `stream`,
+    in the order of the arrays `topics`, `keys` and `values`. Each argument is a placeholder of
+    the caller's statement (`$3`), which notifies `Outbox.channel` itself. Only this module
+    names the table (issue 13)."""
+    if not all(re.fullmatch(r"\$[1-9][0-9]*", p) for p in (stream, topics, keys, values)):
+        raise ValueError("rows_sql takes placeholders such as '$3', never values")
+    return (
+        "insert into outbox (stream, topic, key, value) "  # noqa: S608 - placeholders only
+        f"select {stream}, topic, key, value "
+        f"from unnest({topics}::text[], {keys}::bytea[], {values}::bytea[]) "
+        "with ordinality as o(topic, key, value, position) order by position"
+    )
+
+
+async def rows_waiting(connection: asyncpg.Connection) -> int:
+    """Rows of every stream not yet published (benchmarks wait for 0)."""
+    return int(await connection.fetchval("select count(*) from outbox"))
 
 
 class Outbox:

@@ -11,6 +11,7 @@ import asyncpg
 import orjson
 
 from kj_alarm.domain.duplicates import OpenAlarm
+from kj_runtime.outbox import rows_sql as outbox_rows_sql
 from kj_schemas.enums import AlarmCategory
 
 # the two-key advisory lock namespace for the duplicate-call grid cells
@@ -163,13 +164,7 @@ _RECORD_NEW_ALARMS = f"""
         select alarm_id, kind, at, unit_id, work_order_id, coalesce(detail, '{{}}')
         from jsonb_populate_recordset(null::alarm_timeline, $2::text::jsonb)
     ),
-    outgoing as (
-        insert into outbox (stream, topic, key, value)
-        select $3, topic, key, value
-        from unnest($4::text[], $5::bytea[], $6::bytea[])
-             with ordinality as o(topic, key, value, position)
-        order by position
-    )
+    outgoing as ({outbox_rows_sql("$3", "$4", "$5", "$6")})
     select pg_notify($7, '')"""  # noqa: S608 - fixed column names
 
 
