@@ -131,11 +131,11 @@ class Dispatcher:
     # ---- inputs ---------------------------------------------------------------------------
 
     async def receive_alarms(self, alarms: Sequence[AlarmAccepted]) -> int:
-        """Record alarms as received (idempotent by message id); the planner takes those of
+        """Record alarms as received (idempotent by alarm id); the planner takes those of
         the regions this process holds. A replayed alarm still waiting in PostgreSQL that the
         book does not hold (its first reader lost the region) comes into the book too."""
         arrived = time.monotonic()
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection:  # one statement: no transaction
             new, seen = await repo.record_received(connection, alarms)
             missed = [
                 a for a in seen if a.region in self.leases and self.book.alarm(a.alarm_id) is None
