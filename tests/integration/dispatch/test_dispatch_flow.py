@@ -168,6 +168,29 @@ async def test_an_alarm_waits_when_no_unit_is_free_and_goes_the_moment_one_is(
         assert order.unit_id == "SY-P06-M3" and order.reason == "only_available"
 
 
+async def test_a_waiting_alarm_another_dispatcher_took_meanwhile_is_not_assigned_again(
+    start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
+) -> None:
+    async with start_dispatch():
+        robbery = alarm(east(0), priority=1, category=AlarmCategory.robbery)
+        await peers.alarm(robbery)
+        await watcher.wait_for(lambda: watcher.notices_for(robbery.alarm_id, "shortfall"))
+        # while it waits here, another dispatcher (one that held the region a moment) sends it
+        await db.execute(
+            "update dispatch_alarms set state = 'assigned' where alarm_id = $1", robbery.alarm_id
+        )
+        await peers.units(unit_state("SY-P06-M3", east(400)))
+        theft = alarm(east(50))
+        await peers.alarm(theft)
+        (order,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id))
+        assert order.unit_id == "SY-P06-M3"  # not kept for the alarm that was taken
+        assert watcher.for_alarm(robbery.alarm_id) == []
+        taken = await db.fetchval(
+            "select count(*) from work_orders where alarm_id = $1", robbery.alarm_id
+        )
+        assert taken == 0
+
+
 async def test_a_priority_1_alarm_preempts_a_unit_bound_for_a_priority_4_call(
     start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
 ) -> None:

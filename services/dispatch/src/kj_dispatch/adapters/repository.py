@@ -195,6 +195,49 @@ async def insert_work_order(connection: asyncpg.Connection, order: OpenOrder) ->
     )
 
 
+async def issue_work_order(
+    connection: asyncpg.Connection, order: OpenOrder, *, assigns_alarm: bool
+) -> tuple[bool, bool]:
+    """A call's work order in one statement (one round trip on the call's path, decision 0173):
+    the unit's open reposition ends (`superseded` by the call), the order is inserted and, for
+    the alarm's primary, the alarm moves from waiting to `assigned`. Returns (a reposition
+    ended, the alarm moved). Raises asyncpg.UniqueViolationError when the unit (or the alarm's
+    primary) is taken."""
+    row = await connection.fetchrow(
+        """with ended as (
+               update dispatch_repositions
+                  set status = 'superseded', ended_reason = 'call', ended_at = $12
+                where unit_id = $3 and status = 'open' returning true
+           ), moved as (
+               update dispatch_alarms set state = 'assigned', queued_reason = null,
+                      updated_at = now()
+                where $14 and alarm_id = $2 and state = any($15::text[]) returning true
+           ), inserted as (
+               insert into work_orders (work_order_id, alarm_id, unit_id, platform_id, role,
+                   status, eta_seconds, reason, runner_up_unit_id, runner_up_eta_seconds,
+                   at_risk, issued_at, accept_by)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           )
+           select exists (select from ended) as superseded, exists (select from moved) as moved""",
+        order.work_order_id,
+        order.alarm_id,
+        order.unit_id,
+        order.platform_id,
+        order.role,
+        order.status,
+        order.eta_s,
+        order.reason,
+        order.runner_up_unit_id,
+        order.runner_up_eta_s,
+        order.at_risk,
+        order.issued_at,
+        order.accept_by,
+        assigns_alarm,
+        [DispatchState.pending, DispatchState.queued],
+    )
+    return bool(row["superseded"]), bool(row["moved"])
+
+
 async def units_with_open_orders(
     connection: asyncpg.Connection, unit_ids: Sequence[str]
 ) -> set[str]:

@@ -77,53 +77,51 @@ async def write_assignment(
             ):
                 preempted.append(old)
         order = OpenOrder.issue(a, at=issued_at, accept_by=accept_by, region=alarm.region)
-        await _supersede_post(connection, outbox, book, order.unit_id, at=issued_at)
-        await repo.insert_work_order(connection, order)
+        assigns = not orders and order.primary  # the alarm is assigned by its primary's order
+        superseded, moved = await repo.issue_work_order(connection, order, assigns_alarm=assigns)
+        if assigns and not moved:
+            raise AlarmTaken
+        if superseded:
+            await _withdraw_post(connection, outbox, book, order.unit_id, at=issued_at)
         await send_work_order(
             outbox, connection, work_order(order, alarm, accept_within_s=accept_within_s)
         )
         orders.append(order)
     primary = orders[0]
-    if primary.primary:
-        moved = await repo.set_alarm_state(
-            connection, alarm.alarm_id, DispatchState.assigned, only_from=WAITING
+    if primary.primary and primary.at_risk:
+        await send_notice(
+            outbox,
+            connection,
+            notice(
+                NoticeKind.at_risk,
+                region=alarm.region,
+                at=issued_at,
+                reason="best_eta_exceeds_target",
+                alarm=alarm,
+                unit_id=primary.unit_id,
+                platform_id=primary.platform_id,
+                eta_s=primary.eta_s,
+            ),
         )
-        if not moved:
-            raise AlarmTaken
-        if primary.at_risk:
-            await send_notice(
-                outbox,
-                connection,
-                notice(
-                    NoticeKind.at_risk,
-                    region=alarm.region,
-                    at=issued_at,
-                    reason="best_eta_exceeds_target",
-                    alarm=alarm,
-                    unit_id=primary.unit_id,
-                    platform_id=primary.platform_id,
-                    eta_s=primary.eta_s,
-                ),
-            )
     return orders, preempted
 
 
-async def _supersede_post(
+async def _withdraw_post(
     connection: asyncpg.Connection, outbox: Outbox, book: Book, unit_id: str, *, at: datetime
 ) -> None:
-    """A call takes a unit that patrols at a post or drives to one: the post's order is
-    withdrawn in the same transaction (decision 0063); the book lets it go after the commit."""
-    if await repo.end_reposition(connection, unit_id, status="superseded", why="call", at=at):
-        post = book.repositions.of(unit_id)
-        if post is not None:
-            withdraw = post_order(
-                post,
-                patrol_radius_m=PATROL_RADIUS_M,
-                action=WorkOrderAction.withdraw,
-                withdraw_reason="superseded_by_call",
-                at=at,
-            )
-            await send_work_order(outbox, connection, withdraw)
+    """A call took a unit that patrols at a post or drives to one (its reposition ended with
+    the call's order): the post's order is withdrawn in the same transaction (decision 0063);
+    the book lets it go after the commit."""
+    post = book.repositions.of(unit_id)
+    if post is not None:
+        withdraw = post_order(
+            post,
+            patrol_radius_m=PATROL_RADIUS_M,
+            action=WorkOrderAction.withdraw,
+            withdraw_reason="superseded_by_call",
+            at=at,
+        )
+        await send_work_order(outbox, connection, withdraw)
 
 
 async def _preempt(
