@@ -172,13 +172,9 @@ async def set_alarm_state(
     )
 
 
-async def insert_work_order(connection: asyncpg.Connection, order: OpenOrder) -> None:
-    """Raises asyncpg.UniqueViolationError when the unit (or the alarm's primary) is taken."""
-    await connection.execute(
-        """insert into work_orders (work_order_id, alarm_id, unit_id, platform_id, role, status,
-             eta_seconds, reason, runner_up_unit_id, runner_up_eta_seconds, at_risk, issued_at,
-             accept_by)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+def _order_values(order: OpenOrder) -> tuple[Any, ...]:
+    """A new order's columns, in `work_orders` insert order ($1-$13)."""
+    return (
         order.work_order_id,
         order.alarm_id,
         order.unit_id,
@@ -192,6 +188,17 @@ async def insert_work_order(connection: asyncpg.Connection, order: OpenOrder) ->
         order.at_risk,
         order.issued_at,
         order.accept_by,
+    )
+
+
+async def insert_work_order(connection: asyncpg.Connection, order: OpenOrder) -> None:
+    """Raises asyncpg.UniqueViolationError when the unit (or the alarm's primary) is taken."""
+    await connection.execute(
+        """insert into work_orders (work_order_id, alarm_id, unit_id, platform_id, role, status,
+             eta_seconds, reason, runner_up_unit_id, runner_up_eta_seconds, at_risk, issued_at,
+             accept_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        *_order_values(order),
     )
 
 
@@ -219,19 +226,7 @@ async def issue_work_order(
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            )
            select exists (select from ended) as superseded, exists (select from moved) as moved""",
-        order.work_order_id,
-        order.alarm_id,
-        order.unit_id,
-        order.platform_id,
-        order.role,
-        order.status,
-        order.eta_s,
-        order.reason,
-        order.runner_up_unit_id,
-        order.runner_up_eta_s,
-        order.at_risk,
-        order.issued_at,
-        order.accept_by,
+        *_order_values(order),
         assigns_alarm,
         [DispatchState.pending, DispatchState.queued],
     )
