@@ -1,5 +1,6 @@
 """Dispatch's SQL: received alarms and their queue state, work orders, work-order events.
-Every function runs on a connection inside the caller's transaction."""
+Every function runs on the caller's connection, inside the caller's transaction; the one
+exception is `record_received`, a single statement that needs none (decision 0172)."""
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
