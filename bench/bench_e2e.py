@@ -21,7 +21,11 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
   the two outbox hops also split at their relay's send (the record's timestamp):
   intake_to_relay + relay_to_dispatch, issued_to_relay + relay_to_notify;
 - `e2e.answer_201_*`: the POST's answer, beside;
-- `e2e.on_screen_share`: calls accepted that reached a screen within 30 s of the round's end.
+- `e2e.on_screen_share`: calls accepted that reached a screen within 30 s of the round's end;
+- `e2e.cores.<process>`, `e2e.loop_lag_p99_ms.<process>`, `e2e.loop_lag_over_25ms_share.<process>`
+  over the rounds together: each service's CPU (cores) and its event loop's stalls (its
+  `kj_event_loop_lag_seconds`), which add to every stage in flight on that process: where a
+  stage's tail comes from when the stage itself does little.
 
 `--replicas 2` runs two processes of every service that scales (alarm intake, tracking,
 dispatch, notify's gateway; the terminals alternate between the two gateways, the calls
@@ -38,6 +42,7 @@ error naming it, after its figures are printed (and not recorded).
 import argparse
 import os
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +55,7 @@ from bench.e2e_replicas import (
     split_line,
     work_split,
 )
-from bench.e2e_stack import E2EStack, add_stack_options, stage_figures
+from bench.e2e_stack import E2EStack, add_stack_options, stage_figures, vitals_figures
 from bench.record import record
 from kj_runtime.settings import state_dir
 
@@ -72,6 +77,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         replicas=args.replicas,
     ) as stack:
         await stack.warm_up()
+        vitals_before, vitals_at = await stack.vitals(), time.monotonic()
         rounds = []
         for number in range(1, args.rounds + 1):
             result = await stack.measure(args.seconds)
@@ -88,6 +94,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 with args.stamps.open("ab") as out:
                     for stamp in result["stamps"]:
                         out.write(orjson.dumps({"round": number, **stamp}) + b"\n")
+        vitals = vitals_figures(
+            vitals_before, await stack.vitals(), time.monotonic() - vitals_at, "e2e"
+        )
         if args.replicas > 1:  # before the stack removes its database
             check = await check_record(stack)
             split = await work_split(stack, REPLICAS)
@@ -124,7 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e.shift_plan_s": round(stack.shift_plan_s, 1),
         "e2e.loadavg_1m_at_start": load_at_start,
         "e2e.loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-    }
+    } | vitals
     if check is None:
         return figures
     # the two-replica run's figures beside the one-process run's

@@ -46,6 +46,7 @@ import httpx
 import numpy as np
 import orjson
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from kj_runtime.city_store import store_city
 from kj_runtime.kafka import (
@@ -586,6 +587,26 @@ class E2EStack:
                     self.offset = offset
                     return
 
+    async def vitals(self) -> dict[str, tuple[float, dict[float, float]]]:
+        """Per service process: its CPU seconds so far (user and system, from /proc) and its
+        event loop's stalls so far (`kj_event_loop_lag_seconds`: bucket bound -> probes at
+        most that late). Two readings, subtracted, give a window's cores and loop-lag tail."""
+        vitals: dict[str, tuple[float, dict[float, float]]] = {}
+        async with httpx.AsyncClient(timeout=10) as client:
+            for name, process in self.services.processes.items():
+                with open(f"/proc/{process.pid}/stat") as stat:  # noqa: ASYNC230 (pseudo-file)
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                text = (await client.get(f"{self.url(name)}/metrics")).text
+                buckets = {
+                    float(s.labels["le"]): s.value
+                    for family in text_string_to_metric_families(text)
+                    for s in family.samples
+                    if s.name == "kj_event_loop_lag_seconds_bucket"
+                }
+                vitals[name] = (cpu, buckets)
+        return vitals
+
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
         """Offer calls for `seconds`, wait up to `settle_s` for their screens; every call
         accepted (not merged or diverted) with its stages, or its reason for having none."""
@@ -692,4 +713,32 @@ def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, floa
         figures[f"{prefix}.{name}_p50_ms"] = round(percentile(values, 0.50), 1)
         figures[f"{prefix}.{name}_p99_ms"] = round(percentile(values, 0.99), 1)
         figures[f"{prefix}.{name}_max_ms"] = round(max(values), 1)
+    return figures
+
+
+def vitals_figures(
+    before: dict[str, tuple[float, dict[float, float]]],
+    after: dict[str, tuple[float, dict[float, float]]],
+    seconds: float,
+    prefix: str,
+) -> dict[str, float]:
+    """`<prefix>.cores.<process>` (CPU seconds a second over the window) and
+    `<prefix>.loop_lag_p99_ms.<process>` (the bucket bound that 99% of the window's probes were
+    within) and `<prefix>.loop_lag_over_25ms_share.<process>`."""
+    figures: dict[str, float] = {}
+    for name, (cpu, buckets) in after.items():
+        if name not in before:
+            continue
+        cpu_before, buckets_before = before[name]
+        figures[f"{prefix}.cores.{name}"] = round((cpu - cpu_before) / seconds, 3)
+        window = {le: n - buckets_before.get(le, 0.0) for le, n in buckets.items()}
+        probes = window.get(float("inf"), 0.0)
+        if not probes:
+            continue
+        bounds = sorted(window)
+        p99 = next(le for le in bounds if window[le] >= 0.99 * probes)
+        figures[f"{prefix}.loop_lag_p99_ms.{name}"] = round(p99 * 1000, 1)
+        figures[f"{prefix}.loop_lag_over_25ms_share.{name}"] = round(
+            1 - window.get(0.025, 0.0) / probes, 4
+        )
     return figures
