@@ -124,6 +124,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
         "max_poll_records": settings.max_batch,
         "fetch_max_wait_ms": 100,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
+        "fetch_min_bytes": settings.pings_fetch_min_bytes,
     }
     if state_role:
         owners: dict[int, set[str]] = {}

@@ -28,6 +28,10 @@ class TrackingSettings(ServiceSettings):
     # and an offset commit, so under a backlog larger batches pay that wait less often;
     # 20,000 measured best (5,000: half the rate, 50,000: -15%)
     max_batch: int = 20_000
+    # a pings fetch waits (up to 100 ms) until this much has come in, rather than return each
+    # producer batch on its own: 6-11% less of this process's CPU at 20,000 pings a second
+    # (decision 0174)
+    pings_fetch_min_bytes: int = Field(default=65_536, ge=1)
     # validation
     max_future_s: float = 30.0  # fixes dated further ahead than this are refused
     max_age_s: float = 6 * 3600.0  # fixes older than this are refused
