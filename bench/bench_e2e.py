@@ -25,7 +25,8 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
 - `e2e.cores.<process>`, `e2e.loop_lag_p99_ms.<process>`, `e2e.loop_lag_over_25ms_share.<process>`
   over the rounds together: each service's CPU (cores) and its event loop's stalls (its
   `kj_event_loop_lag_seconds`), which add to every stage in flight on that process: where a
-  stage's tail comes from when the stage itself does little.
+  stage's tail comes from when the stage itself does little; `e2e.host_busy_share` and
+  `e2e.host_steal_share`: the machine's busy time and the time its hypervisor gave to others.
 
 `--replicas 2` runs two processes of every service that scales (alarm intake, tracking,
 dispatch, notify's gateway; the terminals alternate between the two gateways, the calls

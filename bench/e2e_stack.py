@@ -605,6 +605,13 @@ class E2EStack:
                     if s.name == "kj_event_loop_lag_seconds_bucket"
                 }
                 vitals[name] = (cpu, buckets)
+        with open("/proc/stat") as stat:  # noqa: ASYNC230 (a pseudo-file)
+            cpu_line = stat.readline().split()[1:]  # user nice system idle iowait irq softirq steal
+        jiffies = [int(v) for v in cpu_line[:8]]
+        vitals[HOST] = (
+            float(sum(jiffies)),
+            {0.0: float(jiffies[3] + jiffies[4]), 1.0: float(jiffies[7])},
+        )
         return vitals
 
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
@@ -716,6 +723,9 @@ def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, floa
     return figures
 
 
+HOST = "(host)"  # the machine's own line in `vitals`: all jiffies, and (idle, stolen) ones
+
+
 def vitals_figures(
     before: dict[str, tuple[float, dict[float, float]]],
     after: dict[str, tuple[float, dict[float, float]]],
@@ -724,10 +734,19 @@ def vitals_figures(
 ) -> dict[str, float]:
     """`<prefix>.cores.<process>` (CPU seconds a second over the window) and
     `<prefix>.loop_lag_p99_ms.<process>` (the bucket bound that 99% of the window's probes were
-    within) and `<prefix>.loop_lag_over_25ms_share.<process>`."""
+    within) and `<prefix>.loop_lag_over_25ms_share.<process>`; for the machine,
+    `<prefix>.host_busy_share` (not idle) and `<prefix>.host_steal_share` (time the hypervisor
+    gave to other guests: a stall no process of ours can see or shorten)."""
     figures: dict[str, float] = {}
+    if HOST in before and HOST in after:  # the whole machine: how busy, how much taken from it
+        total = after[HOST][0] - before[HOST][0]
+        idle = after[HOST][1][0.0] - before[HOST][1][0.0]
+        stolen = after[HOST][1][1.0] - before[HOST][1][1.0]
+        if total > 0:
+            figures[f"{prefix}.host_busy_share"] = round(1 - idle / total, 3)
+            figures[f"{prefix}.host_steal_share"] = round(stolen / total, 3)
     for name, (cpu, buckets) in after.items():
-        if name not in before:
+        if name not in before or name == HOST:
             continue
         cpu_before, buckets_before = before[name]
         figures[f"{prefix}.cores.{name}"] = round((cpu - cpu_before) / seconds, 3)

@@ -1,0 +1,41 @@
+"""The e2e bench says which process used the cores and whose event loop stalled over the
+rounds, from two readings of each process's CPU and loop-lag histogram, and how much of the
+machine its hypervisor took."""
+
+import math
+
+from bench.e2e_stack import HOST, vitals_figures
+
+INF = math.inf
+
+
+def _lag(within_10ms: float, within_25ms: float, within_50ms: float, total: float) -> dict:
+    return {0.01: within_10ms, 0.025: within_25ms, 0.05: within_50ms, INF: total}
+
+
+def test_a_window_gives_each_process_its_cores_and_the_bucket_its_99th_stall_fell_in() -> None:
+    before = {"dispatch": (10.0, _lag(100, 100, 100, 100)), "notify": (3.0, _lag(50, 50, 50, 50))}
+    after = {
+        # 600 probes in the window: 582 within 10 ms, 6 more within 25, 12 more within 50
+        "dispatch": (22.0, _lag(682, 688, 700, 700)),
+        "notify": (4.5, _lag(650, 650, 650, 650)),
+    }
+    figures = vitals_figures(before, after, 60.0, "e2e")
+    assert figures["e2e.cores.dispatch"] == 0.2
+    assert figures["e2e.cores.notify"] == 0.025
+    assert figures["e2e.loop_lag_p99_ms.dispatch"] == 50.0  # 2% of probes were 25-50 ms late
+    assert figures["e2e.loop_lag_over_25ms_share.dispatch"] == 0.02
+    assert figures["e2e.loop_lag_p99_ms.notify"] == 10.0
+    assert figures["e2e.loop_lag_over_25ms_share.notify"] == 0.0
+
+
+def test_the_machine_line_gives_its_busy_and_stolen_shares_and_no_process_figures() -> None:
+    before = {HOST: (1000.0, {0.0: 500.0, 1.0: 10.0})}
+    after = {HOST: (2000.0, {0.0: 800.0, 1.0: 110.0})}  # 1000 jiffies: 300 idle, 100 stolen
+    figures = vitals_figures(before, after, 5.0, "e2e")
+    assert figures == {"e2e.host_busy_share": 0.7, "e2e.host_steal_share": 0.1}
+
+
+def test_a_process_started_during_the_window_is_left_out_rather_than_counted_from_zero() -> None:
+    figures = vitals_figures({}, {"alarm": (5.0, _lag(10, 10, 10, 10))}, 10.0, "e2e")
+    assert figures == {}
