@@ -41,6 +41,7 @@ import asyncpg
 import orjson
 import uvloop
 
+from bench.proc import cpu_seconds
 from bench.record import record
 from kj_alarm.settings import DEV_TOKEN
 from kj_runtime.city_store import store_city
@@ -181,16 +182,6 @@ async def _outbox_drained(pg: PostgresSettings) -> None:
         await connection.close()
 
 
-def _cpu_s(processes: list[subprocess.Popen[bytes]]) -> float:
-    """User and system CPU seconds the service processes have used so far (Linux /proc)."""
-    ticks = 0
-    for process in processes:
-        with open(f"/proc/{process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -254,13 +245,15 @@ async def main(
         cpu_per_alarm: list[float] = []  # the service's CPU per alarm: intake and relay
         open_runs: list[tuple[float, list[float]]] = []
         for run_no in range(1, repeats + 1):  # the two loops in turn, each run its own alarms
-            cpu_before = _cpu_s(processes)
+            cpu_before = sum(cpu_seconds(p.pid) for p in processes)
             elapsed, closed, statuses = await _load(ports, _bodies(alarms, first), concurrency)
             first += alarms
             closed_runs.append((len(closed) / elapsed, closed))
             print(f"run {run_no} closed loop: {statuses}; {len(closed)} 201 in {elapsed:.2f}s")
             await _outbox_drained(pg)  # the relay's backlog is not the open loop's load
-            cpu_per_alarm.append((_cpu_s(processes) - cpu_before) / max(1, len(closed)))
+            cpu_per_alarm.append(
+                (sum(cpu_seconds(p.pid) for p in processes) - cpu_before) / max(1, len(closed))
+            )
             opened, latencies, statuses = await _open_loop(
                 ports, _bodies(alarms, first), rate, concurrency
             )

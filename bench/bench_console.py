@@ -45,6 +45,7 @@ import httpx
 import orjson
 from playwright.async_api import async_playwright
 
+from bench.proc import cpu_seconds
 from bench.record import record
 from kj_console.domain.roles import Role
 from kj_console.service_layer.auth import add_user
@@ -76,11 +77,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

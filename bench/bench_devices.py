@@ -55,6 +55,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.proc import cpu_seconds, cpu_split
 from bench.record import record
 from kj_runtime.city_store import store_city
 from kj_runtime.kafka import create_topics, delete_topics, partitions_of, wait_for_kafka
@@ -82,17 +83,6 @@ def raise_open_files(wanted: int) -> int:
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def cpu_seconds(pid: int) -> float:
-    return sum(cpu_split(pid))
-
-
-def cpu_split(pid: int) -> tuple[float, float]:
-    """User and system CPU seconds of the process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def waited_seconds(pid: int) -> float:

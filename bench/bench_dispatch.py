@@ -28,7 +28,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from bench.proc import cpu_seconds
 from bench.record import record
 from kj_dispatch.domain.candidates import CandidateIndex
 from kj_dispatch.domain.eta import StraightLineEta
@@ -356,13 +356,15 @@ async def bench_alarm_to_work_order(*, positioning: bool = True) -> dict[str, fl
         latencies.clear()
         sent_at.clear()
         stamps.clear()
-        cpu_before, wall_before = _cpu_seconds(dispatch.pid), time.monotonic()
+        cpu_before, wall_before = cpu_seconds(dispatch.pid, children=True), time.monotonic()
         for _ in range(ALARMS):
             await send_alarm()
             await asyncio.sleep(1 / ALARM_RATE)
         async with asyncio.timeout(60):
             await done.wait()
-        cpu_share = (_cpu_seconds(dispatch.pid) - cpu_before) / (time.monotonic() - wall_before)
+        cpu_share = (cpu_seconds(dispatch.pid, children=True) - cpu_before) / (
+            time.monotonic() - wall_before
+        )
         print(f"dispatch service CPU while measured: {100 * cpu_share:.0f}% of one core")
         stop_pings.set()
         breakdown = await _service_breakdown(8039)
@@ -400,16 +402,6 @@ async def bench_alarm_to_work_order(*, positioning: bool = True) -> dict[str, fl
         await admin.execute(f'drop database if exists "{pg.database}" with (force)')
         await admin.close()
         await delete_topics(kafka, created)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds so far of a process and its children (the positioning
-    planner's process, decision 0095), from Linux /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = children.read_text().split() if children.exists() else []
-    return own + sum(_cpu_seconds(int(kid)) for kid in kids)
 
 
 async def _stages(

@@ -33,12 +33,12 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import websockets
 
+from bench.proc import cpu_seconds
 from bench.record import record
 from kj_notify.domain.tokens import dev_token
 from kj_runtime.kafka import create_topics, delete_topics, make_producer, wait_for_kafka
@@ -63,13 +63,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc): unlike latency, not inflated
-    by whatever else shares the machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -48,6 +48,7 @@ import orjson
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.proc import HostJiffies, cpu_seconds
 from kj_runtime.city_store import store_city
 from kj_runtime.kafka import (
     create_topics,
@@ -587,16 +588,13 @@ class E2EStack:
                     self.offset = offset
                     return
 
-    async def vitals(self) -> dict[str, tuple[float, dict[float, float]]]:
-        """Per service process: its CPU seconds so far (user and system, from /proc) and its
-        event loop's stalls so far (`kj_event_loop_lag_seconds`: bucket bound -> probes at
-        most that late). Two readings, subtracted, give a window's cores and loop-lag tail."""
-        vitals: dict[str, tuple[float, dict[float, float]]] = {}
+    async def vitals(self) -> "Vitals":
+        """Per service process: its CPU seconds so far and its event loop's stalls so far
+        (`kj_event_loop_lag_seconds`: bucket bound -> probes at most that late); and the
+        machine's CPU time. Two readings, subtracted, give a window's cores and loop-lag tail."""
+        processes: dict[str, tuple[float, dict[float, float]]] = {}
         async with httpx.AsyncClient(timeout=10) as client:
             for name, process in self.services.processes.items():
-                with open(f"/proc/{process.pid}/stat") as stat:  # noqa: ASYNC230 (pseudo-file)
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
                 text = (await client.get(f"{self.url(name)}/metrics")).text
                 buckets = {
                     float(s.labels["le"]): s.value
@@ -604,15 +602,8 @@ class E2EStack:
                     for s in family.samples
                     if s.name == "kj_event_loop_lag_seconds_bucket"
                 }
-                vitals[name] = (cpu, buckets)
-        with open("/proc/stat") as stat:  # noqa: ASYNC230 (a pseudo-file)
-            cpu_line = stat.readline().split()[1:]  # user nice system idle iowait irq softirq steal
-        jiffies = [int(v) for v in cpu_line[:8]]
-        vitals[HOST] = (
-            float(sum(jiffies)),
-            {0.0: float(jiffies[3] + jiffies[4]), 1.0: float(jiffies[7])},
-        )
-        return vitals
+                processes[name] = (cpu_seconds(process.pid), buckets)
+        return Vitals(processes, HostJiffies.now())
 
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
         """Offer calls for `seconds`, wait up to `settle_s` for their screens; every call
@@ -723,32 +714,32 @@ def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, floa
     return figures
 
 
-HOST = "(host)"  # the machine's own line in `vitals`: all jiffies, and (idle, stolen) ones
+@dataclass(frozen=True)
+class Vitals:
+    """One reading: per process (CPU seconds, loop-lag buckets), and the machine's CPU time."""
+
+    processes: dict[str, tuple[float, dict[float, float]]]
+    host: HostJiffies
 
 
-def vitals_figures(
-    before: dict[str, tuple[float, dict[float, float]]],
-    after: dict[str, tuple[float, dict[float, float]]],
-    seconds: float,
-    prefix: str,
-) -> dict[str, float]:
+def vitals_figures(before: Vitals, after: Vitals, seconds: float, prefix: str) -> dict[str, float]:
     """`<prefix>.cores.<process>` (CPU seconds a second over the window) and
     `<prefix>.loop_lag_p99_ms.<process>` (the bucket bound that 99% of the window's probes were
     within) and `<prefix>.loop_lag_over_25ms_share.<process>`; for the machine,
     `<prefix>.host_busy_share` (not idle) and `<prefix>.host_steal_share` (time the hypervisor
     gave to other guests: a stall no process of ours can see or shorten)."""
     figures: dict[str, float] = {}
-    if HOST in before and HOST in after:  # the whole machine: how busy, how much taken from it
-        total = after[HOST][0] - before[HOST][0]
-        idle = after[HOST][1][0.0] - before[HOST][1][0.0]
-        stolen = after[HOST][1][1.0] - before[HOST][1][1.0]
-        if total > 0:
-            figures[f"{prefix}.host_busy_share"] = round(1 - idle / total, 3)
-            figures[f"{prefix}.host_steal_share"] = round(stolen / total, 3)
-    for name, (cpu, buckets) in after.items():
-        if name not in before or name == HOST:
+    total = after.host.total - before.host.total
+    if total > 0:  # the whole machine: how busy, how much taken from it
+        idle = after.host.idle - before.host.idle
+        figures[f"{prefix}.host_busy_share"] = round(1 - idle / total, 3)
+        figures[f"{prefix}.host_steal_share"] = round(
+            (after.host.stolen - before.host.stolen) / total, 3
+        )
+    for name, (cpu, buckets) in after.processes.items():
+        if name not in before.processes:
             continue
-        cpu_before, buckets_before = before[name]
+        cpu_before, buckets_before = before.processes[name]
         figures[f"{prefix}.cores.{name}"] = round((cpu - cpu_before) / seconds, 3)
         window = {le: n - buckets_before.get(le, 0.0) for le, n in buckets.items()}
         probes = window.get(float("inf"), 0.0)

@@ -4,9 +4,11 @@ machine its hypervisor took."""
 
 import math
 
-from bench.e2e_stack import HOST, vitals_figures
+from bench.e2e_stack import Vitals, vitals_figures
+from bench.proc import HostJiffies
 
 INF = math.inf
+QUIET = HostJiffies(0, 0, 0)  # no machine time passes: no host figures
 
 
 def _lag(within_10ms: float, within_25ms: float, within_50ms: float, total: float) -> dict:
@@ -20,7 +22,7 @@ def test_a_window_gives_each_process_its_cores_and_the_bucket_its_99th_stall_fel
         "dispatch": (22.0, _lag(682, 688, 700, 700)),
         "notify": (4.5, _lag(650, 650, 650, 650)),
     }
-    figures = vitals_figures(before, after, 60.0, "e2e")
+    figures = vitals_figures(Vitals(before, QUIET), Vitals(after, QUIET), 60.0, "e2e")
     assert figures["e2e.cores.dispatch"] == 0.2
     assert figures["e2e.cores.notify"] == 0.025
     assert figures["e2e.loop_lag_p99_ms.dispatch"] == 50.0  # 2% of probes were 25-50 ms late
@@ -30,12 +32,14 @@ def test_a_window_gives_each_process_its_cores_and_the_bucket_its_99th_stall_fel
 
 
 def test_the_machine_line_gives_its_busy_and_stolen_shares_and_no_process_figures() -> None:
-    before = {HOST: (1000.0, {0.0: 500.0, 1.0: 10.0})}
-    after = {HOST: (2000.0, {0.0: 800.0, 1.0: 110.0})}  # 1000 jiffies: 300 idle, 100 stolen
+    before = Vitals({}, HostJiffies(total=1000, idle=500, stolen=10))
+    after = Vitals({}, HostJiffies(total=2000, idle=800, stolen=110))  # 300 idle, 100 stolen
     figures = vitals_figures(before, after, 5.0, "e2e")
     assert figures == {"e2e.host_busy_share": 0.7, "e2e.host_steal_share": 0.1}
 
 
 def test_a_process_started_during_the_window_is_left_out_rather_than_counted_from_zero() -> None:
-    figures = vitals_figures({}, {"alarm": (5.0, _lag(10, 10, 10, 10))}, 10.0, "e2e")
+    figures = vitals_figures(
+        Vitals({}, QUIET), Vitals({"alarm": (5.0, _lag(10, 10, 10, 10))}, QUIET), 10.0, "e2e"
+    )
     assert figures == {}

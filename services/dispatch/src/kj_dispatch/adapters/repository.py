@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from kj_dispatch.domain.book import DispatchState
+from kj_dispatch.domain.book import WAITING, DispatchState
 from kj_dispatch.domain.repositions import OpenReposition
 from kj_dispatch.domain.workorder import OPEN, OpenOrder
 from kj_runtime.idempotency import first_time
@@ -229,7 +229,7 @@ async def issue_work_order(
            select exists (select from ended) as superseded, exists (select from moved) as moved""",
         *_order_values(order),
         assigns_alarm,
-        [DispatchState.pending, DispatchState.queued],
+        list(WAITING),
     )
     return bool(row["superseded"]), bool(row["moved"])
 
