@@ -172,10 +172,6 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                     ),
                 ),
                 max_records=5000,
-                options={
-                    "fetch_min_bytes": settings.fleet_fetch_min_bytes,
-                    "fetch_max_wait_ms": settings.fleet_fetch_max_wait_ms,
-                },
                 caught_up=dispatcher.fleet_ready,
             ),
             Subscription(

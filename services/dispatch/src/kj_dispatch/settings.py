@@ -50,12 +50,6 @@ class DispatchSettings(ServiceSettings):
     queue_retry_s: float = Field(default=2.0, gt=0)  # calls waiting for a unit retried this often
     timer_interval_s: float = Field(default=0.5, gt=0)  # how often acceptance deadlines are checked
     coverage_interval_s: float = Field(default=2.0, gt=0)  # coverage gauges refreshed this often
-    # the fleet's unit states are fetched when this much has come in, or after this wait, rather
-    # than each producer batch on its own (about 90 fetches a second at 1,800 states a second,
-    # 10 with these): 15% less of this process's CPU at a province's load (decision 0174); a
-    # unit's move reaches the candidate index up to this wait later
-    fleet_fetch_min_bytes: int = Field(default=32_768, ge=1)
-    fleet_fetch_max_wait_ms: int = Field(default=100, ge=0, le=500)
     # the k-d tree of unit positions is rebuilt at most this often
     index_rebuild_interval_s: float = Field(default=0.25, ge=0)
     max_range_m: float = Field(default=30_000.0, gt=0)  # units farther than this are never sent
