@@ -57,7 +57,7 @@ class BodyLimit:
                 await self._refuse(send, close=True)
                 return
             # the server's parser frames the body by its declared length: no more can come,
-            # and the app reads it unwatched (the common case: every 110 call's POST)
+            # and the app reads it unwatched
             await self.app(scope, receive, send)
             return
         size = 0

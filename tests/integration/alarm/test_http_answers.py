@@ -332,3 +332,20 @@ async def test_the_same_report_sent_twice_at_once_is_one_alarm_and_a_changed_one
         "select count(*) from alarms where source_alarm_id = $1", body["source_alarm_id"]
     )
     assert rows == 1
+
+
+async def test_every_intake_request_is_timed_for_the_dashboard(
+    client: httpx.AsyncClient,
+) -> None:
+    """The intake panel of the service-health dashboard (rate and p99) reads
+    `kj_alarm_request_seconds`: the answers of the lean path and of the route both count."""
+    from prometheus_client import REGISTRY
+
+    def count(status: str) -> float:
+        labels = {"method": "POST", "route": "/v1/alarms", "status": status}
+        return REGISTRY.get_sample_value("kj_alarm_request_seconds_count", labels) or 0.0
+
+    before = {status: count(status) for status in ("201", "422")}
+    assert (await post(client, report())).status_code == 201
+    assert (await post(client, report(priority=9))).status_code == 422
+    assert {status: count(status) - before[status] for status in before} == {"201": 1, "422": 1}

@@ -8,12 +8,11 @@ from uuid import UUID
 import structlog
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kj_alarm.domain.intake_decision import ConflictingRepeat, IntakeResult
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
-from kj_alarm.entrypoints.fast_intake import FastIntake
+from kj_alarm.entrypoints.fast_intake import FastIntake, IntakeApi
 from kj_alarm.entrypoints.http_models import (
     AlarmView,
     BoardAnswer,
@@ -96,7 +95,7 @@ def create_app(
     registry: IntegrationRegistry | None = None,
 ) -> FastAPI:
     """`registry`: the integrations (by default only the settings' tokens, unread table)."""
-    app = FastAPI(
+    app = IntakeApi(
         title="快警 alarm intake",
         version="1.0.0",
         description="110 integrations report alarms (警情) and follow their story.",
@@ -254,19 +253,14 @@ def create_app(
             return invalid([{"loc": ["query", "cursor"], "msg": str(error), "type": "value_error"}])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
-    intake_route = next(
-        r
-        for r in app.routes
-        if isinstance(r, APIRoute) and r.path == "/v1/alarms" and "POST" in (r.methods or ())
-    )
-    app.add_middleware(
-        FastIntake,
+    app.front = lambda stack: FastIntake(
+        stack,
         tokens=tokens,
         handler=report_from,
         limited=rate_limited,
         infrastructure=UNAVAILABLE,
         unavailable=unavailable_answer,
-        route=intake_route,
+        max_body_bytes=settings.max_body_bytes,
     )
     app.add_middleware(
         BodyLimit,

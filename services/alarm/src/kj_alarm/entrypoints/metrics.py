@@ -26,7 +26,8 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 class RequestTimer:
-    """ASGI middleware: one latency observation per request, labelled by route template."""
+    """ASGI middleware: one latency observation per request, labelled by route template. The
+    lean intake path stands in front of it and times its own requests (decision 0175)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
