@@ -114,6 +114,37 @@ async def test_a_body_that_trickles_is_cut_off(server: int) -> None:
         writer.transport.abort()
 
 
+async def test_a_request_on_a_kept_alive_connection_has_its_own_whole_deadline(
+    server: int,
+) -> None:
+    """The deadline runs from the request's own first byte, not from the connection's or an
+    earlier request's: a second request that begins late on the same connection is neither cut
+    short when the first one's deadline passes nor left to trickle forever."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server)
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\n\r\n")
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        length = next(
+            line.split(b":", 1)[1]
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        await reader.readexactly(int(length))  # the first request is answered whole
+        await asyncio.sleep(IDLE_TIMEOUT_S * 0.6)  # within the idle timeout
+        began = time.monotonic()
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\nX-Slow: ")
+        await writer.drain()
+        async with asyncio.timeout(READ_TIMEOUT_S + 5):
+            answer = await closed_by_server(reader)
+        cut_after = time.monotonic() - began
+    finally:
+        writer.transport.abort()
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert cut_after >= READ_TIMEOUT_S * 0.9, cut_after
+
+
 async def test_a_head_larger_than_the_limit_is_refused(server: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: limits\r\n")
