@@ -219,8 +219,11 @@ class OutboxRelay:
         await connection.execute(
             "delete from outbox where id = any($1::bigint[])", [row["id"] for row in rows]
         )
+        per_topic: dict[str, int] = {}
         for row in rows:
-            OUTBOX_PUBLISHED.labels(self.outbox.stream, row["topic"]).inc()
+            per_topic[row["topic"]] = per_topic.get(row["topic"], 0) + 1
+        for topic, count in per_topic.items():  # one label lookup a topic, not a row
+            OUTBOX_PUBLISHED.labels(self.outbox.stream, topic).inc(count)
         return len(rows)
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
