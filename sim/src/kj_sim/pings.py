@@ -4,13 +4,13 @@ exactly as a vehicle terminal sends it. Reports its own schedule lag."""
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from numpy.typing import NDArray
+
+from kj_runtime.batch_publisher import BatchSender
 
 
 @dataclass
@@ -85,38 +85,12 @@ class PingPublisher:
         self.producer = producer
         self.topic = topic
         self.sent = 0
-        self._partitions: list[int] = []
-        self._partition_of: dict[bytes, int] = {}  # murmur2 in pure Python: once per unit
-        self._partitioner = DefaultPartitioner()
-
-    def _partition(self, key: bytes) -> int:
-        partition = self._partition_of.get(key)
-        if partition is None:
-            parts = self._partitions
-            partition = self._partition_of[key] = self._partitioner(key, parts, parts)
-        return partition
+        self._sender = BatchSender(producer)
 
     async def publish(self, records: list[tuple[bytes, bytes]]) -> float:
         """Send one second's pings; returns the seconds it took to hand them to the broker."""
         started = time.perf_counter()
-        if not self._partitions:
-            self._partitions = sorted(await self.producer.partitions_for(self.topic))
-        batches: dict[int, Any] = {}
-        futures = []
-        for key, value in records:
-            partition = self._partition(key)
-            batch = batches.get(partition)
-            if batch is None:
-                batch = batches[partition] = self.producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None) is None:  # full
-                futures.append(
-                    await self.producer.send_batch(batch, self.topic, partition=partition)
-                )
-                batch = batches[partition] = self.producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)
-        for partition, batch in batches.items():
-            futures.append(await self.producer.send_batch(batch, self.topic, partition=partition))
-        for future in futures:
-            await future
+        topic = self.topic
+        await self._sender.send((topic, key, value) for key, value in records)
         self.sent += len(records)
         return time.perf_counter() - started

@@ -44,10 +44,7 @@ class PingSink:
     async def prepare(self) -> None:
         """Learns the topic's partitions before the first terminal is let in, so the first
         flush does not wait for a metadata answer under load."""
-        await self.publisher.publish([])
-        self.publisher._partitions = sorted(
-            await self.publisher.producer.partitions_for(self.publisher.topic)
-        )
+        await self.publisher.producer.partitions_for(self.publisher.topic)
 
     @property
     def queued(self) -> int:
