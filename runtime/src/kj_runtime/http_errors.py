@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from kj_runtime.errors import UNAVAILABLE
-from kj_runtime.problems import PROBLEM_JSON, Problem, kind_of, problem
+from kj_runtime.problems import INTERNAL_ERROR, PROBLEM_JSON, Problem, kind_of, problem
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +92,7 @@ def answer_bad_requests(app: FastAPI, *, on_refused: Callable[[], None] | None =
 
 
 async def _internal(_: Request, __: Exception) -> Response:
-    return problem(500, "an error on our side; it is logged")
+    return problem(500, INTERNAL_ERROR)
 
 
 def answer_problems(app: FastAPI, *, retry_after_s: int) -> None:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 PROBLEM_JSON = "application/problem+json"
+# the detail of a bug's 500: the traceback goes to the log, never to the caller
+INTERNAL_ERROR = "an error on our side; it is logged"
 TYPE_PREFIX = "tag:kuaijing,2026:"
 
 # the kind of a refusal that names none of its own, by status

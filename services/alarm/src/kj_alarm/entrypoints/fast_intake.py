@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from kj_alarm.entrypoints.auth import Caller, IntegrationTokens
 from kj_alarm.entrypoints.metrics import REQUEST_SECONDS, ASGIApp
-from kj_runtime.problems import PROBLEM_JSON, problem_body
+from kj_runtime.problems import INTERNAL_ERROR, PROBLEM_JSON, problem_body
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmReport
 
@@ -105,11 +105,7 @@ class FastIntake:
             status, payload, extra = self.unavailable(error)
         except Exception:  # a bug: what the stack's error middleware answers, and logged
             log.exception("intake_failed", path=PATH)
-            status, payload, extra = (
-                500,
-                problem_body(500, "an error on our side; it is logged"),
-                {},
-            )
+            status, payload, extra = 500, problem_body(500, INTERNAL_ERROR), {}
         content = orjson.dumps(payload)
         response_headers = [
             (b"content-type", PROBLEM_JSON.encode() if status >= 400 else b"application/json"),
