@@ -349,3 +349,30 @@ async def test_every_intake_request_is_timed_for_the_dashboard(
     assert (await post(client, report())).status_code == 201
     assert (await post(client, report(priority=9))).status_code == 422
     assert {status: count(status) - before[status] for status in before} == {"201": 1, "422": 1}
+
+
+async def test_the_relay_counts_each_record_it_publishes_for_the_dashboard(
+    client: httpx.AsyncClient, topics: KafkaSettings
+) -> None:
+    """The relay panel reads `kj_outbox_published_total` by stream and topic: a new alarm's two
+    records (accepted, status) each count once they are published."""
+    from prometheus_client import REGISTRY
+
+    from kj_schemas.topics import ALARMS_ACCEPTED, ALARMS_STATUS
+
+    names = [topics.topic(ALARMS_ACCEPTED.name), topics.topic(ALARMS_STATUS.name)]
+
+    def published() -> list[float]:
+        return [
+            REGISTRY.get_sample_value(
+                "kj_outbox_published_total", {"stream": "alarm", "topic": name}
+            )
+            or 0.0
+            for name in names
+        ]
+
+    before = published()
+    assert (await post(client, report())).status_code == 201
+    async with asyncio.timeout(15):
+        while not all(now >= was + 1 for now, was in zip(published(), before, strict=True)):
+            await asyncio.sleep(0.05)
