@@ -149,3 +149,24 @@ async def test_a_handler_may_ask_for_envelopes_with_key_and_place() -> None:
         (message, "SY-1", "p.workorders.events", 3, 7)
     ]
     assert got[0].value == encode(message)
+
+
+async def test_refusals_name_their_records_when_every_record_decodes() -> None:
+    sink = Sink()
+
+    async def refuse_off_duty(states: Sequence[UnitState]) -> list[Refusal]:
+        return [
+            Refusal(i, "off_duty", s.unit_id)
+            for i, s in enumerate(states)
+            if s.status is UnitStatus.off_duty
+        ]
+
+    batch = records(
+        encode(unit_state("SY-1", UnitStatus.available)),
+        encode(unit_state("SY-2", UnitStatus.available)),
+        encode(unit_state("SY-3", UnitStatus.off_duty)),
+    )
+    for n, record in enumerate(batch):
+        record.offset = 40 + n
+    await Delivery(sink, "g").route(Route.of("t", UnitState, refuse_off_duty), batch)
+    assert sink.letters == [(42, "off_duty")]

@@ -15,7 +15,7 @@ from kj_tracking.domain.units import Fix
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
-class PingWire(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class PingWire(msgspec.Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     unit_id: Annotated[str, msgspec.Meta(pattern=_ID)]
     ts: Annotated[datetime, msgspec.Meta(tz=True)]
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
