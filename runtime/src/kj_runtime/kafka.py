@@ -63,12 +63,19 @@ class Assignments(ConsumerRebalanceListener):
         self.count += 1
 
 
-# The broker answers a waiting fetch as soon as a record arrives, so this bound only matters
-# while the topics are idle: a short one costs latency nothing but makes each idle consumer
-# poll many times a second. At 50 ms the alarm service's three consumers, idle, cost it 44 ms of
-# CPU a second and the broker 43 (at 500: 19 and 6), measured on the dev stack; a service
+# How long the broker holds a fetch that finds nothing. A waiting fetch is answered as soon as
+# a record arrives on one of the partitions it names; a short bound makes each idle consumer
+# poll many times a second. At 50 ms the alarm service's three consumers, idle, cost it 44 ms
+# of CPU a second and the broker 43 (at 500: 19 and 6), measured on the dev stack; a service
 # runs several consumers, and on two cores that is the headroom of the busy ones (decision 0166).
 FETCH_MAX_WAIT_MS = 500
+# ...but a fetch does not name the partitions whose records are still waiting in the client:
+# when the consume loop takes longer than aiokafka's prefetch backoff (100 ms) to take them,
+# the next fetch goes out without them and the records that come next on them wait for that
+# fetch to end, up to its whole bound. The consumers that carry calls to a unit (dispatch's
+# alarms, notify's work orders) keep a short bound, so a slow batch costs the next call at
+# most this much more (decision 0177).
+CALL_FETCH_MAX_WAIT_MS = 50
 
 
 def make_consumer(

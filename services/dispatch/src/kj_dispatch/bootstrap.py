@@ -38,7 +38,7 @@ from kj_dispatch.settings import DispatchSettings
 from kj_runtime.consume import Assignment, ReadUpTo, Route, Subscription
 from kj_runtime.db import create_pool
 from kj_runtime.host import Service
-from kj_runtime.kafka import key_partitions, make_producer
+from kj_runtime.kafka import CALL_FETCH_MAX_WAIT_MS, key_partitions, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmAccepted
 from kj_schemas.city import City, load_city
@@ -186,6 +186,7 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
                 ),
                 timeout_ms=50,
                 options={
+                    "fetch_max_wait_ms": CALL_FETCH_MAX_WAIT_MS,  # calls (decision 0177)
                     "session_timeout_ms": settings.session_timeout_ms,
                     "heartbeat_interval_ms": settings.session_timeout_ms // 3,
                 },

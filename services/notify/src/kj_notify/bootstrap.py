@@ -27,7 +27,7 @@ from kj_notify.settings import NotifySettings
 from kj_runtime.consume import CommitEvery, Inbound, Route, Subscription
 from kj_runtime.host import Service, serve
 from kj_runtime.integrations import IntegrationRegistry
-from kj_runtime.kafka import make_producer
+from kj_runtime.kafka import CALL_FETCH_MAX_WAIT_MS, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
 from kj_schemas.alarms import AlarmDiverted, AlarmStatusChanged
 from kj_schemas.notify import BroadcastRequested
@@ -176,6 +176,7 @@ async def build(settings: NotifySettings) -> Service[Notify]:
                 # (decision 0041)
                 commit=CommitEvery(0.5),
                 timeout_ms=50,
+                options={"fetch_max_wait_ms": CALL_FETCH_MAX_WAIT_MS},  # decision 0177
             ),
             Subscription(
                 "callbacks",
