@@ -114,16 +114,17 @@ async def test_a_failure_that_may_heal_is_raised_for_the_loop_to_retry(
     assert sink.letters == []
 
 
+async def refuse_off_duty(states: Sequence[UnitState]) -> list[Refusal]:
+    """A handler that will not take units off duty."""
+    return [
+        Refusal(i, "off_duty", s.unit_id)
+        for i, s in enumerate(states)
+        if s.status is UnitStatus.off_duty
+    ]
+
+
 async def test_refusals_name_the_records_they_came_from() -> None:
     sink = Sink()
-
-    async def refuse_off_duty(states: Sequence[UnitState]) -> list[Refusal]:
-        return [
-            Refusal(i, "off_duty", s.unit_id)
-            for i, s in enumerate(states)
-            if s.status is UnitStatus.off_duty
-        ]
-
     batch = records(
         b"garbage",
         encode(unit_state("SY-1", UnitStatus.available)),
@@ -153,14 +154,6 @@ async def test_a_handler_may_ask_for_envelopes_with_key_and_place() -> None:
 
 async def test_refusals_name_their_records_when_every_record_decodes() -> None:
     sink = Sink()
-
-    async def refuse_off_duty(states: Sequence[UnitState]) -> list[Refusal]:
-        return [
-            Refusal(i, "off_duty", s.unit_id)
-            for i, s in enumerate(states)
-            if s.status is UnitStatus.off_duty
-        ]
-
     batch = records(
         encode(unit_state("SY-1", UnitStatus.available)),
         encode(unit_state("SY-2", UnitStatus.available)),
