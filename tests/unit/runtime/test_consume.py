@@ -163,3 +163,15 @@ async def test_refusals_name_their_records_when_every_record_decodes() -> None:
         record.offset = 40 + n
     await Delivery(sink, "g").route(Route.of("t", UnitState, refuse_off_duty), batch)
     assert sink.letters == [(42, "off_duty")]
+
+
+async def test_a_tombstone_is_no_message_even_for_a_decoder_that_takes_anything() -> None:
+    sink, seen = Sink(), []
+
+    async def keep(values: Sequence[bytes | None]) -> None:
+        seen.extend(values)
+
+    batch = records(b"a", None, b"b")
+    await Delivery(sink, "g").route(Route("t", lambda raw: raw, keep), batch)
+    assert sink.letters == [(1, "empty_record")]
+    assert seen == [b"a", b"b"]
