@@ -3,7 +3,6 @@ it within its tier target, each with a suggested move-up of an idle unit from a 
 has spare ones. A suggestion for the command centre, never an automatic move."""
 
 import math
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,11 +10,9 @@ from datetime import datetime
 import numpy as np
 from scipy.spatial import cKDTree
 
-from kj_dispatch.domain.eta import EtaModel
+from kj_dispatch.domain.eta import KIND_CODE, EtaModel
 from kj_dispatch.domain.model import FleetUnit
 from kj_schemas.geo import LocalProjection
-
-_NONE = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +32,46 @@ class CoverageGap:
     suggested_from_platform_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class FleetArrays:
+    """The fleet as the coverage survey reads it: one entry per unit, in arrays (the fleet keeps
+    them as states and work orders arrive, `Fleet.arrays`), so that a survey of a province's
+    20,000 units reads no unit object. Its arithmetic is numpy's, which lets go of the GIL: in
+    a worker thread, a survey that looped over the units in Python held the GIL against
+    dispatch's event loop, and every call in flight waited behind it (decision 0178)."""
+
+    unit_ids: list[str]
+    platforms: list[str]  # the platform of code c is platforms[c]
+    lat: np.ndarray
+    lon: np.ndarray
+    kind: np.ndarray  # eta.KIND_CODE
+    fix_ts: np.ndarray  # epoch seconds
+    platform: np.ndarray  # codes into `platforms`
+    free: np.ndarray  # bool: dispatchable at the survey's instant
+
+    @classmethod
+    def of(cls, units: Iterable[FleetUnit], now: datetime) -> "FleetArrays":
+        """From unit objects (tests, small fleets): the same arrays `Fleet.arrays` keeps."""
+        units = list(units)
+        codes: dict[str, int] = {}
+        platform = [codes.setdefault(u.platform_id, len(codes)) for u in units]
+        return cls(
+            [u.unit_id for u in units],
+            list(codes),
+            np.array([u.lat for u in units], dtype=np.float64),
+            np.array([u.lon for u in units], dtype=np.float64),
+            np.array([KIND_CODE[u.kind] for u in units], dtype=np.int8),
+            np.array([u.fix_ts for u in units], dtype=np.float64),
+            np.array(platform, dtype=np.int32),
+            np.array([u.dispatchable(now) for u in units], dtype=bool),
+        )
+
+    def free_per_platform(self) -> dict[str, int]:
+        """Dispatchable units by platform (platforms with none are left out)."""
+        counts = np.bincount(self.platform[self.free], minlength=len(self.platforms))
+        return {name: int(n) for name, n in zip(self.platforms, counts, strict=True) if n}
+
+
 def coverage_gaps(
     areas: Iterable[PlatformArea],
     units: Iterable[FleetUnit],
@@ -45,75 +82,120 @@ def coverage_gaps(
     projection: LocalProjection | None = None,
     max_range_m: float = math.inf,
 ) -> list[CoverageGap]:
-    """With a `projection` and a finite `max_range_m` (dispatch's: farther units are never
-    sent), each platform is judged on the free units nearest it within that range only, found
-    through a k-d tree: a province's 20,000 units times its 300 platforms took 40% of
-    dispatch's event loop at one report every 2 s (issue 20; 300 ms a report, 65 ms now)."""
-    free = [u for u in units if u.dispatchable(now)]
-    per_platform = Counter(u.platform_id for u in free)
-    platform_of = np.array([u.platform_id for u in free], dtype=object)
-    has_spares = np.array([per_platform[p] >= spare_at_least for p in platform_of], dtype=bool)
-    gaps: list[CoverageGap] = []
+    """`survey_gaps` over unit objects."""
+    return survey_gaps(
+        areas,
+        FleetArrays.of(units, now),
+        eta,
+        now,
+        spare_at_least=spare_at_least,
+        projection=projection,
+        max_range_m=max_range_m,
+    )
+
+
+def survey_gaps(
+    areas: Iterable[PlatformArea],
+    fleet: FleetArrays,
+    eta: EtaModel,
+    now: datetime,
+    *,
+    spare_at_least: int = 2,
+    projection: LocalProjection | None = None,
+    max_range_m: float = math.inf,
+) -> list[CoverageGap]:
+    """The platforms whose best free unit cannot reach their base within the target, each with
+    the move-up: the free unit nearest the gap (by ETA) from another platform that keeps at
+    least one at home (`spare_at_least` free units there). With a `projection` and a finite
+    `max_range_m` (dispatch's: farther units are never sent), each platform is judged on the
+    free units nearest it within that range only, found through a k-d tree: a province's
+    20,000 units times its 300 platforms took 40% of dispatch's event loop at one report every
+    2 s (issue 20). Every platform's ETAs are one matrix (platforms x units looked at)."""
     areas = list(areas)
-    near = _within(areas, free, projection, max_range_m)
-    everyone = np.arange(len(free))
-    # each free unit's ETA to each platform's base, within range when one applies (inf: fix
-    # too old to use)
-    places = [(a.lat, a.lon) for a in areas]
-    etas = [e.seconds for e in eta.estimates_to(free, places, now, near)] if free else []
-    for k, area in enumerate(areas):
-        if not free:
-            seconds, among = _NONE, _NO_UNITS
-        else:
-            seconds, among = etas[k], everyone if near is None else near[k]
-        best = float(seconds.min()) if len(seconds) else math.inf
-        if best <= area.target_s:
-            continue
-        # the move-up: the idle unit nearest the gap among platforms that keep one at home
-        spares, platforms = has_spares[among], platform_of[among]
-        movable = np.where(spares & (platforms != area.platform_id), seconds, math.inf)
-        j = int(movable.argmin()) if len(movable) else -1
-        suggested = free[int(among[j])] if j >= 0 and movable[j] < math.inf else None
+    free = np.flatnonzero(fleet.free)
+    n = len(free)
+    if not areas:
+        return []
+    if n == 0:
+        return [CoverageGap(a.platform_id, None, a.target_s, None, None) for a in areas]
+    platform = fleet.platform[free]
+    home = np.bincount(platform, minlength=len(fleet.platforms))
+    codes = {name: code for code, name in enumerate(fleet.platforms)}
+    # the units each platform is judged on (row k: indices into `free`, n where there are
+    # fewer than the row holds), nearest first when a range applies
+    among = _within(areas, fleet, free, projection, max_range_m)
+    if among is None:
+        among = np.broadcast_to(np.arange(n), (len(areas), n))
+    # one more entry after `free`'s: what pads the rows (no ETA, no move-up)
+    columns = [
+        np.append(fleet.lat[free], 0.0),
+        np.append(fleet.lon[free], 0.0),
+        np.append(fleet.kind[free], 0),
+        np.append(fleet.fix_ts[free], 0.0),  # 1970: too old for any estimate
+    ]
+    unit_platform = np.append(platform, -1)
+    spare = np.append(home[platform] >= spare_at_least, False)
+    place = np.array([[a.lat, a.lon] for a in areas])
+    area_codes = np.array([codes.get(a.platform_id, -1) for a in areas])
+    best = np.empty(len(areas))
+    move_up = np.empty(len(areas), dtype=np.intp)  # index into `free`; n: none
+    rows = max(1, _MATRIX_CELLS // among.shape[1])  # the whole fleet for every platform: bounded
+    for first in range(0, len(areas), rows):
+        part = slice(first, first + rows)
+        looked = among[part]
+        seconds = eta.estimates_of(
+            *(column[looked] for column in columns), place[part, :1], place[part, 1:], now
+        ).seconds
+        seconds = np.where(looked < n, seconds, np.inf)
+        best[part] = seconds.min(axis=1)
+        movable = np.where(
+            spare[looked] & (unit_platform[looked] != area_codes[part, None]), seconds, np.inf
+        )
+        nearest = movable.argmin(axis=1)  # the first of equals, as the rows are ordered
+        ok = movable[np.arange(len(nearest)), nearest] < np.inf
+        move_up[part] = np.where(ok, looked[np.arange(len(nearest)), nearest], n)
+    targets = np.array([a.target_s for a in areas])
+    gaps: list[CoverageGap] = []
+    for k in np.flatnonzero(best > targets):
+        area = areas[k]
+        suggested = int(free[move_up[k]]) if move_up[k] < n else None
         gaps.append(
             CoverageGap(
                 area.platform_id,
-                best if best < math.inf else None,
+                float(best[k]) if best[k] < np.inf else None,
                 area.target_s,
-                suggested.unit_id if suggested else None,
-                suggested.platform_id if suggested else None,
+                fleet.unit_ids[suggested] if suggested is not None else None,
+                fleet.platforms[fleet.platform[suggested]] if suggested is not None else None,
             )
         )
     return gaps
 
 
-_NO_UNITS = np.empty(0, dtype=np.intp)
-
-
 def _within(
     areas: list[PlatformArea],
-    free: list[FleetUnit],
+    fleet: FleetArrays,
+    free: np.ndarray,
     projection: LocalProjection | None,
     max_range_m: float,
-) -> list[np.ndarray] | None:
+) -> np.ndarray | None:
     """For each area, the indices (in `free`) of the `_NEAREST` units nearest it within
-    `max_range_m`; None when no range applies. Local metres stretch with the distance from the
-    projection's centre (a province spans hundreds of km): the radius has a margin, and the
-    ETAs that follow are great-circle ones. Hundreds of units nearer than the best one leave a
-    platform covered whatever their kinds; the move-up looks among them too."""
-    if projection is None or not math.isfinite(max_range_m) or not free or not areas:
+    `max_range_m`, nearest first, `len(free)` past the last; None when no range applies. Local
+    metres stretch with the distance from the projection's centre (a province spans hundreds
+    of km): the radius has a margin, and the ETAs that follow are great-circle ones. Hundreds
+    of units nearer than the best one leave a platform covered whatever their kinds; the
+    move-up looks among them too."""
+    if projection is None or not math.isfinite(max_range_m):
         return None
     n = len(free)
-    lats = np.fromiter([u.lat for u in free], np.float64, n)
-    lons = np.fromiter([u.lon for u in free], np.float64, n)
-    tree = cKDTree(np.column_stack(projection.xy_arrays(lats, lons)))
+    tree = cKDTree(np.column_stack(projection.xy_arrays(fleet.lat[free], fleet.lon[free])))
     a_lats = np.array([a.lat for a in areas], dtype=np.float64)
     a_lons = np.array([a.lon for a in areas], dtype=np.float64)
     centres = np.column_stack(projection.xy_arrays(a_lats, a_lons))
     k = min(_NEAREST, n)
     _, found = tree.query(centres, k=k, distance_upper_bound=max_range_m * _RANGE_MARGIN)
-    found = found.reshape(len(areas), k)  # k == 1 gives one column, not a matrix
-    return [row[row < n] for row in found]
+    return np.asarray(found).reshape(len(areas), k)  # k == 1 gives one column, not a matrix
 
 
 _NEAREST = 256
 _RANGE_MARGIN = 1.1
+_MATRIX_CELLS = 1_000_000  # platforms x units in one ETA matrix, at most

@@ -81,6 +81,11 @@ class Etas:
     stale: np.ndarray  # bool; the estimate was widened for an old fix
 
 
+# a unit's kind as a small integer, for arrays of many units (the coverage survey's fleet)
+KINDS: tuple[UnitKind, ...] = tuple(UnitKind)
+KIND_CODE: dict[UnitKind, int] = {kind: code for code, kind in enumerate(KINDS)}
+
+
 class EtaModel(Protocol):
     def estimate(self, unit: FleetUnit, lat: float, lon: float, now: datetime) -> Eta | None:
         """Seconds from the unit's last fix to (lat, lon); None when the fix is too old to use."""
@@ -96,6 +101,21 @@ class EtaModel(Protocol):
         """`estimate` for many units at once, to each of many (lat, lon) places (the coverage
         report asks about the fleet for every platform); with `among`, to place k only for the
         units at the indices `among[k]`, in that order."""
+        ...
+
+    def estimates_of(
+        self,
+        lats: np.ndarray,
+        lons: np.ndarray,
+        kinds: np.ndarray,
+        fix_ts: np.ndarray,
+        place_lat: np.ndarray | float,
+        place_lon: np.ndarray | float,
+        now: datetime,
+    ) -> Etas:
+        """`estimate` for units given as arrays (degrees, `KIND_CODE`s, fix epoch seconds) to
+        places that broadcast against them: one place, or a column of places against a matrix
+        of units (row k: the units for place k)."""
         ...
 
 
@@ -127,6 +147,11 @@ class StraightLineEta:
             kind: 2 * EARTH_RADIUS_M * p.circuity_of(kind) for kind in UnitKind
         }
         self._on_startup = p.congestion_on_startup
+        self._by_code = (  # metres per second, start-up seconds, 2R x circuity; by KIND_CODE
+            np.array([self._mps[kind] for kind in KINDS]),
+            np.array([self._startup[kind] for kind in KINDS]),
+            np.array([self._diameter_circuity[kind] for kind in KINDS]),
+        )
 
     def congestion(self, now: datetime) -> float:
         key = int(now.timestamp()) // 3600
@@ -174,34 +199,44 @@ class StraightLineEta:
         indices `among[k]` only), the units' fields gathered once: gathered again for every
         place, a province's 20,000 units to its 300 platforms held the event loop for seconds
         at each coverage report (issue 20)."""
-        p = self.params
-        self._at(now)
         n = len(units)
-        mps, startup = self._mps, self._startup
-        lats = np.radians(np.fromiter([u.lat for u in units], np.float64, n))
+        lats = np.fromiter([u.lat for u in units], np.float64, n)
         lons = np.fromiter([u.lon for u in units], np.float64, n)
-        speed = np.fromiter([mps[u.kind] for u in units], np.float64, n)
-        start = np.fromiter([startup[u.kind] for u in units], np.float64, n)
-        diameter = np.fromiter([self._diameter_circuity[u.kind] for u in units], np.float64, n)
-        age = self._now_ts - np.fromiter([u.fix_ts for u in units], np.float64, n)
-        cos_lats = np.cos(lats)
-        stale = age > p.stale_after_s
-        widen = np.where(stale, p.stale_widen_factor * age, 0.0)
-        dropped = age > p.drop_after_s
-        columns = (lats, lons, cos_lats, diameter, speed, start, widen, dropped, stale)
+        kinds = np.fromiter([KIND_CODE[u.kind] for u in units], np.int8, n)
+        fix_ts = np.fromiter([u.fix_ts for u in units], np.float64, n)
+        columns = (lats, lons, kinds, fix_ts)
         out = []
         for k, (lat, lon) in enumerate(places):
-            la, lo, cl, di, sp, st, wi, dr, sl = (
-                columns if among is None else tuple(c[among[k]] for c in columns)
-            )
-            p2 = np.radians(lat)
-            a = np.sin((p2 - la) / 2) ** 2 + cl * np.cos(p2) * np.sin(np.radians(lon - lo) / 2) ** 2
-            metres = di * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-            if self._on_startup:
-                seconds = (metres / sp + st) * self._factor
-            else:
-                seconds = metres / sp * self._factor + st
-            seconds += wi
-            seconds[dr] = np.inf
-            out.append(Etas(seconds, sl))
+            la, lo, ki, fx = columns if among is None else tuple(c[among[k]] for c in columns)
+            out.append(self.estimates_of(la, lo, ki, fx, lat, lon, now))
         return out
+
+    def estimates_of(
+        self,
+        lats: np.ndarray,
+        lons: np.ndarray,
+        kinds: np.ndarray,
+        fix_ts: np.ndarray,
+        place_lat: np.ndarray | float,
+        place_lon: np.ndarray | float,
+        now: datetime,
+    ) -> Etas:
+        """`estimate`'s arithmetic on arrays of units (see `EtaModel.estimates_of`); inf where
+        the fix is too old to use."""
+        p = self.params
+        self._at(now)
+        mps, startup, diameter = (column[kinds] for column in self._by_code)
+        age = self._now_ts - fix_ts
+        la, p2 = np.radians(lats), np.radians(place_lat)
+        a = (
+            np.sin((p2 - la) / 2) ** 2
+            + np.cos(la) * np.cos(p2) * np.sin(np.radians(place_lon - lons) / 2) ** 2
+        )
+        metres = diameter * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        if self._on_startup:
+            seconds = (metres / mps + startup) * self._factor
+        else:
+            seconds = metres / mps * self._factor + startup
+        stale = age > p.stale_after_s
+        seconds = seconds + np.where(stale, p.stale_widen_factor * age, 0.0)
+        return Etas(np.where(age > p.drop_after_s, np.inf, seconds), stale)

@@ -9,6 +9,8 @@ from datetime import datetime
 import numpy as np
 
 from kj_dispatch.domain.candidates import Built, CandidateIndex
+from kj_dispatch.domain.coverage import FleetArrays
+from kj_dispatch.domain.eta import KIND_CODE
 from kj_dispatch.domain.model import Commitment, FleetUnit
 from kj_schemas.enums import UnitKind, UnitStatus
 
@@ -44,6 +46,15 @@ class Fleet:
         self._slot: dict[str, int] = {}
         self._lat = np.zeros(1024)
         self._lon = np.zeros(1024)
+        # and what the coverage survey reads of each, so that it reads no unit object either
+        # (decision 0178): kind, fix, platform, and what keeps it from being dispatchable
+        self._kind = np.zeros(1024, dtype=np.int8)
+        self._fix_ts = np.zeros(1024)
+        self._platform = np.zeros(1024, dtype=np.int32)
+        self._platforms: dict[str, int] = {}
+        self._on_patrol = np.zeros(1024, dtype=bool)
+        self._taken = np.zeros(1024, dtype=bool)  # committed, held elsewhere or stood down
+        self._unresponsive_until = np.full(1024, -np.inf)
 
     def __iter__(self) -> Iterator[FleetUnit]:
         return iter(self.units.values())
@@ -74,8 +85,7 @@ class Fleet:
             slot = self._slot[unit_id] = len(self.units)
             self.units[unit_id] = unit
             if slot == len(self._lat):
-                self._lat = np.concatenate((self._lat, np.zeros(slot)))
-                self._lon = np.concatenate((self._lon, np.zeros(slot)))
+                self._grow()
         else:
             unit.platform_id, unit.kind = platform_id, kind
             unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at
@@ -90,13 +100,57 @@ class Fleet:
         unit.at_post = at_post
         unit.stood_down = unit_id in self._stood_down
         unit.commitment = self._commitments.get(unit_id)
+        self._kind[slot], self._fix_ts[slot] = KIND_CODE[kind], unit.fix_ts
+        self._platform[slot] = self._platforms.setdefault(platform_id, len(self._platforms))
+        self._on_patrol[slot] = unit.on_patrol
+        self._mark(unit)
         self.index.dirty = True
         return not was_free and unit.dispatchable(last_seen_at)
+
+    def _grow(self) -> None:
+        for name in (
+            "_lat",
+            "_lon",
+            "_kind",
+            "_fix_ts",
+            "_platform",
+            "_on_patrol",
+            "_taken",
+            "_unresponsive_until",
+        ):
+            column = getattr(self, name)
+            more = np.full_like(column, -np.inf if name == "_unresponsive_until" else 0)
+            setattr(self, name, np.concatenate((column, more)))
+
+    def _mark(self, unit: FleetUnit) -> None:
+        """The unit's array entries that follow its work orders and the dispatchers' word."""
+        slot = self._slot[unit.unit_id]
+        self._taken[slot] = unit.commitment is not None or unit.held_elsewhere or unit.stood_down
+        until = unit.unresponsive_until
+        self._unresponsive_until[slot] = -np.inf if until is None else until.timestamp()
+
+    def arrays(self, now: datetime) -> FleetArrays:
+        """Every unit as arrays, copies (the coverage survey reads them off the event loop),
+        `free` as `FleetUnit.dispatchable(now)` says."""
+        n = len(self.units)
+        return FleetArrays(
+            unit_ids=list(self.units),  # in the order they joined: their slots
+            platforms=list(self._platforms),
+            lat=self._lat[:n].copy(),
+            lon=self._lon[:n].copy(),
+            kind=self._kind[:n].copy(),
+            fix_ts=self._fix_ts[:n].copy(),
+            platform=self._platform[:n].copy(),
+            free=self._on_patrol[:n]
+            & ~self._taken[:n]
+            & (self._unresponsive_until[:n] <= now.timestamp()),
+        )
 
     def commit(self, unit_id: str, commitment: Commitment) -> None:
         self._commitments[unit_id] = commitment
         if unit_id in self.units:
             self.units[unit_id].commitment = commitment
+            self._mark(self.units[unit_id])
         self.index.dirty = True
 
     def release(self, unit_id: str) -> None:
@@ -106,6 +160,7 @@ class Fleet:
         if unit is not None:
             unit.commitment = None
             unit.held_elsewhere = False
+            self._mark(unit)
         self.index.dirty = True
 
     def commitment_of(self, unit_id: str) -> Commitment | None:
@@ -117,6 +172,7 @@ class Fleet:
         self._held.add(unit_id)
         if unit_id in self.units:
             self.units[unit_id].held_elsewhere = True
+            self._mark(self.units[unit_id])
             self.index.dirty = True
 
     @property
@@ -130,6 +186,7 @@ class Fleet:
         self._stood_down = set(units)
         for unit_id, unit in self.units.items():
             unit.stood_down = unit_id in units
+            self._mark(unit)
         self.index.dirty = True
         return bool(back)
 
@@ -140,11 +197,13 @@ class Fleet:
     def mark_unresponsive(self, unit_id: str, until: datetime) -> None:
         if unit_id in self.units:
             self.units[unit_id].unresponsive_until = until
+            self._mark(self.units[unit_id])
 
     def answered(self, unit_id: str) -> None:
         """The unit's terminal spoke: it is not silent any more."""
         if unit_id in self.units:
             self.units[unit_id].unresponsive_until = None
+            self._mark(self.units[unit_id])
             self.index.dirty = True
 
     def refresh_index(self, at: float) -> None:
