@@ -143,8 +143,9 @@ def survey_gaps(
     for first in range(0, len(areas), rows):
         part = slice(first, first + rows)
         looked = among[part]
+        lats, lons, kinds, fixes = (column[looked] for column in columns)
         seconds = eta.estimates_of(
-            *(column[looked] for column in columns), place[part, :1], place[part, 1:], now
+            lats, lons, kinds, fixes, place[part, :1], place[part, 1:], now
         ).seconds
         seconds = np.where(looked < n, seconds, np.inf)
         best[part] = seconds.min(axis=1)
