@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from kj_dispatch.domain.coverage import PlatformArea, coverage_gaps
+from kj_dispatch.domain.coverage import PlatformArea, survey_gaps
 from kj_dispatch.domain.eta import StraightLineEta
 from kj_dispatch.domain.measurement import measure
 from kj_dispatch.domain.plans import load_plans
@@ -21,7 +21,7 @@ def test_a_platform_left_without_a_unit_in_reach_is_a_gap_with_a_suggested_move_
         PlatformArea("SY-P01", *east(0), target_s=180),
         PlatformArea("SY-P02", *east(5000), target_s=180),
     ]
-    (gap,) = coverage_gaps(areas, fleet, StraightLineEta(), NOW)
+    (gap,) = survey_gaps(areas, fleet.arrays(NOW), StraightLineEta(), NOW)
     assert gap.platform_id == "SY-P01"
     assert gap.suggested_unit_id == "P2-M1" and gap.suggested_from_platform_id == "SY-P02"
 
@@ -29,8 +29,8 @@ def test_a_platform_left_without_a_unit_in_reach_is_a_gap_with_a_suggested_move_
 def test_no_move_up_is_suggested_from_a_platform_with_one_unit_left() -> None:
     fleet = make_fleet()
     put(fleet, "P2-M1", east(5000), platform="SY-P02")
-    (gap,) = coverage_gaps(
-        [PlatformArea("SY-P01", *east(0), target_s=60)], fleet, StraightLineEta(), NOW
+    (gap,) = survey_gaps(
+        [PlatformArea("SY-P01", *east(0), target_s=60)], fleet.arrays(NOW), StraightLineEta(), NOW
     )
     assert gap.suggested_unit_id is None
 
@@ -54,10 +54,10 @@ def test_within_dispatch_range_the_gaps_are_the_same_and_a_unit_beyond_it_is_nev
         PlatformArea("HN-P09", *north(40_000), target_s=180),
         PlatformArea("HN-P10", *north(80_000), target_s=180),
     ]
-    whole = coverage_gaps(areas, fleet, StraightLineEta(), NOW)
-    ranged = coverage_gaps(
+    whole = survey_gaps(areas, fleet.arrays(NOW), StraightLineEta(), NOW)
+    ranged = survey_gaps(
         areas,
-        fleet,
+        fleet.arrays(NOW),
         StraightLineEta(),
         NOW,
         projection=fleet.index.projection,

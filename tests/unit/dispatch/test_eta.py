@@ -1,10 +1,22 @@
 from datetime import UTC, datetime, timedelta
 
-from kj_dispatch.domain.eta import EtaModel, EtaParams, StraightLineEta
+import numpy as np
+
+from kj_dispatch.domain.eta import KIND_CODE, EtaModel, EtaParams, Etas, StraightLineEta
 from kj_dispatch.domain.model import FleetUnit
 from kj_schemas.enums import UnitKind
 
 from .factories import LAT0, LON0, NOW, east
+
+
+def columns(units: list[FleetUnit]) -> tuple[np.ndarray, ...]:
+    """The units as `estimates_of` takes them."""
+    return (
+        np.array([u.lat for u in units]),
+        np.array([u.lon for u in units]),
+        np.array([KIND_CODE[u.kind] for u in units]),
+        np.array([u.fix_ts for u in units]),
+    )
 
 
 def unit(kind: UnitKind = UnitKind.car, *, fix_age_s: float = 0) -> FleetUnit:
@@ -65,7 +77,7 @@ def test_many_units_at_once_give_the_same_estimates_as_one_by_one() -> None:
         )
     ]
     scene = east(-700)
-    together = model.estimates(units, *scene, NOW)
+    together = model.estimates_of(*columns(units), *scene, NOW)
     for i, unit in enumerate(units):
         alone = model.estimate(unit, *scene, NOW)
         if alone is None:
@@ -85,7 +97,12 @@ def test_many_units_to_many_places_give_the_same_estimates_as_one_by_one() -> No
         )
     ]
     places = [east(-700), east(2500), east(0)]
-    for place, together in zip(places, model.estimates_to(units, places, NOW), strict=True):
+    # a column of places against a row of units for each
+    lats, lons, kinds, fixes = (np.tile(c, (len(places), 1)) for c in columns(units))
+    column = np.array(places)
+    matrix = model.estimates_of(lats, lons, kinds, fixes, column[:, :1], column[:, 1:], NOW)
+    for place, seconds, stale in zip(places, matrix.seconds, matrix.stale, strict=True):
+        together = Etas(seconds, stale)
         for i, unit in enumerate(units):
             alone = model.estimate(unit, *place, NOW)
             if alone is None:

@@ -10,8 +10,7 @@ from datetime import datetime
 import numpy as np
 from scipy.spatial import cKDTree
 
-from kj_dispatch.domain.eta import KIND_CODE, EtaModel
-from kj_dispatch.domain.model import FleetUnit
+from kj_dispatch.domain.eta import EtaModel
 from kj_schemas.geo import LocalProjection
 
 
@@ -49,49 +48,10 @@ class FleetArrays:
     platform: np.ndarray  # codes into `platforms`
     free: np.ndarray  # bool: dispatchable at the survey's instant
 
-    @classmethod
-    def of(cls, units: Iterable[FleetUnit], now: datetime) -> "FleetArrays":
-        """From unit objects (tests, small fleets): the same arrays `Fleet.arrays` keeps."""
-        units = list(units)
-        codes: dict[str, int] = {}
-        platform = [codes.setdefault(u.platform_id, len(codes)) for u in units]
-        return cls(
-            [u.unit_id for u in units],
-            list(codes),
-            np.array([u.lat for u in units], dtype=np.float64),
-            np.array([u.lon for u in units], dtype=np.float64),
-            np.array([KIND_CODE[u.kind] for u in units], dtype=np.int8),
-            np.array([u.fix_ts for u in units], dtype=np.float64),
-            np.array(platform, dtype=np.int32),
-            np.array([u.dispatchable(now) for u in units], dtype=bool),
-        )
-
     def free_per_platform(self) -> dict[str, int]:
         """Dispatchable units by platform (platforms with none are left out)."""
         counts = np.bincount(self.platform[self.free], minlength=len(self.platforms))
         return {name: int(n) for name, n in zip(self.platforms, counts, strict=True) if n}
-
-
-def coverage_gaps(
-    areas: Iterable[PlatformArea],
-    units: Iterable[FleetUnit],
-    eta: EtaModel,
-    now: datetime,
-    *,
-    spare_at_least: int = 2,
-    projection: LocalProjection | None = None,
-    max_range_m: float = math.inf,
-) -> list[CoverageGap]:
-    """`survey_gaps` over unit objects."""
-    return survey_gaps(
-        areas,
-        FleetArrays.of(units, now),
-        eta,
-        now,
-        spare_at_least=spare_at_least,
-        projection=projection,
-        max_range_m=max_range_m,
-    )
 
 
 def survey_gaps(

@@ -1,9 +1,8 @@
 """Travel time from a unit's last fix to a scene. `EtaModel` is the interface the policy uses;
 `StraightLineEta` is today's model. A road-network router (a networkx graph loaded from a
 GeoJSON road file, say) implements the same protocol later without touching the policy: its
-`estimates` may simply loop over `estimate`."""
+`estimates_of` may simply loop over `estimate`."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -91,18 +90,6 @@ class EtaModel(Protocol):
         """Seconds from the unit's last fix to (lat, lon); None when the fix is too old to use."""
         ...
 
-    def estimates_to(
-        self,
-        units: Sequence[FleetUnit],
-        places: Sequence[tuple[float, float]],
-        now: datetime,
-        among: Sequence[np.ndarray] | None = None,
-    ) -> list[Etas]:
-        """`estimate` for many units at once, to each of many (lat, lon) places (the coverage
-        report asks about the fleet for every platform); with `among`, to place k only for the
-        units at the indices `among[k]`, in that order."""
-        ...
-
     def estimates_of(
         self,
         lats: np.ndarray,
@@ -183,33 +170,6 @@ class StraightLineEta:
         if age > p.stale_after_s:
             return Eta(seconds + p.stale_widen_factor * age, True)
         return Eta(seconds, False)
-
-    def estimates(self, units: Sequence[FleetUnit], lat: float, lon: float, now: datetime) -> Etas:
-        """The same arithmetic as `estimate`, in numpy over every unit at once."""
-        return self.estimates_to(units, [(lat, lon)], now)[0]
-
-    def estimates_to(
-        self,
-        units: Sequence[FleetUnit],
-        places: Sequence[tuple[float, float]],
-        now: datetime,
-        among: Sequence[np.ndarray] | None = None,
-    ) -> list[Etas]:
-        """`estimates` to each of `places` (with `among`, to place k for the units at the
-        indices `among[k]` only), the units' fields gathered once: gathered again for every
-        place, a province's 20,000 units to its 300 platforms held the event loop for seconds
-        at each coverage report (issue 20)."""
-        n = len(units)
-        lats = np.fromiter([u.lat for u in units], np.float64, n)
-        lons = np.fromiter([u.lon for u in units], np.float64, n)
-        kinds = np.fromiter([KIND_CODE[u.kind] for u in units], np.int8, n)
-        fix_ts = np.fromiter([u.fix_ts for u in units], np.float64, n)
-        columns = (lats, lons, kinds, fix_ts)
-        out = []
-        for k, (lat, lon) in enumerate(places):
-            la, lo, ki, fx = columns if among is None else tuple(c[among[k]] for c in columns)
-            out.append(self.estimates_of(la, lo, ki, fx, lat, lon, now))
-        return out
 
     def estimates_of(
         self,
