@@ -25,7 +25,10 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
 - `e2e.cores.<process>`, `e2e.loop_lag_p99_ms.<process>`, `e2e.loop_lag_over_25ms_share.<process>`
   over the rounds together: each service's CPU (cores) and its event loop's stalls (its
   `kj_event_loop_lag_seconds`), which add to every stage in flight on that process: where a
-  stage's tail comes from when the stage itself does little; `e2e.host_busy_share` and
+  stage's tail comes from when the stage itself does little. `bench` is the bench's own
+  process (the calls' sender, the 1,000 terminals, the stamps): its stalls are the
+  instrument's error, so its collector is settled after the warm-up as a service settles
+  its own (decision 0179). `e2e.host_busy_share` and
   `e2e.host_steal_share`: the machine's busy time and the time its hypervisor gave to others.
 
 `--replicas 2` runs two processes of every service that scales (alarm intake, tracking,

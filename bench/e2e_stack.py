@@ -49,6 +49,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.proc import HostJiffies, cpu_seconds
+from kj_runtime import heap, loop_lag
 from kj_runtime.city_store import store_city
 from kj_runtime.kafka import (
     create_topics,
@@ -465,6 +466,7 @@ class E2EStack:
         self.terminals: ScreenTerminals | None = None
         self._terminal_stop = asyncio.Event()
         self._terminal_task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
         self.calls: CallLoad | None = None
         self.pg: asyncpg.Connection | None = None
         self.city: City | None = None
@@ -545,6 +547,9 @@ class E2EStack:
         )
         roster = Fleet(local, np.random.default_rng(self.seed))
         self._terminal_task = asyncio.create_task(self.terminals.run(roster, self._terminal_stop))
+        # this process stamps every frame read and every call sent: its own loop's stalls are
+        # the instrument's error, read with the services' (vitals, as `bench`)
+        self._probe_task = asyncio.create_task(loop_lag.probe(self._terminal_stop))
         async with asyncio.timeout(120):
             while self.terminals.connected < len(local.units):  # noqa: ASYNC110 - a count
                 await asyncio.sleep(0.5)
@@ -569,7 +574,7 @@ class E2EStack:
         (its planner's process works on it for tens of seconds at a province's scale, and a
         shift's plan comes three times a day, not with every call), then calls until one
         reaches a screen: every consumer joined, the fleet known. `shift_plan_s` keeps how long
-        the plan took from the stack's start."""
+        the plan took from the stack's start. Then this process's collector is settled."""
         assert self.calls is not None and self.terminals is not None and self.pg is not None
         started = time.monotonic()
         async with asyncio.timeout(posts_deadline_s):
@@ -586,7 +591,12 @@ class E2EStack:
                 await asyncio.sleep(1.0)
                 if any(p.alarm_id in self.terminals.screens for p in posted):
                     self.offset = offset
-                    return
+                    break
+        # the bench's own process holds the city, the fleet and 1,000 terminals' sockets: a
+        # full collection of it took 265 ms and a middle one 65 ms during a measured round,
+        # and every frame read and call sent in that time was stamped late. Settled as each
+        # service settles itself (kj_runtime.heap, decision 0012; decision 0179)
+        heap.settle()
 
     async def vitals(self) -> "Vitals":
         """Per service process: its CPU seconds so far and its event loop's stalls so far
@@ -603,6 +613,12 @@ class E2EStack:
                     if s.name == "kj_event_loop_lag_seconds_bucket"
                 }
                 processes[name] = (cpu_seconds(process.pid), buckets)
+        own = {
+            float(s.labels["le"]): s.value
+            for s in loop_lag.LAG.collect()[0].samples
+            if s.name.endswith("_bucket")
+        }
+        processes["bench"] = (time.process_time(), own)
         return Vitals(processes, HostJiffies.now())
 
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
@@ -677,6 +693,8 @@ class E2EStack:
             await self.terminals.close()
         if self._terminal_task is not None:
             await asyncio.gather(self._terminal_task, return_exceptions=True)
+        if self._probe_task is not None:
+            await asyncio.gather(self._probe_task, return_exceptions=True)
         await self.relays.stop()
         if self._pinger is not None:
             self._stop_pings.set()

@@ -11,10 +11,17 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-def record(figures: Mapping[str, float | int | str]) -> dict[str, object]:
+def record(
+    figures: Mapping[str, float | int | str], *, replacing: str | None = None
+) -> dict[str, object]:
+    """Merge `figures` in. With `replacing` (a key prefix), every key under it is dropped first:
+    the figures are one run's whole picture, and a key that run did not produce (a process it
+    did not start) must not stay beside them as if it had."""
     current: dict[str, object] = {}
     if RESULTS.exists():
         current = json.loads(RESULTS.read_text(encoding="utf-8"))
+    if replacing is not None:
+        current = {k: v for k, v in current.items() if not k.startswith(replacing)}
     current.update(figures)
     current["machine.cores"] = os.cpu_count() or 0
     current["machine.python"] = platform.python_version()

@@ -266,7 +266,10 @@ def main() -> None:
     print(json.dumps(summary, indent=2))
     print(f"report: {out / 'report.json'}\nplot: {out / 'soak.png'}")
     if not args.no_record:
-        record({k: v for k, v in summary.items() if isinstance(v, int | float | str)})
+        # one soak's picture: e.g. a split-tracking soak's `patrol-tracking-tracks` figures
+        # must not outlive it beside a later soak that ran tracking in one process
+        figures = {k: v for k, v in summary.items() if isinstance(v, int | float | str)}
+        record(figures, replacing="soak.")
 
 
 if __name__ == "__main__":
