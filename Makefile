@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # make test: two pytest workers (decision 0159), then the serial tests (chaos) alone
 TEST_WORKERS ?= 2
 
-.PHONY: help install up down clean topics seed prune migrate schemas test test-unit lint run demo bench soak study chaos
+.PHONY: help install up down clean topics seed prune strays migrate schemas test test-unit lint run demo bench soak study chaos
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ topics: ## create the topic catalogue's topics that are missing
 
 seed: ## load the city (KJ_CITY_DIR, default cities/shaoyang) into PostgreSQL
 	@$(RUN) kj-infra seed
+
+strays: ## list the topics and databases that interrupted test and benchmark runs left; DELETE=1 removes them (not while a run is going)
+	@$(RUN) kj-infra strays $(if $(DELETE),--delete,)
 
 prune: ## delete the mechanics rows past their retention (KJ_RETENTION_*) and print every table's size
 	@$(RUN) kj-infra prune

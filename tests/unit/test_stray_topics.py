@@ -1,5 +1,7 @@
-"""`make up` names the topics that interrupted test and benchmark runs left on the broker."""
+"""`make up` names the topics that interrupted test and benchmark runs left on the broker;
+`make strays` lists them with the databases those runs left, and removes them."""
 
+from kj_runtime.infra_cli import stray_databases
 from kj_runtime.kafka import stray_topics
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.topics import CATALOGUE
@@ -17,3 +19,8 @@ def test_with_a_prefix_the_unprefixed_catalogue_is_someone_else_s() -> None:
     settings = KafkaSettings(topic_prefix="demo.")
     assert stray_topics([settings.topic(CATALOGUE[0].name)], settings) == {}
     assert stray_topics([CATALOGUE[0].name], settings) == {CATALOGUE[0].name.split(".")[0]: 1}
+
+
+def test_only_the_databases_runs_make_for_themselves_are_strays() -> None:
+    names = ["postgres", "template0", "template1", "kuaijing", "kj_test_1a2b", "kj_bench_e2e_9f"]
+    assert stray_databases(names) == ["kj_bench_e2e_9f", "kj_test_1a2b"]

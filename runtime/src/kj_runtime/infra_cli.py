@@ -1,6 +1,7 @@
 """`kj-infra`: the steps of `make up` that speak to the servers: wait until each answers,
-apply migrations, create the catalogue's topics, load the city; the nightly prune; and the
-dead letters, listed or sent again to their source topics (`kj-infra deadletters --help`)."""
+apply migrations, create the catalogue's topics, load the city; the nightly prune; what
+interrupted test and benchmark runs left behind (`kj-infra strays`); and the dead letters,
+listed or sent again to their source topics (`kj-infra deadletters --help`)."""
 
 import argparse
 import asyncio
@@ -10,9 +11,16 @@ from aiokafka.errors import KafkaError
 
 from kj_runtime import deadletters_cli
 from kj_runtime.db import wait_for_postgres
-from kj_runtime.kafka import create_topics, list_topics, stray_topics, wait_for_kafka
+from kj_runtime.kafka import (
+    create_topics,
+    delete_topics,
+    list_topics,
+    stray_topics,
+    wait_for_kafka,
+)
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import ServiceSettings
+from kj_schemas.topics import CATALOGUE
 
 
 async def _wait(settings: ServiceSettings, deadline: float) -> None:
@@ -32,8 +40,59 @@ async def _topics(settings: ServiceSettings) -> None:
         heads = ", ".join(f"{h} ({n})" for h, n in sorted(strays.items(), key=lambda x: -x[1])[:5])
         print(
             f"topics: {sum(strays.values())} others on the broker, left by test or benchmark runs "
-            f"that did not finish? They slow the broker and every benchmark: {heads}"
+            f"that did not finish? They slow the broker and every benchmark: {heads}. "
+            "`make strays DELETE=1` removes them"
         )
+
+
+# the databases tests and benchmarks make for themselves (tests/conftest.py, bench/*.py)
+RUN_DATABASES = ("kj_test_", "kj_bench_")
+
+
+def stray_databases(names: list[str]) -> list[str]:
+    """The databases a test or benchmark run made and did not drop (it was killed)."""
+    return sorted(name for name in names if name.startswith(RUN_DATABASES))
+
+
+async def _strays(settings: ServiceSettings, delete: bool) -> int:
+    """List, or with `delete` remove, the topics and databases runs left. A database still in
+    use is not dropped (PostgreSQL refuses while a session is connected) and is named; a
+    topic has no such guard, so this is for when no test or benchmark is running."""
+    import asyncpg
+
+    topics = await list_topics(settings.kafka)
+    strays = stray_topics(topics, settings.kafka)
+    ours = {settings.kafka.topic(spec.name) for spec in CATALOGUE}
+    names = [t for t in topics if t not in ours and not t.startswith("__")]
+    admin = await asyncpg.connect(
+        settings.postgres.model_copy(update={"database": "postgres"}).dsn()
+    )
+    try:
+        databases = stray_databases(
+            [row["datname"] for row in await admin.fetch("select datname from pg_database")]
+        )
+        print(
+            f"strays: {len(names)} topics under {len(strays)} prefixes, {len(databases)} databases"
+        )
+        if not delete:
+            for head, count in sorted(strays.items(), key=lambda x: -x[1]):
+                print(f"  topics {head}.* ({count})")
+            for name in databases:
+                print(f"  database {name}")
+            return 0
+        await delete_topics(settings.kafka, names)
+        in_use = []
+        for name in databases:
+            try:
+                await admin.execute(f'drop database if exists "{name}"')
+            except asyncpg.ObjectInUseError:
+                in_use.append(name)
+    finally:
+        await admin.close()
+    print(f"strays: deleted {len(names)} topics, dropped {len(databases) - len(in_use)} databases")
+    if in_use:
+        print(f"strays: in use, kept: {', '.join(in_use)}")
+    return 0
 
 
 def _migrate(settings: ServiceSettings) -> None:
@@ -72,6 +131,7 @@ STEPS = {
     "topics": "create the catalogue's topics that are missing",
     "seed": "load the city",
     "prune": "delete what retention no longer keeps",
+    "strays": "list the topics and databases interrupted test and benchmark runs left",
 }
 
 
@@ -82,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         sub = steps.add_parser(step, help=helped)
         if step == "wait":
             sub.add_argument("--deadline", type=float, default=60.0, help="seconds to wait")
+        if step == "strays":
+            sub.add_argument(
+                "--delete", action="store_true", help="remove them (not while a run is going)"
+            )
     deadletters_cli.add_parser(steps)
     args = parser.parse_args(argv)
     settings = ServiceSettings()
@@ -94,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_topics(settings))
         elif args.step == "prune":
             asyncio.run(_prune(settings))
+        elif args.step == "strays":
+            return asyncio.run(_strays(settings, args.delete))
         elif args.step == "deadletters":
             return asyncio.run(deadletters_cli.run(args, settings.kafka))
         else:
