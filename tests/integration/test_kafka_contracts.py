@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from kj_runtime.db import create_pool
+from kj_runtime.db import create_pool, relay_pool
 from kj_runtime.deadletters import DeadLetters
 from kj_runtime.kafka import make_consumer, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
@@ -267,7 +267,7 @@ async def test_the_relays_connection_goes_back_to_the_pool_with_durable_commits(
     """The relay deletes what it sent without waiting for the WAL flush, on the connection it
     leads with. That setting must not follow the connection back into the pool, where the next
     borrower may be committing an accepted alarm."""
-    pool = await create_pool(database, min_size=2, max_size=2)
+    pool = await relay_pool(database, min_size=2, max_size=2)  # as every service builds it
     outbox = Outbox(stream=f"test-{uuid.uuid4().hex[:6]}", kafka=topics)
     message = EXAMPLES[0].model.model_validate(EXAMPLES[0].valid)
     try:

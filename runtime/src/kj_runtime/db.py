@@ -38,6 +38,30 @@ async def create_pool(settings: PostgresSettings, **overrides: Any) -> asyncpg.P
     return pool
 
 
+async def light_reset(connection: asyncpg.Connection) -> None:
+    """A work pool's reset: end a transaction left open (asyncpg ends it before any reset, this
+    is the guard should that change). Nothing more: asyncpg's full reset (unlisten, unlock,
+    reset all) is a round trip on every release, and so on every call's way through intake,
+    dispatch and notify (decisions 0042, 0180)."""
+    if connection.is_in_transaction():
+        await connection.execute("rollback")
+
+
+async def work_pool(settings: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
+    """A pool for work that leaves no session state behind: its locks are transaction-scoped,
+    it sets nothing for the session and listens on nothing. What does (the outbox relay's
+    advisory lock, LISTEN and `synchronous_commit off`) takes a `relay_pool`."""
+    return await create_pool(settings, reset=light_reset, **overrides)
+
+
+async def relay_pool(settings: PostgresSettings, **overrides: Any) -> asyncpg.Pool:
+    """The outbox relay's own pool, with asyncpg's full reset: a connection it gives back
+    leaves its session lock, its LISTEN and its `synchronous_commit off` behind, so the next
+    borrower's commit is durable again."""
+    options: dict[str, Any] = {"min_size": 1, "max_size": 2} | overrides
+    return await create_pool(settings, **options)
+
+
 async def wait_for_postgres(settings: PostgresSettings, *, deadline_s: float = 60) -> str:
     """Wait until a query is answered; returns the server version."""
     give_up = time.monotonic() + deadline_s

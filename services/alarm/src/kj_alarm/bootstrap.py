@@ -4,7 +4,6 @@ runs it."""
 
 from dataclasses import dataclass
 
-from kj_alarm.adapters import alarm_store
 from kj_alarm.adapters.relay import LingeringRelay
 from kj_alarm.domain.duplicates import MergeRule
 from kj_alarm.domain.tiers import TierClassifier
@@ -15,7 +14,7 @@ from kj_alarm.service_layer.deps import Deps, GroupCommit
 from kj_alarm.service_layer.intake import IntakeWriter
 from kj_alarm.settings import AlarmSettings
 from kj_runtime.consume import Route, Subscription
-from kj_runtime.db import create_pool
+from kj_runtime.db import relay_pool, work_pool
 from kj_runtime.host import Service
 from kj_runtime.integrations import IntegrationRegistry
 from kj_runtime.kafka import make_producer
@@ -55,9 +54,8 @@ class Alarm:
 
 async def build(settings: AlarmSettings) -> Service[Alarm]:
     classifier, region = classifier_for(settings)
-    pool = await create_pool(settings.postgres, timeout=5, reset=alarm_store.light_reset)
-    # the relay holds a session advisory lock and a LISTEN: its own pool, with the full reset
-    relay_pool = await create_pool(settings.postgres, min_size=1, max_size=2, timeout=5)
+    pool = await work_pool(settings.postgres, timeout=5)
+    relays = await relay_pool(settings.postgres, timeout=5)
     outbox = Outbox(SERVICE, settings.kafka)
     deps = Deps(
         pool=pool,
@@ -78,7 +76,7 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
     )
     await registry.load()  # before the HTTP server opens
     relay = LingeringRelay(
-        relay_pool,
+        relays,
         # no producer linger: a pass's rows are handed over together and go in one request
         # anyway; the relay's own linger is the one that waits for company (decision 0167)
         lambda: make_producer(settings.kafka, linger_ms=0),
@@ -98,7 +96,7 @@ async def build(settings: AlarmSettings) -> Service[Alarm]:
         loops={"outbox-relay": relay.run, "integration-registry": registry.run},
     )
     service.resources.push_async_callback(pool.close)
-    service.resources.push_async_callback(relay_pool.close)
+    service.resources.push_async_callback(relays.close)
     service.resources.push_async_callback(writer.close)
     if settings.consume_intake:
         intake = KafkaIntake(writer, registry, deps)

@@ -36,7 +36,7 @@ from kj_dispatch.service_layer.positioning import CITY_TIME, Positioning
 from kj_dispatch.service_layer.workorder_events import handle_events
 from kj_dispatch.settings import DispatchSettings
 from kj_runtime.consume import Assignment, ReadUpTo, Route, Subscription
-from kj_runtime.db import create_pool
+from kj_runtime.db import relay_pool, work_pool
 from kj_runtime.host import Service
 from kj_runtime.kafka import CALL_FETCH_MAX_WAIT_MS, key_partitions, make_producer
 from kj_runtime.outbox import Outbox, OutboxRelay
@@ -119,7 +119,9 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
     city = load_city(settings.city_dir)
     # a process paused inside a transaction (SIGSTOP, a VM freeze) holds its lease's share
     # lock: PostgreSQL ends such a session, so the replica that took over is not kept waiting
-    pool = await create_pool(
+    # the work path leaves no session state: released without asyncpg's full reset, a round
+    # trip off every plan's writes (decision 0180); the relay has its own pool
+    pool = await work_pool(
         settings.postgres,
         server_settings={"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)},
     )
@@ -137,8 +139,9 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
         await dispatcher.hold_regions({r for p in held for r in owners.get(p, set())})
         await refresh_duty(dispatcher)  # the units dispatchers put off duty (issue 17)
 
+    relays = await relay_pool(settings.postgres)
     relay = OutboxRelay(
-        pool,
+        relays,
         # no linger: a work order goes the moment it is committed (rows that commit together
         # are still sent in one request)
         lambda: make_producer(settings.kafka, linger_ms=0),
@@ -277,4 +280,5 @@ async def build(settings: DispatchSettings) -> Service[Dispatcher]:
         )
         service.resources.callback(positioning.close)
     service.resources.push_async_callback(pool.close)
+    service.resources.push_async_callback(relays.close)
     return service

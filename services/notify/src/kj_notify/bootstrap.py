@@ -11,7 +11,6 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
-from kj_notify.adapters import pools
 from kj_notify.adapters.callbacks import Destination
 from kj_notify.adapters.channels import HttpPushAdapter
 from kj_notify.adapters.deliveries import Delivery
@@ -24,6 +23,7 @@ from kj_notify.service_layer.broadcasts import BroadcastSender, RegistryIndex, t
 from kj_notify.service_layer.callbacks import CallbackWorkers, RetryPolicy, take_status_changes
 from kj_notify.service_layer.hotline import HOTLINE, take_diversions
 from kj_notify.settings import NotifySettings
+from kj_runtime import db
 from kj_runtime.consume import CommitEvery, Inbound, Route, Subscription
 from kj_runtime.host import Service, serve
 from kj_runtime.integrations import IntegrationRegistry
@@ -93,8 +93,8 @@ class Notify:
 
 
 async def build(settings: NotifySettings) -> Service[Notify]:
-    pool = await pools.work_pool(settings.postgres)
-    relay_pool = await pools.relay_pool(settings.postgres)
+    pool = await db.work_pool(settings.postgres)
+    relay_pool = await db.relay_pool(settings.postgres)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     outbox = Outbox("notify", settings.kafka)
     dev_secret = settings.dev_token_secret.get_secret_value() if settings.dev_token_secret else None

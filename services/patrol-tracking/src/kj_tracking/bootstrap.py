@@ -8,7 +8,7 @@ import asyncpg
 import structlog
 
 from kj_runtime.consume import Assignment, Route, Subscription
-from kj_runtime.db import create_pool
+from kj_runtime.db import relay_pool, work_pool
 from kj_runtime.errors import UNAVAILABLE
 from kj_runtime.host import Service
 from kj_runtime.kafka import key_partitions, make_producer
@@ -82,7 +82,7 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
     producer = make_producer(settings.kafka, linger_ms=5, max_batch_size=256 * 1024)
     await producer.start()
     try:
-        pool = await create_pool(settings.postgres)
+        pool = await work_pool(settings.postgres)  # no session state: no full reset (0180)
     except BaseException:
         await producer.stop()
         raise
@@ -166,7 +166,9 @@ async def build(settings: TrackingSettings, *, city: City | None = None) -> Serv
                 ),
             ),
         ]
-        relay = OutboxRelay(pool, lambda: make_producer(settings.kafka), outbox)
+        relays = await relay_pool(settings.postgres)
+        service.resources.push_async_callback(relays.close)
+        relay = OutboxRelay(relays, lambda: make_producer(settings.kafka), outbox)
         service.loops["outbox-relay"] = relay.run
         service.loops["sweep"] = lambda stop: _sweep(tracker, stop, settings.sweep_interval_s)
     else:

@@ -56,14 +56,6 @@ async def begin(connection: asyncpg.Connection, cells: Sequence[int]) -> None:
     )
 
 
-async def light_reset(connection: asyncpg.Connection) -> None:
-    """Pool reset for the request path: only end a transaction left open. asyncpg's full
-    reset (unlisten, unlock, reset all) costs a round trip per request, and the request path
-    leaves no session state (its locks are transaction-scoped)."""
-    if connection.is_in_transaction():
-        await connection.execute("rollback")
-
-
 async def repeats_and_open_nearby(
     connection: asyncpg.Connection,
     keys: Sequence[tuple[str, str]],
