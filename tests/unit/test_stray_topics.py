@@ -2,7 +2,7 @@
 `make strays` lists them with the databases those runs left, and removes them."""
 
 from kj_runtime.infra_cli import stray_databases
-from kj_runtime.kafka import stray_topics
+from kj_runtime.kafka import stray_topic_names, stray_topics
 from kj_runtime.settings import KafkaSettings
 from kj_schemas.topics import CATALOGUE
 
@@ -13,6 +13,7 @@ def test_only_topics_outside_the_catalogue_and_kafka_s_own_are_counted_by_prefix
     left = [f"bench-1a2b.{spec.name}" for spec in CATALOGUE] + ["test-9f.alarm.alarms.intake"]
     strays = stray_topics([*ours, "__consumer_offsets", *left], settings)
     assert strays == {"bench-1a2b": len(CATALOGUE), "test-9f": 1}
+    assert stray_topic_names([*ours, "__consumer_offsets", *left], settings) == left
 
 
 def test_with_a_prefix_the_unprefixed_catalogue_is_someone_else_s() -> None:

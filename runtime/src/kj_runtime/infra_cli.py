@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 
+import asyncpg
 from aiokafka.errors import KafkaError
 
 from kj_runtime import deadletters_cli
@@ -15,12 +16,12 @@ from kj_runtime.kafka import (
     create_topics,
     delete_topics,
     list_topics,
+    stray_topic_names,
     stray_topics,
     wait_for_kafka,
 )
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import ServiceSettings
-from kj_schemas.topics import CATALOGUE
 
 
 async def _wait(settings: ServiceSettings, deadline: float) -> None:
@@ -58,12 +59,9 @@ async def _strays(settings: ServiceSettings, delete: bool) -> int:
     """List, or with `delete` remove, the topics and databases runs left. A database still in
     use is not dropped (PostgreSQL refuses while a session is connected) and is named; a
     topic has no such guard, so this is for when no test or benchmark is running."""
-    import asyncpg
-
     topics = await list_topics(settings.kafka)
-    strays = stray_topics(topics, settings.kafka)
-    ours = {settings.kafka.topic(spec.name) for spec in CATALOGUE}
-    names = [t for t in topics if t not in ours and not t.startswith("__")]
+    names = stray_topic_names(topics, settings.kafka)
+    strays = stray_topics(names, settings.kafka)
     admin = await asyncpg.connect(
         settings.postgres.model_copy(update={"database": "postgres"}).dsn()
     )

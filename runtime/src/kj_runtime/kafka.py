@@ -174,15 +174,19 @@ async def create_topics(
         await admin.close()
 
 
-def stray_topics(names: list[str], settings: KafkaSettings) -> dict[str, int]:
-    """Topics on the broker that are neither this deployment's catalogue nor Kafka's own, by
-    the name's first part (a test run's or a benchmark's prefix): what interrupted runs leave
-    behind. Hundreds of them made every benchmark slower (decision 0012)."""
+def stray_topic_names(names: list[str], settings: KafkaSettings) -> list[str]:
+    """Topics on the broker that are neither this deployment's catalogue nor Kafka's own: what
+    interrupted test and benchmark runs leave behind. Hundreds of them made every benchmark
+    slower (decision 0012)."""
     ours = {settings.topic(spec.name) for spec in CATALOGUE}
+    return [name for name in names if name not in ours and not name.startswith("__")]
+
+
+def stray_topics(names: list[str], settings: KafkaSettings) -> dict[str, int]:
+    """The stray topics counted by the name's first part (a test run's or a benchmark's
+    prefix)."""
     strays: dict[str, int] = {}
-    for name in names:
-        if name in ours or name.startswith("__"):
-            continue
+    for name in stray_topic_names(names, settings):
         head = name.split(".", 1)[0]
         strays[head] = strays.get(head, 0) + 1
     return strays
@@ -255,6 +259,7 @@ __all__ = [
     "make_producer",
     "partitions_of",
     "stop_consumer",
+    "stray_topic_names",
     "stray_topics",
     "wait_for_kafka",
 ]
