@@ -331,6 +331,35 @@ class CallLoad:
 # ---- the relays' sends ------------------------------------------------------------------------
 
 
+COMMIT_STALL_S = 0.1  # a probe commit this long waited for a stalled WAL flush
+
+
+class CommitProbe:
+    """The database's commit as every call's transactions meet it: every 100 ms, a
+    transaction that takes a transaction id, so that its commit writes a WAL record and waits
+    for its flush, in one round trip from this process. On this machine the WAL shares one
+    virtual disk with the broker: a flush that stalls holds up every service's commit at once
+    (and PostgreSQL's NOTIFY lock, taken at every outbox commit, queues them behind it). The
+    bench counts such stalls beside the calls, so that a round's tail says whether it met one
+    (decision 0181)."""
+
+    INTERVAL_S = 0.1
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+
+    async def run(self, connection: asyncpg.Connection, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                await connection.execute("begin; select txid_current(); commit")
+                self.durations.append(time.perf_counter() - started)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.INTERVAL_S)
+        finally:
+            await connection.close()
+
+
 class RelayStamps:
     """When each relay handed a call's message to the broker: the record's timestamp (the
     producer's clock at `send`, this machine's) of the call's `alarms.accepted` record and of
@@ -467,6 +496,8 @@ class E2EStack:
         self._terminal_stop = asyncio.Event()
         self._terminal_task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
+        self.commit_probe = CommitProbe()
+        self._commit_task: asyncio.Task[None] | None = None
         self.calls: CallLoad | None = None
         self.pg: asyncpg.Connection | None = None
         self.city: City | None = None
@@ -550,6 +581,9 @@ class E2EStack:
         # this process stamps every frame read and every call sent: its own loop's stalls are
         # the instrument's error, read with the services' (vitals, as `bench`)
         self._probe_task = asyncio.create_task(loop_lag.probe(self._terminal_stop))
+        self._commit_task = asyncio.create_task(
+            self.commit_probe.run(await asyncpg.connect(self.postgres.dsn()), self._terminal_stop)
+        )
         async with asyncio.timeout(120):
             while self.terminals.connected < len(local.units):  # noqa: ASYNC110 - a count
                 await asyncio.sleep(0.5)
@@ -619,7 +653,7 @@ class E2EStack:
             if s.name.endswith("_bucket")
         }
         processes["bench"] = (time.process_time(), own)
-        return Vitals(processes, HostJiffies.now())
+        return Vitals(processes, HostJiffies.now(), tuple(self.commit_probe.durations))
 
     async def measure(self, seconds: float, *, settle_s: float = 30.0) -> dict[str, Any]:
         """Offer calls for `seconds`, wait up to `settle_s` for their screens; every call
@@ -693,8 +727,9 @@ class E2EStack:
             await self.terminals.close()
         if self._terminal_task is not None:
             await asyncio.gather(self._terminal_task, return_exceptions=True)
-        if self._probe_task is not None:
-            await asyncio.gather(self._probe_task, return_exceptions=True)
+        for task in (self._probe_task, self._commit_task):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
         await self.relays.stop()
         if self._pinger is not None:
             self._stop_pings.set()
@@ -734,10 +769,12 @@ def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, floa
 
 @dataclass(frozen=True)
 class Vitals:
-    """One reading: per process (CPU seconds, loop-lag buckets), and the machine's CPU time."""
+    """One reading: per process (CPU seconds, loop-lag buckets), the machine's CPU time, and
+    the commit probe's durations so far (seconds, in order)."""
 
     processes: dict[str, tuple[float, dict[float, float]]]
     host: HostJiffies
+    commits: tuple[float, ...] = ()
 
 
 def vitals_figures(before: Vitals, after: Vitals, seconds: float, prefix: str) -> dict[str, float]:
@@ -745,8 +782,14 @@ def vitals_figures(before: Vitals, after: Vitals, seconds: float, prefix: str) -
     `<prefix>.loop_lag_p99_ms.<process>` (the bucket bound that 99% of the window's probes were
     within) and `<prefix>.loop_lag_over_25ms_share.<process>`; for the machine,
     `<prefix>.host_busy_share` (not idle) and `<prefix>.host_steal_share` (time the hypervisor
-    gave to other guests: a stall no process of ours can see or shorten)."""
+    gave to other guests: a stall no process of ours can see or shorten); for the database,
+    `<prefix>.db_commit_p99_ms`, `<prefix>.db_commit_max_ms` and `<prefix>.db_commit_stalls`
+    (probe commits of 100 ms or more: each one stalled every service's commits with it)."""
     figures: dict[str, float] = {}
+    if commits := sorted(after.commits[len(before.commits) :]):
+        figures[f"{prefix}.db_commit_p99_ms"] = round(percentile(commits, 0.99) * 1000, 1)
+        figures[f"{prefix}.db_commit_max_ms"] = round(commits[-1] * 1000, 1)
+        figures[f"{prefix}.db_commit_stalls"] = sum(1 for c in commits if c >= COMMIT_STALL_S)
     total = after.host.total - before.host.total
     if total > 0:  # the whole machine: how busy, how much taken from it
         idle = after.host.idle - before.host.idle

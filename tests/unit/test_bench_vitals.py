@@ -1,6 +1,6 @@
 """The e2e bench says which process used the cores and whose event loop stalled over the
-rounds, from two readings of each process's CPU and loop-lag histogram, and how much of the
-machine its hypervisor took."""
+rounds, from two readings of each process's CPU and loop-lag histogram, how much of the
+machine its hypervisor took, and how often the database's commits stalled."""
 
 import math
 
@@ -43,3 +43,17 @@ def test_a_process_started_during_the_window_is_left_out_rather_than_counted_fro
         Vitals({}, QUIET), Vitals({"alarm": (5.0, _lag(10, 10, 10, 10))}, QUIET), 10.0, "e2e"
     )
     assert figures == {}
+
+
+def test_the_commit_probe_counts_the_window_s_stalled_commits_and_not_the_warm_up_s() -> None:
+    # a stall of 900 ms during the warm-up, before the first reading, is not the rounds'
+    warm_up = (0.9, 0.002)
+    rounds = (0.003,) * 97 + (0.1, 0.25, 0.004)  # 100 probe commits, two of them stalled
+    figures = vitals_figures(
+        Vitals({}, QUIET, warm_up), Vitals({}, QUIET, warm_up + rounds), 10.0, "e2e"
+    )
+    assert figures == {
+        "e2e.db_commit_p99_ms": 100.0,
+        "e2e.db_commit_max_ms": 250.0,
+        "e2e.db_commit_stalls": 2,
+    }
