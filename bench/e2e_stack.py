@@ -784,7 +784,8 @@ def vitals_figures(before: Vitals, after: Vitals, seconds: float, prefix: str) -
     `<prefix>.host_busy_share` (not idle) and `<prefix>.host_steal_share` (time the hypervisor
     gave to other guests: a stall no process of ours can see or shorten); for the database,
     `<prefix>.db_commit_p99_ms`, `<prefix>.db_commit_max_ms` and `<prefix>.db_commit_stalls`
-    (probe commits of 100 ms or more: each one stalled every service's commits with it)."""
+    (probe commits of 100 ms or more: a WAL flush that stalled, and every service's commits
+    with it, or a machine too busy to run the probe)."""
     figures: dict[str, float] = {}
     if commits := sorted(after.commits[len(before.commits) :]):
         figures[f"{prefix}.db_commit_p99_ms"] = round(percentile(commits, 0.99) * 1000, 1)
