@@ -334,6 +334,19 @@ class CallLoad:
 COMMIT_STALL_S = 0.1  # a probe commit this long waited for a stalled WAL flush
 
 
+def commit_figures(durations: Sequence[float], prefix: str) -> dict[str, float]:
+    """`<prefix>.db_commit_p99_ms`, `_max_ms` and `<prefix>.db_commit_stalls` (probe commits
+    of 100 ms or more: a WAL flush that stalled, and every service's commits with it, or a
+    machine too busy to run the probe) over a window's probe commits (seconds)."""
+    if not (commits := sorted(durations)):
+        return {}
+    return {
+        f"{prefix}.db_commit_p99_ms": round(percentile(commits, 0.99) * 1000, 1),
+        f"{prefix}.db_commit_max_ms": round(commits[-1] * 1000, 1),
+        f"{prefix}.db_commit_stalls": sum(1 for c in commits if c >= COMMIT_STALL_S),
+    }
+
+
 class CommitProbe:
     """The database's commit as every call's transactions meet it: every 100 ms, a
     transaction that takes a transaction id, so that its commit writes a WAL record and waits
@@ -783,14 +796,8 @@ def vitals_figures(before: Vitals, after: Vitals, seconds: float, prefix: str) -
     within) and `<prefix>.loop_lag_over_25ms_share.<process>`; for the machine,
     `<prefix>.host_busy_share` (not idle) and `<prefix>.host_steal_share` (time the hypervisor
     gave to other guests: a stall no process of ours can see or shorten); for the database,
-    `<prefix>.db_commit_p99_ms`, `<prefix>.db_commit_max_ms` and `<prefix>.db_commit_stalls`
-    (probe commits of 100 ms or more: a WAL flush that stalled, and every service's commits
-    with it, or a machine too busy to run the probe)."""
-    figures: dict[str, float] = {}
-    if commits := sorted(after.commits[len(before.commits) :]):
-        figures[f"{prefix}.db_commit_p99_ms"] = round(percentile(commits, 0.99) * 1000, 1)
-        figures[f"{prefix}.db_commit_max_ms"] = round(commits[-1] * 1000, 1)
-        figures[f"{prefix}.db_commit_stalls"] = sum(1 for c in commits if c >= COMMIT_STALL_S)
+    the commit probe's figures over the window (`commit_figures`)."""
+    figures = commit_figures(after.commits[len(before.commits) :], prefix)
     total = after.host.total - before.host.total
     if total > 0:  # the whole machine: how busy, how much taken from it
         idle = after.host.idle - before.host.idle

@@ -17,7 +17,8 @@ At the end: `report.json` (every sample, the summary) and `soak.png` in
 `<KJ_STATE_DIR>/soak/<time>/`, and the `soak.*` figures in bench/results.json:
 `soak.rss_growth_mb_per_h.<service>` (least squares over the samples after the first minute),
 `soak.lag_max_s`, `soak.lag_end_s`, `soak.e2e_p99_ms` (every call of the soak),
-`soak.db_growth_mb_per_h` (and per table in the report).
+`soak.db_growth_mb_per_h` (and per table in the report), and the database's commit probe over
+the soak (`soak.db_commit_p99_ms`, `_max_ms`, `soak.db_commit_stalls`; decision 0181).
 
 `--replicas 2`: two processes of every service that scales, each sampled on its own
 (`soak.rss_growth_mb_per_h.alarm-1`, ...), and at the end the record checked as the bench
@@ -42,7 +43,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.e2e_replicas import ReplicaCheck, ReplicasViolated, check_record, work_split
-from bench.e2e_stack import E2EStack, Posted, add_stack_options, percentile
+from bench.e2e_stack import E2EStack, Posted, add_stack_options, commit_figures, percentile
 from bench.record import record
 from bench.soak_report import plot, summarise
 from kj_runtime.settings import run_dir, state_dir
@@ -204,7 +205,7 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         lag = LagReader(stack)
         await lag.start()
         pids = {name: p.pid for name, p in stack.services.processes.items()}
-        began = time.time()
+        began, probed = time.time(), len(stack.commit_probe.durations)
         offering = asyncio.create_task(stack.calls.offer(args.duration, offset=stack.offset))
         try:
             due = began
@@ -232,13 +233,14 @@ async def soak(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
                     break  # the last window's calls had their 30 s
             whole = [p for p in stack.calls.posted if p.posted >= began]
             overall = await stack.stages(whole)
+            commits = commit_figures(stack.commit_probe.durations[probed:], "soak")
             if args.replicas > 1:  # before the stack removes its database
                 check = await check_record(stack)
                 split = await work_split(stack, REPLICAS)
         finally:
             offering.cancel()
             await lag.close()
-    summary = summarise(samples, overall, args)
+    summary = summarise(samples, overall, args) | commits
     if check is not None:
         summary |= check.figures(REPLICAS) | split
         summary["two_replicas_violations"] = check.lost + check.assigned_twice

@@ -64,6 +64,15 @@ async def test_the_report_has_a_sample_every_30_s_and_a_plot(
     assert (out / "soak.png").stat().st_size > 10_000
 
 
+async def test_the_summary_says_how_the_database_s_commits_fared(soaked: Soaked) -> None:
+    """A WAL flush that stalls holds up every service's commits at once; the soak reports its
+    probe commits beside the calls (decision 0181): 10 a second over 180 s."""
+    summary, _, _ = soaked
+    assert summary["soak.db_commit_p99_ms"] > 0
+    assert summary["soak.db_commit_max_ms"] >= summary["soak.db_commit_p99_ms"]
+    assert "soak.db_commit_stalls" in summary
+
+
 async def test_the_instrument_settles_its_own_collector(
     soaked: Soaked,
 ) -> None:
