@@ -30,7 +30,7 @@ from kj_runtime.deadletters import DeadLetters
 from kj_runtime.http_body_limit import BodyLimit
 from kj_runtime.http_errors import answer_problems
 from kj_runtime.http_ops import ReadinessCheck, add_ops_routes
-from kj_runtime.http_server import guarded_http_protocol
+from kj_runtime.http_server import SpreadKeepaliveProtocol, guarded_http_protocol
 from kj_runtime.kafka import Assignments, make_consumer, make_producer, stop_consumer
 from kj_runtime.lifecycle import stop_on_signals
 from kj_runtime.logging import configure_logging
@@ -86,9 +86,10 @@ def server_options(settings: ServiceSettings) -> dict[str, Any]:
             max_head_bytes=settings.http_max_head_bytes,
         ),
         "timeout_keep_alive": settings.http_idle_timeout_s,
+        "ws": SpreadKeepaliveProtocol,  # pings spread over the interval (decision 0182)
         "ws_max_size": WS_MAX_BYTES,
-        "ws_ping_interval": 20.0,
-        "ws_ping_timeout": 20.0,
+        "ws_ping_interval": settings.ws_ping_interval_s,
+        "ws_ping_timeout": settings.ws_ping_interval_s,
         "server_header": False,
     }
 

@@ -10,12 +10,17 @@ size. `guarded_http_protocol` gives uvicorn's own protocol two limits:
 - its request line and headers together hold at most `max_head_bytes`; otherwise 400 and close.
 A WebSocket upgrade is timed until its head is read; the socket then has its own limits
 (`ws_max_size`, pings) and notify's per-terminal rate limit.
+
+`SpreadKeepaliveProtocol` is uvicorn's WebSocket protocol with its keepalive pings spread out
+(decision 0182).
 """
 
 import asyncio
+import random
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from kj_runtime.problems import PROBLEM_JSON, problem_bytes
 
@@ -146,3 +151,22 @@ def guarded_http_protocol(
         (GuardedHttpToolsProtocol,),
         {"read_timeout_s": read_timeout_s, "max_head_bytes": max_head_bytes},
     )
+
+
+class SpreadKeepaliveProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol (websockets' sans-I/O one, what `ws="auto"` picks) with the
+    first keepalive ping at a random moment of the first interval, not a whole interval after
+    the handshake. Each later ping follows its pong by an interval, as uvicorn's do, so
+    sockets opened together (a gateway's restart and its terminals' reconnecting, a bench's
+    1,000 terminals) no longer ping together every interval for as long as they live: at
+    1,000 terminals that was 1,000 pings and pongs through the gateway's event loop in one
+    burst every 20 s, and the work order on its way to a screen waited behind them (decision
+    0182). The first ping comes sooner, never later, so a dead peer is found no later."""
+
+    def start_keepalive(self) -> None:
+        interval = self.ping_interval
+        if interval is not None and interval > 0:
+            self.ping_timer = self.loop.call_later(
+                random.uniform(0.0, interval),  # noqa: S311 - a timer's jitter, no secret
+                self.send_keepalive_ping,
+            )

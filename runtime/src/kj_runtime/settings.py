@@ -106,6 +106,8 @@ class ServiceSettings(BaseSettings):
     http_read_timeout_s: float = Field(default=10.0, gt=0)
     http_idle_timeout_s: int = Field(default=5, ge=1)
     http_max_head_bytes: int = Field(default=65_536, ge=1024)
+    # a WebSocket's keepalive: a ping this often, the socket closed when its pong is this late
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
     # a request body over this is answered 413 once read (and dropped) up to 8 MiB (issue 19)
     http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # when set, /metrics and the API pages (/docs, /redoc, /openapi.json) are served only on

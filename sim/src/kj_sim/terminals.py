@@ -74,7 +74,11 @@ class GatewayTerminals:
         while not stop.is_set():
             try:
                 async with websockets.connect(
-                    f"{self.gateway_for(unit_id)}?unit_id={unit_id}", additional_headers=headers
+                    f"{self.gateway_for(unit_id)}?unit_id={unit_id}",
+                    additional_headers=headers,
+                    # as the officer's app in a browser: it sends no pings of its own, it
+                    # answers the gateway's (which spreads them, decision 0182)
+                    ping_interval=None,
                 ) as socket:
                     self.sockets[unit_id] = socket
                     self.connected += 1
