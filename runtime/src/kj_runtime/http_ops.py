@@ -3,8 +3,13 @@ without a CDN (the host calls `add_ops_routes` on every service's app).
 
 `/metrics` and the API pages (`/docs`, `/redoc`, `/openapi.json`) can be closed to whoever
 reaches the API: with `separate`, they move to an app of their own, which the host serves on
-the ops port (`ops_port`, decision 0073); `/healthz` and `/readyz` stay on both."""
+the ops port (`ops_port`, decision 0073); `/healthz` and `/readyz` stay on both.
 
+`/metrics` is written in a worker thread (decision 0183): at a province's scale dispatch's
+exposition is 1.7 MB, and writing it on the event loop held every call in flight there for
+230-300 ms, at every scrape."""
+
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Response
@@ -78,6 +83,9 @@ def _metrics() -> APIRouter:
 
     @router.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        # prometheus_client reads its values under their own locks; the thread and the loop
+        # share the GIL, so the loop waits at most a switch interval (5 ms) at a time
+        body = await asyncio.to_thread(generate_latest)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router
