@@ -3,7 +3,6 @@
 connection). A real server on loopback, a few hundred raw sockets."""
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from kj_runtime.host import Service, hosted
 from kj_runtime.settings import ServiceSettings
+from tests.integration.runtime.serving import free_port, served
 
 # each half-sent connection's deadline runs from its connect; the test opens 300 one after
 # another on a loop it shares with the server, which took over half a second on a loaded CI
@@ -21,12 +20,6 @@ from kj_runtime.settings import ServiceSettings
 READ_TIMEOUT_S = 2.0
 IDLE_TIMEOUT_S = 1
 HALF_SENT = 300  # requests that never finish their head
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +36,8 @@ async def server() -> AsyncIterator[int]:
     async def echo(request: Request) -> dict[str, int]:
         return {"bytes": len(await request.body())}
 
-    async with hosted(Service("limits", settings, core=None, app=app)):
-        async with asyncio.timeout(10):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", settings.http_port)
-                    writer.close()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.05)
-        yield settings.http_port
+    async with served("limits", settings, app) as port:
+        yield port
 
 
 async def closed_by_server(reader: asyncio.StreamReader) -> bytes:

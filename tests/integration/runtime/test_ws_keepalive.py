@@ -7,7 +7,6 @@ terminals reconnecting) uvicorn's stock keepalive sent 1,000 pings in one burst 
 as long as the sockets lived, and took 1,000 pongs back, in the gateway's event loop."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,8 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Opcode
 from websockets.protocol import Event
 
-from kj_runtime.host import Service, hosted
 from kj_runtime.settings import ServiceSettings
+from tests.integration.runtime.serving import free_port, served
 
 INTERVAL_S = 2.0
 SOCKETS = 40
@@ -36,12 +35,6 @@ class PingsSeen(ClientConnection):
         super().process_event(event)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 async def server() -> AsyncIterator[int]:
     settings = ServiceSettings(http_port=free_port(), ws_ping_interval_s=INTERVAL_S)
@@ -56,16 +49,8 @@ async def server() -> AsyncIterator[int]:
         except WebSocketDisconnect:
             return
 
-    async with hosted(Service("keepalive", settings, core=None, app=app)):
-        async with asyncio.timeout(10):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", settings.http_port)
-                    writer.close()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.05)
-        yield settings.http_port
+    async with served("keepalive", settings, app) as port:
+        yield port
 
 
 async def wait_for_pings(sockets: list[PingsSeen], count: int, timeout_s: float) -> None:
