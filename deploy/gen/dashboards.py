@@ -78,17 +78,6 @@ def _percent_thresholds(objective: float) -> list[Threshold]:
     ]
 
 
-def attainment_by_platform_expr(o: Objectives = OBJECTIVES) -> str:
-    """Share of alarms on scene within their own tier's target, per platform, over 15 minutes.
-    Reads the response histogram at each tier's target bucket."""
-    w = o.attainment_window
-    hist = m.RESPONSE.name
-    within = " or ".join(
-        f'rate({hist}_bucket{{tier="{t}",le="{float(o.targets[t])}"}}[{w}])' for t in TIERS
-    )
-    return f"sum by (platform) ({within})\n/ sum by (platform) (rate({hist}_count[{w}]))"
-
-
 def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
     objective = min(o.attainment.values())
     hist = m.RESPONSE.name
@@ -118,7 +107,7 @@ def response_board(o: Objectives = OBJECTIVES) -> Dashboard:
     by_platform = BarGauge(
         title="Attainment per platform, last 15 min",
         dataSource=DATASOURCE,
-        targets=_targets((attainment_by_platform_expr(o), "{{platform}}")),
+        targets=_targets((rules.ATTAINMENT_BY_PLATFORM, "{{platform}}")),
         format="percentunit",
         min=0,
         max=1,

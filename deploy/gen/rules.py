@@ -13,6 +13,7 @@ RUNBOOK = "docs/operations.md"  # relative to the repository; Alertmanager templ
 
 # recorded series: the dashboards read these too
 ATTAINMENT = "kj:dispatch_attainment:ratio_rate15m"
+ATTAINMENT_BY_PLATFORM = "kj:dispatch_attainment_by_platform:ratio_rate15m"
 ATTAINMENT_OBJECTIVE = "kj:dispatch_attainment:objective"
 LAG = "kj:consumer_lag_records:sum"
 SILENT_SHARE = "kj:tracking_silent_units:share"
@@ -26,6 +27,14 @@ def recording_rules(o: Objectives = OBJECTIVES) -> list[dict[str, Any]]:
             "expr": (
                 f'sum by (tier) (rate({m.TARGET.name}{{outcome="met"}}[{w}]))\n'
                 f"/ sum by (tier) (rate({m.TARGET.name}[{w}]))"
+            ),
+        },
+        {
+            # every tier's calls together, each judged against its own tier's target
+            "record": ATTAINMENT_BY_PLATFORM,
+            "expr": (
+                f'sum by (platform) (rate({m.TARGET.name}{{outcome="met"}}[{w}]))\n'
+                f"/ sum by (platform) (rate({m.TARGET.name}[{w}]))"
             ),
         },
     ]

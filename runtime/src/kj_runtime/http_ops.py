@@ -7,13 +7,14 @@ the ops port (`ops_port`, decision 0073); `/healthz` and `/readyz` stay on both.
 
 `/metrics` is written in a worker thread (decision 0183): at a province's scale dispatch's
 exposition is 1.7 MB, and writing it on the event loop held every call in flight there for
-230-300 ms, at every scrape."""
+230-300 ms, at every scrape. It carries no `_created` line per counter and histogram child
+(decision 0184): Prometheus stores each as a series of its own, and no panel or rule reads one."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 from starlette.routing import BaseRoute
 
 from kj_runtime.http_docs import serve_docs_offline
@@ -79,6 +80,7 @@ def _probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
 
 def _metrics() -> APIRouter:
+    disable_created_metrics()  # for the whole process: the page is its only reader
     router = APIRouter(include_in_schema=False)
 
     @router.get("/metrics")

@@ -9,8 +9,8 @@ from kj_schemas.enums import ResponseTier
 RESPONSE_SECONDS = Histogram(
     "kj_dispatch_response_seconds",
     "The 110 instruction received by the platform to police on scene (judged against the tier "
-    "target), by tier and platform",
-    ["tier", "platform"],
+    "target), by tier; per platform, kj_dispatch_target_total counts met and missed",
+    ["tier"],
     buckets=(30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1800),
 )
 CITIZEN_WAIT_SECONDS = Histogram(
@@ -26,7 +26,9 @@ PLATFORM_SHARE_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 TARGET_TOTAL = Counter(
-    "kj_dispatch_target_total", "Responses that met or missed the tier target", ["tier", "outcome"]
+    "kj_dispatch_target_total",
+    "Responses that met or missed the tier target, by tier and platform",
+    ["tier", "platform", "outcome"],
 )
 QUEUED_ALARMS = Gauge("kj_dispatch_queued_alarms", "Alarms waiting for a unit")
 AT_RISK_TOTAL = Counter(
@@ -93,8 +95,8 @@ POSTS = Gauge(
 def start_at_zero(*, platforms: list[str], regions: list[str]) -> None:
     """Every series a dashboard or an alert reads, at zero from the start (kj_runtime.series)."""
     tiers = [str(t) for t in ResponseTier]
-    series.start_at_zero(TARGET_TOTAL, tier=tiers, outcome=["met", "missed"])
-    series.start_at_zero(RESPONSE_SECONDS, tier=tiers, platform=platforms)
+    series.start_at_zero(TARGET_TOTAL, tier=tiers, platform=platforms, outcome=["met", "missed"])
+    series.start_at_zero(RESPONSE_SECONDS, tier=tiers)
     series.start_at_zero(CITIZEN_WAIT_SECONDS, tier=tiers)
     series.start_at_zero(PLATFORM_SHARE_SECONDS, tier=tiers)
     series.start_at_zero(AT_RISK_TOTAL, tier=tiers)

@@ -103,9 +103,9 @@ def units_available(free: Mapping[str, int]) -> None:
 def arrived(alarm: AlarmAccepted, platform_id: str, m: Measurement, source: EventSource) -> None:
     """The primary unit's first arrival: the response time the 1/3/5 promise is measured by."""
     tier = str(alarm.tier)
-    metrics.RESPONSE_SECONDS.labels(tier, platform_id).observe(m.response_s)
+    metrics.RESPONSE_SECONDS.labels(tier).observe(m.response_s)
     metrics.CITIZEN_WAIT_SECONDS.labels(tier).observe(m.citizen_s)
-    metrics.TARGET_TOTAL.labels(tier, "met" if m.target_met else "missed").inc()
+    metrics.TARGET_TOTAL.labels(tier, platform_id, "met" if m.target_met else "missed").inc()
     log.info(
         "on_scene",
         alarm_id=str(alarm.alarm_id),
