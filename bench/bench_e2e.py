@@ -30,6 +30,9 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
   instrument's error, so its collector is settled after the warm-up as a service settles
   its own (decision 0179). `e2e.host_busy_share` and
   `e2e.host_steal_share`: the machine's busy time and the time its hypervisor gave to others.
+- `e2e.metrics_scrapes`, `_failed`, `e2e.metrics_scrape_max_ms`: a process of the bench's own
+  reads every service's `/metrics` every 15 s from the services' start to the end, as the
+  deploy's Prometheus does (decision 0185).
 
 `--replicas 2` runs two processes of every service that scales (alarm intake, tracking,
 dispatch, notify's gateway; the terminals alternate between the two gateways, the calls
@@ -115,7 +118,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for k in keys
     }
     accepted = sum(r["accepted"] for r, _ in rounds)
-    pings = stack.ping_stats
+    pings, scrapes = stack.ping_stats, stack.scrape_stats
     figures |= {
         "e2e.on_screen_share": round(sum(r["on_screen"] for r, _ in rounds) / accepted, 4)
         if accepted
@@ -133,6 +136,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # what the pinger really sent (it falls behind its 1 Hz schedule when starved)
         "e2e.pings_per_s_sent": round(pings.get("pings_per_s", 0.0), 1),
         "e2e.ping_schedule_lag_p99_ms": round(pings.get("ping_lag", {}).get("p99_ms", 0.0), 1),
+        # a Prometheus's reads of every service's /metrics, every 15 s through the whole run
+        "e2e.metrics_scrapes": scrapes.get("scrapes", 0),
+        "e2e.metrics_scrapes_failed": scrapes.get("failed", 0),
+        "e2e.metrics_scrape_max_ms": round(max(scrapes.get("ms", []), default=0.0), 1),
         # measured after it (warm_up): the planner's first shift plan for the fleet
         "e2e.shift_plan_s": round(stack.shift_plan_s, 1),
         "e2e.loadavg_1m_at_start": load_at_start,

@@ -211,6 +211,35 @@ async def _pings(bootstrap: str, prefix: str, city_dir: str, stop: Any, report: 
     )
 
 
+# ---- Prometheus's scrapes, in a process of their own ------------------------------------------
+
+
+SCRAPE_INTERVAL_S = 15.0  # the ServiceMonitors' (deploy/k8s/base/*.yaml)
+
+
+def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_INTERVAL_S) -> None:
+    """Every service's `/metrics` every `interval_s` until `stop` (a multiprocessing
+    Event) is set, the targets spread over the interval as Prometheus spreads its own. Reports
+    the scrapes, failed ones and their durations (ms)."""
+    durations: list[float] = []
+    failed = 0
+    started, offsets = time.monotonic(), [i / len(urls) for i in range(len(urls))]
+    interval = 0
+    while True:
+        for url, offset in zip(urls, offsets, strict=True):
+            due = started + (interval + offset) * interval_s
+            if stop.wait(max(due - time.monotonic(), 0.0)):
+                report.put({"scrapes": len(durations), "failed": failed, "ms": durations})
+                return
+            begun = time.monotonic()
+            try:
+                httpx.get(url, timeout=10).raise_for_status()
+                durations.append((time.monotonic() - begun) * 1000)
+            except httpx.HTTPError:
+                failed += 1
+        interval += 1
+
+
 # ---- the terminals ---------------------------------------------------------------------------
 
 
@@ -504,6 +533,10 @@ class E2EStack:
         self._stop_pings: Any = None
         self._ping_report: Any = None
         self.ping_stats: dict[str, Any] = {}
+        self._scraper: multiprocessing.process.BaseProcess | None = None
+        self._stop_scrapes: Any = None
+        self._scrape_report: Any = None
+        self.scrape_stats: dict[str, Any] = {}
         self.relays = RelayStamps(self.kafka)
         self.terminals: ScreenTerminals | None = None
         self._terminal_stop = asyncio.Event()
@@ -583,6 +616,18 @@ class E2EStack:
             daemon=True,
         )
         self._pinger.start()
+        # a Prometheus reads every service's page while the calls go through, as deployed
+        self._stop_scrapes, self._scrape_report = context.Event(), context.Queue()
+        self._scraper = context.Process(
+            target=_scrape,
+            args=(
+                [f"{service.url}/metrics" for service in self.services.services.values()],
+                self._stop_scrapes,
+                self._scrape_report,
+            ),
+            daemon=True,
+        )
+        self._scraper.start()
         self.terminals = ScreenTerminals(
             [self.url(name) for name in self.processes["notify"]], dev_secret=self.dev_secret
         )
@@ -744,6 +789,13 @@ class E2EStack:
             if task is not None:
                 await asyncio.gather(task, return_exceptions=True)
         await self.relays.stop()
+        if self._scraper is not None:
+            self._stop_scrapes.set()
+            with contextlib.suppress(Exception):
+                self.scrape_stats = await asyncio.to_thread(self._scrape_report.get, True, 30)
+            self._scraper.join(timeout=15)
+            if self._scraper.is_alive():
+                self._scraper.terminate()
         if self._pinger is not None:
             self._stop_pings.set()
             with contextlib.suppress(Exception):
