@@ -3,8 +3,8 @@ platform is an increase that the board and the attainment alert see. Attainment 
 counted, met or missed, by tier and platform; the response-time histogram is by tier only
 (decision 0184), so a province's platforms do not multiply its buckets on every scrape."""
 
+import httpx
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from kj_dispatch import metrics as dispatch_metrics
@@ -56,15 +56,16 @@ def test_an_arrival_counts_for_its_platform_and_its_tier() -> None:
     assert before is not None and after == before + 3
 
 
-def test_a_provinces_platforms_add_a_few_lines_each_to_the_page() -> None:
+async def test_a_provinces_platforms_add_a_few_lines_each_to_the_page() -> None:
     # Hunan's 293 platforms: by tier and platform, the response histogram alone was 18,752
     # lines of dispatch's 19,367 (1.7 MB written at every scrape)
     platforms = [f"H-P{i:03d}" for i in range(293)]
     dispatch_metrics.start_at_zero(platforms=platforms, regions=["t-region"])
     app = FastAPI()
     add_ops_routes(app, {})
-    with TestClient(app) as client:
-        page = client.get("/metrics")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dispatch") as client:
+        page = await client.get("/metrics")
     assert page.status_code == 200
     lines = [line for line in page.text.splitlines() if 'platform="H-P' in line]
     # 4 tiers × met and missed, and the units available: 9 lines a platform (no `_created`)
