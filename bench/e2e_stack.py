@@ -790,19 +790,9 @@ class E2EStack:
                 await asyncio.gather(task, return_exceptions=True)
         await self.relays.stop()
         if self._scraper is not None:
-            self._stop_scrapes.set()
-            with contextlib.suppress(Exception):
-                self.scrape_stats = await asyncio.to_thread(self._scrape_report.get, True, 30)
-            self._scraper.join(timeout=15)
-            if self._scraper.is_alive():
-                self._scraper.terminate()
+            self.scrape_stats = await _end(self._scraper, self._stop_scrapes, self._scrape_report)
         if self._pinger is not None:
-            self._stop_pings.set()
-            with contextlib.suppress(Exception):
-                self.ping_stats = await asyncio.to_thread(self._ping_report.get, True, 30)
-            self._pinger.join(timeout=15)
-            if self._pinger.is_alive():
-                self._pinger.terminate()
+            self.ping_stats = await _end(self._pinger, self._stop_pings, self._ping_report)
         await asyncio.to_thread(self.services.stop, 20)
         if self.pg is not None:
             await self.pg.close()
@@ -815,6 +805,18 @@ class E2EStack:
             await self._admin.close()
         if os.environ.get("KJ_BENCH_KEEP") != "1":
             shutil.rmtree(self.work_dir / "city", ignore_errors=True)
+
+
+async def _end(process: multiprocessing.process.BaseProcess, stop: Any, report: Any) -> Any:
+    """Sets a helper process's `stop` and returns its report ({} when none came in 30 s)."""
+    stop.set()
+    result: Any = {}
+    with contextlib.suppress(Exception):
+        result = await asyncio.to_thread(report.get, True, 30)
+    process.join(timeout=15)
+    if process.is_alive():
+        process.terminate()
+    return result
 
 
 def stage_figures(stamps: list[dict[str, float]], prefix: str) -> dict[str, float]:
