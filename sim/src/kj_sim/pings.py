@@ -46,14 +46,16 @@ def encode_pings(
 ) -> list[tuple[bytes, bytes]]:
     """One second's pings as (key, JSON) records. The rounding is done on the arrays and the
     rows read as Python floats: indexing numpy arrays and rounding one value at a time was
-    over half of the load generator's CPU at 20,000 units (py-spy, the soak)."""
+    over half of the load generator's CPU at 20,000 units (py-spy, the soak). Headings are
+    rounded before they are wrapped into [0, 360): 359.96 rounded after wrapping is 360.0,
+    which the ping contract refuses (2 pings a second of a province's, dead-lettered)."""
     stamp = ts.isoformat()
     rows = zip(
         unit_ids,
         np.round(lat, 6).tolist(),
         np.round(lon, 6).tolist(),
         np.round(speed_m_s * 3.6, 1).tolist(),
-        np.round(np.mod(heading_deg, 360.0), 1).tolist(),
+        np.mod(np.round(heading_deg, 1), 360.0).tolist(),
         strict=True,
     )
     dumps = orjson.dumps

@@ -143,3 +143,20 @@ def test_pings_follow_the_terminal_contract(city: City) -> None:
     key, value = records[0]
     ping = GpsPing.model_validate_json(value)
     assert key.decode() == ping.unit_id and ping.ts == EVENING
+
+
+def test_every_heading_a_fleet_can_have_makes_a_ping_the_contract_takes() -> None:
+    """A heading just under 360 (or a hair under 0, as `% 360.0` leaves one) rounds to 360.0
+    if wrapped first; the contract takes [0, 360), and tracking dead-letters the ping."""
+    headings = np.array([359.96, 359.999, np.nextafter(360.0, 0.0), -1e-15, -0.04, 0.0, 180.05])
+    count = len(headings)
+    records = encode_pings(
+        [f"U{i}" for i in range(count)],
+        EVENING,
+        np.full(count, 27.2),
+        np.full(count, 111.4),
+        np.full(count, 5.0),
+        headings,
+    )
+    pings = [GpsPing.model_validate_json(value) for _, value in records]
+    assert [ping.heading_deg for ping in pings] == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 180.0]
