@@ -30,6 +30,9 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
   instrument's error, so its collector is settled after the warm-up as a service settles
   its own (decision 0179). `e2e.host_busy_share` and
   `e2e.host_steal_share`: the machine's busy time and the time its hypervisor gave to others.
+- `e2e.dead_letters`: records the services refused over the rounds. The load is valid
+  calls and pings, so any is a defect (the simulator's headings of 360.0 were 2 pings a
+  second until 2026-12-04).
 - `e2e.metrics_scrapes`, `_failed`, `e2e.metrics_scrape_max_ms`: a process of the bench's own
   reads every service's `/metrics` every 15 s from the services' start to the end, as the
   deploy's Prometheus does (decision 0185).

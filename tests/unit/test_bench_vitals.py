@@ -57,3 +57,15 @@ def test_the_commit_probe_counts_the_window_s_stalled_commits_and_not_the_warm_u
         "e2e.db_commit_max_ms": 250.0,
         "e2e.db_commit_stalls": 2,
     }
+
+
+def test_the_window_counts_the_records_every_service_refused_in_it() -> None:
+    # 218 pings refused before the rounds (the warm-up) are not the rounds'
+    before = Vitals({}, QUIET, (), {"patrol-tracking": 218.0, "alarm": 1.0, "notify": 0.0})
+    after = Vitals({}, QUIET, (), {"patrol-tracking": 338.0, "alarm": 1.0, "notify": 3.0})
+    assert vitals_figures(before, after, 60.0, "e2e") == {"e2e.dead_letters": 123.0}
+
+
+def test_refusals_are_not_counted_for_a_window_a_service_was_not_read_at_the_start_of() -> None:
+    after = Vitals({}, QUIET, (), {"patrol-tracking": 5.0})
+    assert vitals_figures(Vitals({}, QUIET), after, 60.0, "e2e") == {}
