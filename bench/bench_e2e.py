@@ -33,9 +33,9 @@ screen), three rounds of `--seconds` (60) each; every figure is the median of th
 - `e2e.dead_letters`: records the services refused over the rounds. The load is valid
   calls and pings, so any is a defect (the simulator's headings of 360.0 were 2 pings a
   second until 2026-12-04).
-- `e2e.metrics_scrapes`, `_failed`, `e2e.metrics_scrape_max_ms`: a process of the bench's own
-  reads every service's `/metrics` every 15 s from the services' start to the end, as the
-  deploy's Prometheus does (decision 0185).
+- `e2e.metrics_scrapes`, `_failed`, `e2e.metrics_scrape_max_ms` (and `.<process>`, whose
+  page was slow): a process of the bench's own reads every service's `/metrics` every 15 s
+  from the services' start to the end, as the deploy's Prometheus does (decision 0185).
 
 `--replicas 2` runs two processes of every service that scales (alarm intake, tracking,
 dispatch, notify's gateway; the terminals alternate between the two gateways, the calls
@@ -143,6 +143,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e.metrics_scrapes": scrapes.get("scrapes", 0),
         "e2e.metrics_scrapes_failed": scrapes.get("failed", 0),
         "e2e.metrics_scrape_max_ms": round(max(scrapes.get("ms", []), default=0.0), 1),
+        # whose page was slow to come
+        **{
+            f"e2e.metrics_scrape_max_ms.{name}": round(ms, 1)
+            for name, service in stack.services.services.items()
+            if (ms := scrapes.get("slowest", {}).get(f"{service.url}/metrics")) is not None
+        },
         # measured after it (warm_up): the planner's first shift plan for the fleet
         "e2e.shift_plan_s": round(stack.shift_plan_s, 1),
         "e2e.loadavg_1m_at_start": load_at_start,

@@ -220,8 +220,9 @@ SCRAPE_INTERVAL_S = 15.0  # the ServiceMonitors' (deploy/k8s/base/*.yaml)
 def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_INTERVAL_S) -> None:
     """Every service's `/metrics` every `interval_s` until `stop` (a multiprocessing
     Event) is set, the targets spread over the interval as Prometheus spreads its own. Reports
-    the scrapes, failed ones and their durations (ms)."""
+    the scrapes, failed ones, their durations (ms) and each target's longest (`slowest`)."""
     durations: list[float] = []
+    slowest: dict[str, float] = {}
     failed = 0
     started, offsets = time.monotonic(), [i / len(urls) for i in range(len(urls))]
     interval = 0
@@ -233,12 +234,20 @@ def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_
             for url, offset in zip(urls, offsets, strict=True):
                 due = started + (interval + offset) * interval_s
                 if stop.wait(max(due - time.monotonic(), 0.0)):
-                    report.put({"scrapes": len(durations), "failed": failed, "ms": durations})
+                    report.put(
+                        {
+                            "scrapes": len(durations),
+                            "failed": failed,
+                            "ms": durations,
+                            "slowest": slowest,
+                        }
+                    )
                     return
                 begun = time.monotonic()
                 try:
                     client.get(url).raise_for_status()
-                    durations.append((time.monotonic() - begun) * 1000)
+                    durations.append(ms := (time.monotonic() - begun) * 1000)
+                    slowest[url] = max(slowest.get(url, 0.0), ms)
                 except httpx.HTTPError:
                     failed += 1
             interval += 1

@@ -73,6 +73,8 @@ def test_every_target_is_read_each_interval_until_stopped_and_failures_are_count
     assert result["scrapes"] == served.count("/metrics")
     assert result["failed"] == served.count("/down")
     assert len(result["ms"]) == result["scrapes"]
+    # the longest read per target that answered: the one whose page an engineer looks at
+    assert result["slowest"] == {f"{server}/metrics": max(result["ms"])}
     assert all(ms >= 0 for ms in result["ms"])
 
 
