@@ -122,6 +122,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     accepted = sum(r["accepted"] for r, _ in rounds)
     pings, scrapes = stack.ping_stats, stack.scrape_stats
+    if args.stamps:  # beside the calls: when each page was read, to see if a read slowed one
+        names = {f"{s.url}/metrics": name for name, s in stack.services.services.items()}
+        with args.stamps.open("ab") as out:
+            for url, at, ms in scrapes.get("reads", []):
+                out.write(orjson.dumps({"scrape": names.get(url, url), "at": at, "ms": ms}) + b"\n")
     figures |= {
         "e2e.on_screen_share": round(sum(r["on_screen"] for r, _ in rounds) / accepted, 4)
         if accepted
@@ -183,7 +188,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
     parser.add_argument(
-        "--stamps", type=Path, help="append every call's stamps to this file (JSON lines)"
+        "--stamps",
+        type=Path,
+        help="append every call's stamps, then every scrape's start and length, to this file "
+        "(JSON lines)",
     )
     add_stack_options(parser)  # --split-tracking, --replicas
     args = parser.parse_args()

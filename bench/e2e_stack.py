@@ -220,9 +220,12 @@ SCRAPE_INTERVAL_S = 15.0  # the ServiceMonitors' (deploy/k8s/base/*.yaml)
 def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_INTERVAL_S) -> None:
     """Every service's `/metrics` every `interval_s` until `stop` (a multiprocessing
     Event) is set, the targets spread over the interval as Prometheus spreads its own. Reports
-    the scrapes, failed ones, their durations (ms) and each target's longest (`slowest`)."""
+    the scrapes, failed ones, their durations (ms), each target's longest (`slowest`) and
+    every read as (url, epoch seconds at its start, ms) (`reads`), to set beside the calls'
+    stamps."""
     durations: list[float] = []
     slowest: dict[str, float] = {}
+    reads: list[tuple[str, float, float]] = []
     failed = 0
     started, offsets = time.monotonic(), [i / len(urls) for i in range(len(urls))]
     interval = 0
@@ -240,14 +243,16 @@ def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_
                             "failed": failed,
                             "ms": durations,
                             "slowest": slowest,
+                            "reads": reads,
                         }
                     )
                     return
-                begun = time.monotonic()
+                begun, at = time.monotonic(), time.time()
                 try:
                     client.get(url).raise_for_status()
                     durations.append(ms := (time.monotonic() - begun) * 1000)
                     slowest[url] = max(slowest.get(url, 0.0), ms)
+                    reads.append((url, at, ms))
                 except httpx.HTTPError:
                     failed += 1
             interval += 1

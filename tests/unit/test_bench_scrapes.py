@@ -75,6 +75,12 @@ def test_every_target_is_read_each_interval_until_stopped_and_failures_are_count
     assert len(result["ms"]) == result["scrapes"]
     # the longest read per target that answered: the one whose page an engineer looks at
     assert result["slowest"] == {f"{server}/metrics": max(result["ms"])}
+    # each read's start on the wall clock, to set beside the calls' stamps (`--stamps`)
+    assert [(url, ms) for url, _, ms in result["reads"]] == [
+        (f"{server}/metrics", ms) for ms in result["ms"]
+    ]
+    starts = [at for _, at, _ in result["reads"]]
+    assert starts == sorted(starts) and time.time() - 10 < starts[0] <= time.time()
     assert all(ms >= 0 for ms in result["ms"])
 
 
