@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,13 +48,7 @@ from kj_runtime.kafka import create_topics, delete_topics
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.outbox import rows_waiting
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from kj_sim.services import free_port
 
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=300)
 
@@ -220,7 +213,7 @@ async def main(
         apply_migrations(pg)
         await store_city(pg, REPO_ROOT / "cities" / "shaoyang")
         created, _ = await create_topics(kafka)
-        ports = [_free_port() for _ in range(replicas)]
+        ports = [free_port() for _ in range(replicas)]
         for port in ports:  # replicas of one service sharing the database and the topics
             env = {
                 **os.environ,

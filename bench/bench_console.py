@@ -29,7 +29,6 @@ import asyncio
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,7 @@ from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings, state_dir
 from kj_schemas.city import load_city
 from kj_schemas.topics import UNITS_STATE
+from kj_sim.services import free_port
 
 UNITS = int(os.environ.get("BENCH_CONSOLE_UNITS", "2000"))
 MEASURE_S = float(os.environ.get("BENCH_CONSOLE_SECONDS", "60"))
@@ -71,12 +71,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -43,7 +43,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -62,18 +61,13 @@ from kj_runtime.kafka import create_topics, delete_topics, partitions_of, wait_f
 from kj_runtime.migrations import apply_migrations
 from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings, run_dir
 from kj_schemas.topics import PATROL_PINGS
+from kj_sim.services import free_port
 
 CONNECTIONS = int(os.environ.get("BENCH_DEVICES_CONNECTIONS", "10000"))
 WARMUP_S = float(os.environ.get("BENCH_DEVICES_WARMUP_S", "10"))
 WINDOW_S = float(os.environ.get("BENCH_DEVICES_WINDOW_S", "30"))
 FIRST = 13_000_000_000
 CODE = "bench-code"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def raise_open_files(wanted: int) -> int:

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from kj_schemas.codec import encode
 from kj_schemas.enums import AlarmCategory, ResponseTier
 from kj_schemas.topics import DISPATCH_WORKORDERS
 from kj_schemas.workorders import WorkOrder
+from kj_sim.services import free_port
 
 TERMINALS = int(os.environ.get("BENCH_NOTIFY_TERMINALS", "1000"))
 SINGLE = 100  # one at a time
@@ -57,12 +57,6 @@ STEADY_ROUNDS = 3
 IDLE_S = 5.0
 STRESS, STRESS_RATE = 2000, 200.0  # how it degrades when pushed
 SECRET = "bench-dev-secret"  # noqa: S105 - the demo dev secret, not a credential
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -32,7 +32,6 @@ import contextlib
 import multiprocessing
 import os
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -66,7 +65,7 @@ from kj_sim.alarms import AlarmStream, Burst
 from kj_sim.fleet import Fleet
 from kj_sim.pings import PingPublisher
 from kj_sim.runner import Simulation
-from kj_sim.services import Service, ServiceProcesses
+from kj_sim.services import Service, ServiceProcesses, free_port
 from kj_sim.terminals import GatewayTerminals, gateway_ws_url
 
 SAMPLE_CITY = REPO_ROOT / "cities" / "shaoyang"
@@ -105,12 +104,6 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="processes of every service that scales (decision 0165)",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -4,22 +4,16 @@ without touching the PostgreSQL server other test sessions share."""
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 
 from kj_runtime.settings import PostgresSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from kj_sim.services import free_port
 
 
 class TcpGate:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = _free_port()
+        self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 

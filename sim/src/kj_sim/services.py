@@ -8,6 +8,7 @@ group."""
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a service, a proxy or a test server started
+    next (the kernel picks it; another process could take it before it is bound again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

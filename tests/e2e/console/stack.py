@@ -6,7 +6,6 @@ as terminals do; terminals connected to notify's gateway."""
 import asyncio
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 
 MODULES = {
     "alarm": "kj_alarm.main",
@@ -37,12 +37,6 @@ PREFIXES = {
 }
 DEV_SECRET = "console-e2e-dev-secret"
 SESSION_SECRET = "console-e2e-session-key"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def offset(lat: float, lon: float, east_m: float, north_m: float = 0.0) -> tuple[float, float]:

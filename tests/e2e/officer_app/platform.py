@@ -7,7 +7,6 @@ answers from `workorders.events` on the broker."""
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,18 +21,12 @@ from kj_runtime.credentials import token_hash
 from kj_runtime.kafka import partitions_of
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.topics import WORKORDERS_EVENTS
-from kj_sim.services import Service, ServiceProcesses
+from kj_sim.services import Service, ServiceProcesses, free_port
 
 TICKET_SECRET = "officer-app-e2e-ticket-secret-0123456789"
 OPERATOR = "officer-app-e2e-operator-token"  # reads units back from patrol tracking
 INTEGRATION_TOKEN = "dev-sy110-token"
 ACCEPT_TIMEOUT_S = 15  # dispatch withdraws an order not accepted within this
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def eventually(condition: Any, *, timeout_s: float = 30, what: str = "") -> Any:

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,12 +11,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from kj_sim.services import free_port
 
 
 class ServerProcess:

@@ -13,9 +13,10 @@ import pytest
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas import codec
 from kj_schemas.alarms import AlarmAccepted
+from kj_sim.services import free_port
 
 from .conftest import AUTH, read_topic
-from .server import ServerProcess, free_port, served
+from .server import ServerProcess, served
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,6 @@
 against this package's database and topics; people to sign in as; a browser's socket."""
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from kj_console.settings import ConsoleSettings
 from kj_runtime.db import create_pool
 from kj_runtime.host import Host, hosted
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 from tests.isolation import package_database, package_topics
 
 database = package_database()  # this package's own database and topics (tests/isolation.py)
@@ -28,12 +28,6 @@ topics = package_topics()
 
 PASSWORD = "correct horse battery"
 SECRET = "a-session-key-for-these-tests-only"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="package")

@@ -2,7 +2,6 @@
 package's own topics and database, with devices bound in the registry table."""
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -21,17 +20,12 @@ from kj_runtime.host import Host
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.topics import PATROL_PINGS
 from kj_sim.jt808_terminal import Jt808Terminal
+from kj_sim.services import free_port
 from tests.isolation import package_database, package_topics
 from tests.stack import read_to_end
 
 database = package_database()
 topics = package_topics()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

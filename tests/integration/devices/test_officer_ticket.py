@@ -13,8 +13,9 @@ from kj_devices.domain.binding import Protocol
 from kj_notify.bootstrap import run as run_notify
 from kj_notify.settings import NotifySettings
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 
-from .conftest import Bind, Gateway, free_port
+from .conftest import Bind, Gateway
 
 SECRET = "ticket-secret-for-tests-0123456789"
 

@@ -3,17 +3,10 @@ probed over its ops HTTP port, stopped or killed."""
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def spawn_dispatch(

@@ -11,9 +11,10 @@ import pytest
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import AlarmCategory
+from kj_sim.services import free_port
 
 from .helpers import CITY, Peers, Terminals, alarm, east, unit_state
-from .processes import free_port, spawn_dispatch, stop, wait_ready
+from .processes import spawn_dispatch, stop, wait_ready
 
 ALARMS = 120
 CATEGORIES = [AlarmCategory.theft, AlarmCategory.fight, AlarmCategory.dispute]

@@ -15,9 +15,10 @@ import pytest
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.enums import AlarmCategory
+from kj_sim.services import free_port
 
 from .helpers import CITY, Peers, Terminals, alarm, east, unit_state
-from .processes import free_port, get, metric_sum, spawn_dispatch, stop, wait_ready
+from .processes import get, metric_sum, spawn_dispatch, stop, wait_ready
 
 ALARMS = 500
 BURST = 50

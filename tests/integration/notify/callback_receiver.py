@@ -8,7 +8,7 @@ from typing import Any
 
 import uvicorn
 
-from .conftest import free_port
+from kj_sim.services import free_port
 
 
 @dataclass

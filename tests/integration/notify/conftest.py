@@ -2,7 +2,6 @@
 topics and database), and helpers to publish and read the topics it meets."""
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import decode, encode
 from kj_schemas.enums import AlarmCategory, ResponseTier, WorkOrderAction
 from kj_schemas.workorders import WorkOrder
+from kj_sim.services import free_port
 from tests.isolation import package_database, package_topics
 
 from .terminal_client import DEV_SECRET
@@ -33,12 +33,6 @@ database = package_database()  # this package's own database and topics (tests/i
 topics = package_topics()
 
 INTEGRATION_TOKEN = "sy110-api-token-for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def notify_settings(kafka: KafkaSettings, pg: PostgresSettings, **overrides: Any) -> NotifySettings:

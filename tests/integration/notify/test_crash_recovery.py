@@ -15,8 +15,9 @@ from aiokafka import AIOKafkaProducer
 from kj_runtime.settings import KafkaSettings, PostgresSettings
 from kj_schemas.codec import encode
 from kj_schemas.topics import DISPATCH_WORKORDERS
+from kj_sim.services import free_port
 
-from .conftest import free_port, unit, wait_ready, work_order
+from .conftest import unit, wait_ready, work_order
 from .terminal_client import DEV_SECRET, Terminal
 
 TERMINALS = 50

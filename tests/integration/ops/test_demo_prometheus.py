@@ -4,7 +4,6 @@ and accepts every query of both dashboards (the PromQL parses and runs)."""
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,15 +14,10 @@ import yaml
 
 from deploy.gen.dashboards import queries
 from deploy.snapshot import grafana_to_promql
+from kj_sim.services import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +25,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is missing: run `bash deploy/install-tools.sh`")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("prometheus")
     proc = subprocess.Popen(
         [

@@ -7,7 +7,6 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from deploy.gen import metrics
 from deploy.gen.services import SERVICES, Service
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 
 pytestmark = pytest.mark.slow
 MODULES = {
@@ -35,12 +35,6 @@ def _has_entry_point(service: Service) -> bool:
         return importlib.util.find_spec(f"{MODULES[service.name]}.main") is not None
     except ModuleNotFoundError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def exported_series(exposition: str) -> set[str]:
@@ -84,7 +78,7 @@ async def _docs_assets(client: httpx.AsyncClient) -> dict[str, int]:
 
 
 async def _scrape(service: Service, kafka: KafkaSettings, pg: PostgresSettings) -> str:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "KJ_KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
@@ -96,7 +90,7 @@ async def _scrape(service: Service, kafka: KafkaSettings, pg: PostgresSettings) 
         f"{service.env_prefix}HTTP_HOST": "127.0.0.1",
         f"{service.env_prefix}HTTP_PORT": str(port),
         # its other listening ports (the 808 gateway's TCP) on free ports too
-        **{t.port_env: str(_free_port()) for t in service.tcp},
+        **{t.port_env: str(free_port()) for t in service.tcp},
     }
     if pg.password is not None:
         env["KJ_PG_PASSWORD"] = pg.password.get_secret_value()

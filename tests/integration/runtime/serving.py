@@ -2,7 +2,6 @@
 port, for the tests of what every service's server does."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,12 +9,6 @@ from fastapi import FastAPI
 
 from kj_runtime.host import Service, hosted
 from kj_runtime.settings import ServiceSettings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI, Request
 
 from kj_runtime.settings import ServiceSettings
-from tests.integration.runtime.serving import free_port, served
+from kj_sim.services import free_port
+from tests.integration.runtime.serving import served
 
 # each half-sent connection's deadline runs from its connect; the test opens 300 one after
 # another on a loop it shares with the server, which took over half a second on a loaded CI

@@ -22,7 +22,8 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY, Histogram, generate_latest
 
 from kj_runtime.settings import ServiceSettings
-from tests.integration.runtime.serving import free_port, served
+from kj_sim.services import free_port
+from tests.integration.runtime.serving import served
 
 CHILDREN = 2_000  # of a 12-bucket histogram: 32,000 lines, a province's dispatch and more
 # prints how many of the family's children the page holds

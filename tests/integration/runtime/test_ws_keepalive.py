@@ -16,7 +16,8 @@ from websockets.frames import Opcode
 from websockets.protocol import Event
 
 from kj_runtime.settings import ServiceSettings
-from tests.integration.runtime.serving import free_port, served
+from kj_sim.services import free_port
+from tests.integration.runtime.serving import served
 
 INTERVAL_S = 2.0
 SOCKETS = 40

@@ -3,7 +3,6 @@ of issue 14 among the requests and, in a share of them, a unit that has a track 
 the operator may see: no 5xx, and no answer that breaks the published schema."""
 
 import asyncio
-import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from kj_runtime.host import hosted
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 from kj_tracking.bootstrap import build
 from tests.integration.fuzz import assert_no_5xx_with_boundaries, fuzz
 
@@ -30,12 +30,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_schemathesis_finds_no_5xx_and_no_schema_breaking_answer(

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from kj_runtime.settings import KafkaSettings, PostgresSettings
+from kj_sim.services import free_port
 
 from .conftest import (
     OPERATOR_AUTH,
@@ -30,12 +30,6 @@ from .conftest import (
 
 UNIT = "SY-P02-C1"
 SCENE = (27.2389, 111.4677)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
