@@ -65,7 +65,13 @@ from bench.e2e_replicas import (
     split_line,
     work_split,
 )
-from bench.e2e_stack import E2EStack, add_stack_options, stage_figures, vitals_figures
+from bench.e2e_stack import (
+    E2EStack,
+    add_stack_options,
+    scrape_figures,
+    stage_figures,
+    vitals_figures,
+)
 from bench.record import record
 from kj_runtime.settings import state_dir
 
@@ -122,8 +128,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     accepted = sum(r["accepted"] for r, _ in rounds)
     pings, scrapes = stack.ping_stats, stack.scrape_stats
+    names = {f"{s.url}/metrics": name for name, s in stack.services.services.items()}
     if args.stamps:  # beside the calls: when each page was read, to see if a read slowed one
-        names = {f"{s.url}/metrics": name for name, s in stack.services.services.items()}
         with args.stamps.open("ab") as out:
             for url, at, ms in scrapes.get("reads", []):
                 out.write(orjson.dumps({"scrape": names.get(url, url), "at": at, "ms": ms}) + b"\n")
@@ -145,15 +151,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "e2e.pings_per_s_sent": round(pings.get("pings_per_s", 0.0), 1),
         "e2e.ping_schedule_lag_p99_ms": round(pings.get("ping_lag", {}).get("p99_ms", 0.0), 1),
         # a Prometheus's reads of every service's /metrics, every 15 s through the whole run
-        "e2e.metrics_scrapes": scrapes.get("scrapes", 0),
-        "e2e.metrics_scrapes_failed": scrapes.get("failed", 0),
-        "e2e.metrics_scrape_max_ms": round(max(scrapes.get("ms", []), default=0.0), 1),
-        # whose page was slow to come
-        **{
-            f"e2e.metrics_scrape_max_ms.{name}": round(ms, 1)
-            for name, service in stack.services.services.items()
-            if (ms := scrapes.get("slowest", {}).get(f"{service.url}/metrics")) is not None
-        },
+        **scrape_figures(scrapes, names, "e2e"),
         # measured after it (warm_up): the planner's first shift plan for the fleet
         "e2e.shift_plan_s": round(stack.shift_plan_s, 1),
         "e2e.loadavg_1m_at_start": load_at_start,

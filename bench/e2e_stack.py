@@ -213,11 +213,8 @@ SCRAPE_INTERVAL_S = 15.0  # the ServiceMonitors' (deploy/k8s/base/*.yaml)
 def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_INTERVAL_S) -> None:
     """Every service's `/metrics` every `interval_s` until `stop` (a multiprocessing
     Event) is set, the targets spread over the interval as Prometheus spreads its own. Reports
-    the scrapes, failed ones, their durations (ms), each target's longest (`slowest`) and
-    every read as (url, epoch seconds at its start, ms) (`reads`), to set beside the calls'
-    stamps."""
-    durations: list[float] = []
-    slowest: dict[str, float] = {}
+    every read that answered as (url, epoch seconds at its start, ms) (`reads`), and how many
+    failed (`failed`); `scrape_figures` reads the report."""
     reads: list[tuple[str, float, float]] = []
     failed = 0
     started, offsets = time.monotonic(), [i / len(urls) for i in range(len(urls))]
@@ -230,25 +227,30 @@ def _scrape(urls: list[str], stop: Any, report: Any, interval_s: float = SCRAPE_
             for url, offset in zip(urls, offsets, strict=True):
                 due = started + (interval + offset) * interval_s
                 if stop.wait(max(due - time.monotonic(), 0.0)):
-                    report.put(
-                        {
-                            "scrapes": len(durations),
-                            "failed": failed,
-                            "ms": durations,
-                            "slowest": slowest,
-                            "reads": reads,
-                        }
-                    )
+                    report.put({"reads": reads, "failed": failed})
                     return
                 begun, at = time.monotonic(), time.time()
                 try:
                     client.get(url).raise_for_status()
-                    durations.append(ms := (time.monotonic() - begun) * 1000)
-                    slowest[url] = max(slowest.get(url, 0.0), ms)
-                    reads.append((url, at, ms))
+                    reads.append((url, at, (time.monotonic() - begun) * 1000))
                 except httpx.HTTPError:
                     failed += 1
             interval += 1
+
+
+def scrape_figures(report: dict[str, Any], names: dict[str, str], prefix: str) -> dict[str, Any]:
+    """`<prefix>.metrics_scrapes`, `_failed`, `<prefix>.metrics_scrape_max_ms` and, per process
+    (`names`: url -> process), `<prefix>.metrics_scrape_max_ms.<process>`: whose page was slow."""
+    reads = report.get("reads", [])
+    figures: dict[str, Any] = {
+        f"{prefix}.metrics_scrapes": len(reads),
+        f"{prefix}.metrics_scrapes_failed": report.get("failed", 0),
+        f"{prefix}.metrics_scrape_max_ms": round(max((ms for *_, ms in reads), default=0.0), 1),
+    }
+    for url, _, ms in reads:
+        key = f"{prefix}.metrics_scrape_max_ms.{names.get(url, url)}"
+        figures[key] = max(figures.get(key, 0.0), round(ms, 1))
+    return figures
 
 
 # ---- the terminals ---------------------------------------------------------------------------
