@@ -102,6 +102,33 @@ async def test_rejects_are_dead_lettered_by_reason_and_the_batch_goes_on() -> No
     assert published == ["SY-P01-C2"]
 
 
+@dataclass
+class Offsets:
+    """The dead-letter topic's records, by the offset of the ping each one names."""
+
+    refused: list[tuple[int, str]]
+
+    async def send_many(self, refused: Iterable[tuple[Record, str, str]]) -> None:
+        self.refused.extend((record.offset, reason) for record, reason, _ in refused)
+
+
+async def test_each_refused_ping_is_dead_lettered_with_its_own_record() -> None:
+    tracker, _, _ = make_tracker()
+    sent = [
+        ping(NOW - 5),
+        ping(NOW - 5, unit="NOBODY"),
+        ping(NOW - 4, unit="SY-P01-C2"),
+        ping(NOW + 3600, unit="SY-P01-C2"),
+        ping(NOW - 4),
+    ]
+    for offset, record in enumerate(sent, start=40):
+        record.offset = offset
+    dead = Offsets([])
+    await Delivery(dead, "test").route(ping_route(tracker.handle_pings), sent)  # type: ignore[arg-type]
+    # an integration engineer replays or inspects exactly the records that were refused
+    assert dead.refused == [(41, "unknown_unit"), (43, "future_ts")]
+
+
 async def test_state_is_published_once_per_batch_and_not_for_small_moves() -> None:
     tracker, published, _ = make_tracker()
     await feed(tracker, [ping(NOW - 3, 27.2400), ping(NOW - 2, 27.2401)])

@@ -106,15 +106,17 @@ class Tracker:
         lost, returning, floor_ = UnitStatus.lost_contact, UnitStatus.returning, floor
         accepted = 0
         outcomes: Counter[str] = Counter()
-        rejects: list[Refusal] = []
+        # the refused pings themselves, placed in the batch only if there are any: counting
+        # every ping's place (`enumerate`) cost about 500 instructions a ping, 1.5% of its path
+        refused: list[tuple[PingWire, str, str]] = []
         keep_rows, keep, track_rules = self.tracks is not None, worth_keeping, policy.tracks
         fixes: list[PingWire] = []  # trusted and late fixes, for the track rows
         changed: dict[str, UnitTrack] = {}
-        for index, wire in enumerate(batch):
+        for wire in batch:
             unit = units.get(wire.unit_id)
             if unit is None:
                 outcomes["unknown_unit"] += 1
-                rejects.append(Refusal(index, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
+                refused.append((wire, "unknown_unit", f"unknown_unit: unit {wire.unit_id}"))
                 continue
             at = wire.ts
             outcome = classify_(unit, at, wire.lat, wire.lon, wire.accuracy_m, trusted, rules)
@@ -149,9 +151,7 @@ class Tracker:
                 if keep_rows:
                     fixes.append(wire)
             elif outcome in REJECTIONS:
-                rejects.append(
-                    Refusal(index, outcome.value, f"{outcome.value}: unit {wire.unit_id}")
-                )
+                refused.append((wire, outcome.value, f"{outcome.value}: unit {wire.unit_id}"))
         await self._record()
         await self.publish(changed.values(), now)
         if self.tracks is not None and fixes:
@@ -160,7 +160,10 @@ class Tracker:
             PINGS.labels("accepted").inc(accepted)
         for outcome_name, count in outcomes.items():
             PINGS.labels(outcome_name).inc(count)
-        return rejects
+        if not refused:
+            return []
+        place = {id(wire): index for index, wire in enumerate(batch)}
+        return [Refusal(place[id(wire)], reason, detail) for wire, reason, detail in refused]
 
     def _back_at_base(self, unit: UnitTrack, now: float) -> bool:
         base = self.platforms.get(unit.platform_id)
