@@ -71,6 +71,11 @@ FIGURES = [
         "≥ 0.5",
         at_least=0.5,
     ),
+    Figure(
+        "tracking.instruction_ratio",
+        "the same ratio by instructions a ping, counted by callgrind (bare loop's / service's; "
+        "`bench_instructions`): the host's noise does not move it",
+    ),
     Figure("tracking.bytes_per_unit", "memory per tracked unit (bytes)"),
     Figure(
         "dispatch.alarm_to_workorder_p50_ms",

@@ -24,6 +24,9 @@ need python3 || missing+=(python3)
 { need python3 && python3 -c 'import ensurepip, venv' 2>/dev/null; } || missing+=(python3-venv)
 # kcat: an independent Kafka client the tests use to check the broker from outside Python
 need kcat || missing+=(kcat)
+# valgrind's callgrind counts the instructions a ping costs (bench/bench_instructions.py): a
+# figure this shared machine's noise does not move (decision 0187)
+need valgrind || missing+=(valgrind)
 # the console's browser tests drive Debian's Chromium (never a downloaded browser); Chinese text
 # on its pages and screenshots needs a CJK font
 need chromium || missing+=(chromium)
