@@ -77,9 +77,11 @@ async def test_sockets_opened_together_are_pinged_spread_over_the_interval(serve
         crowd = max(
             sum(1 for t in firsts if start <= t < start + 0.1 * INTERVAL_S) for start in firsts
         )
-        # uvicorn's own keepalive: all 40 one interval after their handshakes, within ms
+        # uvicorn's own keepalive: all 40 one interval after their handshakes, within ms.
+        # Spread at random, some tenth of the interval holds 11 or more of the 40 first pings
+        # in 8% of runs (one failed a clean clone); 21 or more, in about 4 of a billion
         assert span >= INTERVAL_S / 3, f"first pings within {span:.3f} s of each other"
-        assert crowd <= SOCKETS // 4, f"{crowd} of {SOCKETS} first pings in one tenth of it"
+        assert crowd <= SOCKETS // 2, f"{crowd} of {SOCKETS} first pings in one tenth of it"
         assert firsts[0] - opened < INTERVAL_S
         # and the keepalive goes on: each socket is pinged again, an interval after its pong
         await wait_for_pings(sockets, 2, timeout_s=INTERVAL_S + 2)
