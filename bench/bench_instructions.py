@@ -26,11 +26,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
+from bench.bench_tracking import drop_database
 from bench.record import record
-from kj_runtime.kafka import delete_topics, wait_for_kafka
-from kj_runtime.settings import REPO_ROOT, KafkaSettings
+from kj_runtime.kafka import delete_topics, list_topics, wait_for_kafka
+from kj_runtime.settings import REPO_ROOT, KafkaSettings, PostgresSettings
 
 PHASE = Path(__file__).resolve().parent / "callgrind_phase.py"
 UNITS = 2_000
@@ -109,26 +108,10 @@ class Tree:
 
 async def remove(run: str) -> None:
     """The run's topics and its database."""
-    import asyncpg
-
-    from kj_runtime.settings import PostgresSettings
-
     kafka = KafkaSettings()
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap, request_timeout_ms=15_000)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(f"bench-instructions-{run}-")]
-    finally:
-        await admin.close()
-    await delete_topics(kafka, names)
-    settings = PostgresSettings(database="postgres")
-    connection = await asyncpg.connect(settings.dsn())
-    try:
-        await connection.execute(
-            f'drop database if exists "kj_bench_instructions_{run}" with (force)'
-        )
-    finally:
-        await connection.close()
+    prefix = f"bench-instructions-{run}-"
+    await delete_topics(kafka, [t for t in await list_topics(kafka) if t.startswith(prefix)])
+    await drop_database(PostgresSettings(database=f"kj_bench_instructions_{run}"))
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ was, its service settled after the build as its `main` settles it.
 grows with wall time, not with pings, is slowed down as callgrind slows the code (about 50
 times), or it would be counted as the pings' (decision 0187): the event loop's clock, idle
 fetches, heartbeats, the sweep, the bench's polls of its counter, and OpenBLAS's spinning
-workers (one thread, set by the caller)."""
+workers (one thread, set by the caller). `KJ_CALLGRIND_SLOWDOWN` (default 50; 1 leaves the
+event loop's clock alone) sets the clock's factor."""
 
 import asyncio
 import os
@@ -82,7 +83,8 @@ def _slow_event_loop() -> None:
 def _patient_consumers() -> None:
     """Under callgrind a consumer's heartbeat can starve past the broker's 10 s session, and
     the group's rejoin would be counted as the pings' work (one run failed on it): every
-    consumer of this process gets a minute's session and ten minutes between polls."""
+    consumer of this process gets a 10-minute session (its heartbeats, on the slowed clock,
+    come SLOWDOWN times apart), 30 minutes between polls, and idle fetches that wait 10 s."""
     start = AIOKafkaConsumer.__init__
 
     def patient(self: AIOKafkaConsumer, *topics: str, **options: Any) -> None:
