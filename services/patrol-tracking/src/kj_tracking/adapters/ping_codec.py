@@ -43,10 +43,12 @@ def _undecodable(error: BaseException) -> str:
 
 
 def ping_route(handle: Handler, *, dead_letter_invalid: bool = True) -> Route:
-    """`patrol.pings` decoded here, at msgspec's speed, for the runtime's consume loop."""
+    """`patrol.pings` decoded here, at msgspec's speed, for the runtime's consume loop, by the
+    decoder's own method: `decode_wire` around it cost a Python frame a ping, about 390
+    instructions of 19,000 in the state role's handling."""
     return Route(
         PATROL_PINGS.name,
-        decode_wire,
+        _decoder.decode,
         handle,
         invalid=DecodeError,
         reason_for=_undecodable,
