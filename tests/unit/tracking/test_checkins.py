@@ -46,6 +46,40 @@ def test_the_index_finds_every_point_within_a_checkpoint_and_skips_far_ones() ->
     index = CheckpointIndex([CP, south_west])
     for cp in (CP, south_west):
         for dlat, dlon in ((0, 0), (0.00035, 0), (-0.00035, 0), (0, 0.0004), (0, -0.0004)):
-            assert index.near(cp.lat + dlat, cp.lon + dlon)
-    assert not index.near(CP.lat + 0.05, CP.lon)
-    assert not index.near(27.0, 112.0)
+            assert index.near(cp.platform_id, cp.lat + dlat, cp.lon + dlon)
+    assert not index.near(CP.platform_id, CP.lat + 0.05, CP.lon)
+    assert not index.near(CP.platform_id, 27.0, 112.0)
+
+
+def test_the_index_covers_all_of_a_platforms_checkpoints_and_only_its_own() -> None:
+    """A unit checks in only at its own platform's checkpoints: next to another platform's
+    it is not near, and between two of its own that are far apart it is near none."""
+    north = Checkpoint("SY-P01-K2", "SY-P01", CP.lat + 0.02, CP.lon + 0.01, 40)
+    index = CheckpointIndex([CP, north])
+    for cp in (CP, north):
+        assert index.near("SY-P01", cp.lat + 0.00035, cp.lon - 0.0004)
+        assert not index.near("SY-P02", cp.lat, cp.lon)  # another platform's unit
+    assert index.near("SY-P01", CP.lat + 0.01, CP.lon + 0.005)  # within the joined box
+    assert (
+        observe(
+            at(UnitTrack("SY-P01-C1", "SY-P01", "car"), 0, CP.lat + 0.01, CP.lon + 0.005),
+            [CP, north],
+            60,
+        )
+        is None
+    )
+    assert not index.near("SY-P01", CP.lat - 0.001, CP.lon)  # south of both
+
+
+def test_every_fix_the_index_passes_over_is_one_observe_finds_nothing_at() -> None:
+    """The index may let a fix through to `observe`, never hold one back that `observe` would
+    place in a checkpoint: fixes on a fine grid around a checkpoint, at its radius's edge."""
+    index = CheckpointIndex([CP])
+    steps = [n / 20 for n in range(-30, 31)]
+    for dy in steps:
+        for dx in steps:
+            lat, lon = CP.lat + dy * 0.0004, CP.lon + dx * 0.0008
+            unit = at(UnitTrack("SY-P01-C1", "SY-P01", "car"), 0, lat, lon)
+            observe(unit, [CP], 60)
+            if unit.checkpoint_id is not None:
+                assert index.near("SY-P01", lat, lon), (dy, dx)

@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from math import floor
 
 import asyncpg
 import structlog
@@ -97,13 +96,13 @@ class Tracker:
             policy.checkin_dwell_s,
             policy.arrival_radius_m,
         )
-        checkpoints, near_cells = self.checkpoints, self.checkpoint_index.cells
+        checkpoints, near_boxes = self.checkpoints, self.checkpoint_index.boxes
         classify_, accepted_, late_ = (
             classify,
             Outcome.accepted,
             Outcome.out_of_order,
         )
-        lost, returning, floor_ = UnitStatus.lost_contact, UnitStatus.returning, floor
+        lost, returning = UnitStatus.lost_contact, UnitStatus.returning
         accepted = 0
         outcomes: Counter[str] = Counter()
         # the refused pings themselves, placed in the batch only if there are any: counting
@@ -133,10 +132,11 @@ class Tracker:
                     arrival = reach_post(unit)  # at its post (a reposition)
                 if arrival is not None:
                     self.pending_arrivals.append(arrival)
-                if (
-                    unit.checkpoint_id is not None
-                    # CheckpointIndex.near, inlined (checkins.cell): most fixes stop here
-                    or floor_(wire.lat * 100.0) * 100_000 + floor_(wire.lon * 100.0) in near_cells
+                if unit.checkpoint_id is not None or (
+                    # CheckpointIndex.near, inlined: most fixes stop here
+                    (box := near_boxes.get(unit.platform_id)) is not None
+                    and box[0] <= wire.lat <= box[1]
+                    and box[2] <= wire.lon <= box[3]
                 ):
                     checkin = observe(unit, checkpoints.get(unit.platform_id, []), dwell_s)
                     if checkin is not None:
