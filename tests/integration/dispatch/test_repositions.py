@@ -78,7 +78,6 @@ async def test_a_call_takes_a_unit_bound_for_its_post_and_the_post_order_is_with
         await asyncio.sleep(3)
         await peers.units(unit_state("SY-P06-M1", east(300)))
         (post,) = await watcher.wait_for(lambda: posts_of(watcher, "SY-P06-M1"))
-        print("FIRST POST REASON", post.reason)
         theft = alarm(east(0))
         await peers.alarm(theft)
         (order,) = await watcher.wait_for(lambda: watcher.for_alarm(theft.alarm_id))
