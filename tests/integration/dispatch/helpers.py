@@ -177,6 +177,7 @@ class Watcher:
         self.results: list[CommandHandled] = []
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self.since = datetime.now(UTC)  # orders issued before are an earlier test's
 
     async def __aenter__(self) -> "Watcher":
         self.since = datetime.now(UTC)

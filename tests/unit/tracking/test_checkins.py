@@ -53,7 +53,8 @@ def test_the_index_finds_every_point_within_a_checkpoint_and_skips_far_ones() ->
 
 def test_the_index_covers_all_of_a_platforms_checkpoints_and_only_its_own() -> None:
     """A unit checks in only at its own platform's checkpoints: next to another platform's
-    it is not near, and between two of its own that are far apart it is near none."""
+    it is not near; between two of its own far apart it is inside the joined box, where
+    `observe` finds no checkpoint."""
     north = Checkpoint("SY-P01-K2", "SY-P01", CP.lat + 0.02, CP.lon + 0.01, 40)
     index = CheckpointIndex([CP, north])
     for cp in (CP, north):
@@ -76,10 +77,13 @@ def test_every_fix_the_index_passes_over_is_one_observe_finds_nothing_at() -> No
     place in a checkpoint: fixes on a fine grid around a checkpoint, at its radius's edge."""
     index = CheckpointIndex([CP])
     steps = [n / 20 for n in range(-30, 31)]
+    placed = 0
     for dy in steps:
         for dx in steps:
             lat, lon = CP.lat + dy * 0.0004, CP.lon + dx * 0.0008
             unit = at(UnitTrack("SY-P01-C1", "SY-P01", "car"), 0, lat, lon)
             observe(unit, [CP], 60)
             if unit.checkpoint_id is not None:
+                placed += 1
                 assert index.near("SY-P01", lat, lon), (dy, dx)
+    assert placed > 100  # the grid reaches well inside the radius, not only around it
