@@ -4,7 +4,7 @@ for COPY. Running it as a separate process keeps PostgreSQL's COPY cost (about 3
 CPU per row here, plus the server's) off the unit-state hot path (docs/decisions/0020)."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kj_tracking.adapters.ping_codec import PingWire
@@ -21,7 +21,7 @@ class TrackRecorder:
     keep: TrackRules  # which trusted fixes are stored
     tracks: TrackWriter
 
-    async def handle_pings(self, batch: Sequence[PingWire]) -> None:
+    async def handle_pings(self, batch: Iterable[PingWire]) -> None:
         """Undecodable pings never reach here, and are dead-lettered by the state role."""
         now = time.time()
         units, rules, keep, accepted, late = (

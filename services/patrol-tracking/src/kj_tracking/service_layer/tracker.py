@@ -5,13 +5,13 @@ sequences them and the adapters."""
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 
-from kj_runtime.consume import Refusal
+from kj_runtime.consume import Refusal, placed
 from kj_runtime.outbox import Outbox
 from kj_schemas.enums import UnitStatus
 from kj_tracking.adapters import records
@@ -84,7 +84,7 @@ class Tracker:
             cp for platform in self.checkpoints.values() for cp in platform
         )
 
-    async def handle_pings(self, batch: Sequence[PingWire]) -> list[Refusal]:
+    async def handle_pings(self, batch: Iterable[PingWire]) -> list[Refusal]:
         """One batch of pings: one loop of plain values (no object per ping besides the
         decoded one), each rarer rule behind a cheap test, side effects batched after it.
         Returns the pings refused (unknown unit, implausible), for the dead letters."""
@@ -160,10 +160,7 @@ class Tracker:
             PINGS.labels("accepted").inc(accepted)
         for outcome_name, count in outcomes.items():
             PINGS.labels(outcome_name).inc(count)
-        if not refused:
-            return []
-        place = {id(wire): index for index, wire in enumerate(batch)}
-        return [Refusal(place[id(wire)], reason, detail) for wire, reason, detail in refused]
+        return placed(batch, refused)
 
     def _back_at_base(self, unit: UnitTrack, now: float) -> bool:
         base = self.platforms.get(unit.platform_id)
