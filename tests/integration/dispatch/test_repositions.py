@@ -75,7 +75,6 @@ async def test_a_call_takes_a_unit_bound_for_its_post_and_the_post_order_is_with
     start_dispatch: Start, peers: Peers, watcher: Watcher, db: asyncpg.Connection
 ) -> None:
     async with start_dispatch(**FAST):
-        await asyncio.sleep(3)
         await peers.units(unit_state("SY-P06-M1", east(300)))
         (post,) = await watcher.wait_for(lambda: posts_of(watcher, "SY-P06-M1"))
         theft = alarm(east(0))
