@@ -113,7 +113,10 @@ class Route:
     envelopes: bool = False  # the handler gets Inbound envelopes instead of messages
     dead_letter_invalid: bool = True  # False: another group dead-letters the same records
     # the handler reads an iterable decoded as it goes (OnePass), not a list: for a hot route
-    # of plain messages (no key check, no envelopes); its handler is a OnePassHandler
+    # of plain messages (no key check, no envelopes). Its handler is a OnePassHandler (mypy
+    # does not hold it to that): no len(), no indexing, or every batch fails and is isolated.
+    # It is called even when no record decodes (with nothing to read), and a decoder bug is
+    # raised from inside its loop (or after it, from `finish`) instead of before it runs.
     one_pass: bool = False
 
     def __post_init__(self) -> None:

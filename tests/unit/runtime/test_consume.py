@@ -236,6 +236,13 @@ async def test_one_pass_refusals_name_their_records_after_records_that_did_not_d
     ]
 
 
+async def test_one_pass_refusals_name_records_after_a_bad_record_in_a_later_chunk() -> None:
+    sink = Sink()
+    batch = states(40, bad=frozenset({20}), off_duty=frozenset({5, 30}))
+    await Delivery(sink, "g").route(one_pass(refuse_off_duty), batch)
+    assert sink.letters == [(20, "invalid_json"), (5, "off_duty"), (30, "off_duty")]
+
+
 async def test_one_pass_refusals_name_their_records_when_every_record_decodes() -> None:
     sink = Sink()
     await Delivery(sink, "g").route(

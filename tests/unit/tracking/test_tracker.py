@@ -129,6 +129,21 @@ async def test_each_refused_ping_is_dead_lettered_with_its_own_record() -> None:
     assert dead.refused == [(41, "unknown_unit"), (43, "future_ts")]
 
 
+async def test_identical_pings_are_dead_lettered_each_with_its_own_record() -> None:
+    """The refusals are found again by equality (kj_runtime.consume.placed): a copy of an
+    accepted ping is a duplicate, never a refusal, and refused copies name their own records,
+    across the consume step's chunks of 16."""
+    tracker, _, _ = make_tracker()
+    sent = [ping(NOW - 5), ping(NOW - 5)]  # accepted, then its copy: a duplicate
+    sent += [ping(NOW - 30 + n, unit="SY-P01-C2") for n in range(20)]
+    sent += [ping(NOW - 5, unit="NOBODY"), ping(NOW - 5), ping(NOW - 5, unit="NOBODY")]
+    for offset, record in enumerate(sent, start=100):
+        record.offset = offset
+    dead = Offsets([])
+    await Delivery(dead, "test").route(ping_route(tracker.handle_pings), sent)  # type: ignore[arg-type]
+    assert dead.refused == [(122, "unknown_unit"), (124, "unknown_unit")]
+
+
 async def test_state_is_published_once_per_batch_and_not_for_small_moves() -> None:
     tracker, published, _ = make_tracker()
     await feed(tracker, [ping(NOW - 3, 27.2400), ping(NOW - 2, 27.2401)])
